@@ -1,0 +1,221 @@
+"""The ``ringscope`` command line: run, generate, evaluate, demo.
+
+Errors a user can fix print as one line on stderr with exit status 2; ``--verbose`` adds
+logging and, for unexpected failures, the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+
+from ringscope.errors import RingscopeError
+
+if TYPE_CHECKING:
+    from ringscope.config import RunConfig
+    from ringscope.privacy import Keyring
+
+__all__ = ["main"]
+
+log = logging.getLogger("ringscope")
+_err = Console(stderr=True)
+
+
+def _add_run(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="events -> snapshot")
+    p.add_argument("inputs", nargs="+", type=Path, help="event files or directories")
+    p.add_argument("--out", type=Path, required=True, help="snapshot root directory")
+    p.add_argument("--config", type=Path, help="TOML file overriding defaults")
+    p.add_argument("--method", help="community method (leiden, components)")
+    p.add_argument("--resolution", type=float, help="Leiden resolution")
+    p.add_argument("--seed", type=int, help="seed of randomised steps")
+    p.add_argument("--max-reject-rate", type=float, help="fail above this reject share")
+    p.add_argument("--debug-dir", type=Path, help="write every step's tables here")
+    p.add_argument(
+        "--insecure-demo-key",
+        action="store_true",
+        help="hash identifiers with the public demo key (never for real data)",
+    )
+
+
+def _add_generate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("generate", help="write a seeded synthetic world with ground truth")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--legit", type=int, default=3000, help="number of legit actors")
+    p.add_argument("--days", type=int, default=21)
+    p.add_argument("--format", choices=("jsonl", "csv", "parquet"), default="jsonl")
+    p.add_argument("--shards", type=int, default=1)
+
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="score a snapshot against a world's ground truth")
+    p.add_argument("--snapshot", type=Path, required=True, help="snapshot or snapshot root")
+    p.add_argument("--truth", type=Path, required=True, help="truth.json of the world")
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--threshold", type=float, default=0.5)
+    p.add_argument("--json", type=Path, help="also write the metrics as JSON here")
+
+
+def _add_demo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="generate a world, run, show the top rings")
+    p.add_argument("--out", type=Path, default=Path("demo-out"))
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--legit", type=int, default=3000)
+    p.add_argument("--top", type=int, default=10)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and documentation)."""
+    parser = argparse.ArgumentParser(prog="ringscope", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_run, _add_generate, _add_evaluate, _add_demo):
+        add(sub)
+    return parser
+
+
+def _run_config(args: argparse.Namespace) -> RunConfig:
+    from ringscope.config import RunConfig
+    from ringscope.graph.communities import resolve_method
+
+    config = RunConfig.from_toml(args.config) if args.config else RunConfig()
+    options = {
+        "communities.method": args.method,
+        "communities.resolution": args.resolution,
+        "communities.seed": args.seed,
+        "max_reject_rate": args.max_reject_rate,
+    }
+    config = config.with_overrides({k: v for k, v in options.items() if v is not None})
+    resolve_method(config.communities.method)
+    return config
+
+
+def _progress_run(
+    inputs: list[Path],
+    out: Path,
+    *,
+    config: RunConfig,
+    keyring: Keyring,
+    debug_dir: Path | None = None,
+) -> Path:
+    from ringscope.pipeline import STEPS, run_pipeline
+
+    with _err.status("ingest ...") as status:
+        names = [s.name for s in STEPS]
+
+        def on_step(name: str, seconds: float) -> None:
+            _err.print(f"  [green]✓[/] {name:<13} {seconds:6.2f}s")
+            nxt = names.index(name) + 1
+            if nxt < len(names):
+                status.update(f"{names[nxt]} ...")
+
+        return run_pipeline(
+            inputs,
+            out,
+            config=config,
+            keyring=keyring,
+            progress=False,
+            debug_dir=debug_dir,
+            on_step=on_step,
+        )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Events -> snapshot."""
+    from ringscope.privacy import load_keyring
+
+    config = _run_config(args)
+    keyring = load_keyring(allow_demo=args.insecure_demo_key)
+    snap = _progress_run(
+        args.inputs, args.out, config=config, keyring=keyring, debug_dir=args.debug_dir
+    )
+    manifest = json.loads((snap / "manifest.json").read_text())
+    Console().print(
+        f"snapshot {snap}: {manifest['events']:,} events, {manifest['rejected']:,} rejected, "
+        f"{manifest['steps']['ranking']['clusters']:,} clusters"
+    )
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    """Write a synthetic world."""
+    from ringscope.worlds import WorldConfig, generate_world, write_world
+
+    world = generate_world(WorldConfig(n_legit=args.legit, days=args.days), seed=args.seed)
+    paths = write_world(world, args.out, fmt=args.format, shards=args.shards)
+    Console().print(f"wrote {len(paths)} event file(s) and truth.json to {args.out}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Metrics of a snapshot against ground truth."""
+    from ringscope.ranking.evaluation import evaluate_snapshot
+    from ringscope.snapshot import resolve_snapshot
+
+    if not args.truth.exists():
+        raise RingscopeError(f"truth file not found: {args.truth}")
+    report = evaluate_snapshot(
+        resolve_snapshot(args.snapshot), args.truth, k=args.k, threshold=args.threshold
+    )
+    Console().print(report.render())
+    if args.json:
+        args.json.write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Generate, run, print the top clusters with their evidence, evaluate."""
+    from ringscope.config import RunConfig
+    from ringscope.privacy import load_keyring
+    from ringscope.ranking.evaluation import evaluate_snapshot
+    from ringscope.ranking.report import top_clusters_table
+    from ringscope.worlds import WorldConfig, generate_world, write_world
+
+    world_dir = args.out / "world"
+    with _err.status(f"generating a world of {args.legit:,} legit actors (seed {args.seed}) ..."):
+        world = generate_world(WorldConfig(n_legit=args.legit), seed=args.seed)
+        inputs = write_world(world, world_dir)
+    keyring = load_keyring(allow_demo=True)
+    snap = _progress_run(inputs, args.out / "snapshots", config=RunConfig(), keyring=keyring)
+    console = Console()
+    console.print(top_clusters_table(snap, top=args.top))
+    console.print(evaluate_snapshot(snap, world_dir / "truth.json").render())
+    console.print(f"snapshot: {snap}")
+    return 0
+
+
+_COMMANDS = {"run": cmd_run, "generate": cmd_generate, "evaluate": cmd_evaluate, "demo": cmd_demo}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``ringscope`` command."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return _COMMANDS[args.command](args)
+    except RingscopeError as exc:
+        _err.print(f"[red]error:[/] {exc}", highlight=False, markup=True)
+        return 2
+    except KeyboardInterrupt:
+        _err.print("[red]interrupted[/]")
+        return 130
+    except Exception as exc:  # one line for users; the traceback with --verbose
+        if args.verbose:
+            raise
+        _err.print(f"[red]internal error:[/] {type(exc).__name__}: {exc} (rerun with -v)")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

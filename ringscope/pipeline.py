@@ -1,0 +1,318 @@
+"""The run pipeline as data: named steps from event files to a published snapshot.
+
+Each step reads what earlier steps left in :class:`RunState`, adds its own outputs and
+returns counts for the manifest; the runner times every step. ``--debug-dir`` writes each
+step's tables out (parquet) so a surprising result can be traced to the step that made it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+import ringscope
+from ringscope.config import RunConfig
+from ringscope.errors import RejectRateExceeded
+from ringscope.graph.communities import detect_communities
+from ringscope.graph.coordination import CoordinationEvidence, build_evidence
+from ringscope.graph.hetero import HeteroGraph, build_hetero_graph
+from ringscope.graph.ingest import IngestResult, ingest, write_rejects
+from ringscope.privacy import Keyring
+from ringscope.ranking.evidence import cluster_evidence, cluster_layers
+from ringscope.ranking.features import actor_features, with_freshness
+from ringscope.ranking.scoring import actor_risk, cluster_id_for, score_clusters
+from ringscope.ranking.signals import cluster_signals
+from ringscope.snapshot import FORMAT_VERSION, new_snapshot_id, publish_snapshot
+
+__all__ = ["STEPS", "RunState", "Step", "run_pipeline"]
+
+log = logging.getLogger(__name__)
+
+_VERSIONED = ("polars", "duckdb", "pyarrow", "igraph", "leidenalg", "networkx", "numpy")
+
+
+@dataclass
+class RunState:
+    """Inputs, settings and every step's outputs for one run."""
+
+    inputs: list[Path]
+    config: RunConfig
+    keyring: Keyring
+    progress: bool = False
+    ingest: IngestResult | None = None
+    graph: HeteroGraph | None = None
+    evidence: CoordinationEvidence | None = None
+    communities: pl.DataFrame | None = None
+    tables: dict[str, pl.DataFrame] = field(default_factory=dict)
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One named step: ``run`` returns counts for the manifest, ``tables`` its outputs."""
+
+    name: str
+    run: Callable[[RunState], dict[str, Any]]
+    tables: Callable[[RunState], dict[str, pl.DataFrame]]
+
+
+def _ingest(state: RunState) -> dict[str, Any]:
+    state.ingest = ingest(
+        state.inputs,
+        keyring=state.keyring,
+        max_reject_rate=state.config.max_reject_rate,
+        progress=state.progress,
+    )
+    result = state.ingest
+    return {
+        "events": result.events.height,
+        "rejected": result.rejects.height,
+        "duplicates": result.duplicates,
+    }
+
+
+def _graph(state: RunState) -> dict[str, Any]:
+    state.graph = build_hetero_graph(state.ingest.events)
+    return state.graph.summary()
+
+
+def _coordination(state: RunState) -> dict[str, Any]:
+    state.evidence = build_evidence(state.graph, state.config.coordination)
+    return {"edges": state.evidence.edges.height, "layers": state.evidence.stats}
+
+
+def _communities(state: RunState) -> dict[str, Any]:
+    cfg = state.config.communities
+    state.communities = detect_communities(
+        state.graph.num_nodes("actor"),
+        state.evidence.edges,
+        method=cfg.method,
+        resolution=cfg.resolution,
+        seed=cfg.seed,
+        min_size=cfg.min_size,
+    )
+    return {
+        "method": cfg.method,
+        "resolution": cfg.resolution,
+        "seed": cfg.seed,
+        "clusters": state.communities["community"].n_unique(),
+        "clustered_actors": state.communities.height,
+    }
+
+
+def _ranking(state: RunState) -> dict[str, Any]:
+    cfg = state.config.scoring
+    features = with_freshness(
+        actor_features(state.ingest.events, state.graph), fresh_days=cfg.fresh_days
+    )
+    ids = features.select("actor", "actor_id")
+    members = state.communities.join(ids, on="actor")
+    cluster_ids = members.group_by("community").agg(
+        pl.col("actor_id")
+        .map_batches(lambda s: pl.Series([cluster_id_for(s.to_list())]), returns_scalar=True)
+        .alias("cluster_id")
+    )
+    members = members.join(cluster_ids, on="community")
+    signals = cluster_signals(
+        members, features, state.graph, state.evidence, burst_window_ms=cfg.burst_window_ms
+    ).join(cluster_ids, on="community")
+    signals = signals.join(cluster_layers(members, state.evidence), on="cluster_id", how="left")
+    clusters = score_clusters(signals.with_columns(pl.col("layers").fill_null([])), cfg)
+    strongest = (
+        pl.concat(
+            [
+                state.evidence.edges.select(pl.col("src").alias("actor"), "weight"),
+                state.evidence.edges.select(pl.col("dst").alias("actor"), "weight"),
+            ]
+        )
+        .group_by("actor")
+        .agg(pl.col("weight").max().alias("max_weight"))
+    )
+    memberships = members.join(clusters.select("cluster_id", "score"), on="cluster_id")
+    actors = actor_risk(features, memberships, strongest)
+    state.tables = _output_tables(state, actors, clusters, members)
+    return {"clusters": clusters.height, "actors": actors.height}
+
+
+def _output_tables(
+    state: RunState, actors: pl.DataFrame, clusters: pl.DataFrame, members: pl.DataFrame
+) -> dict[str, pl.DataFrame]:
+    """The snapshot tables: contract columns first, explanations after."""
+    ids = actors.select("actor", "actor_id")
+    id_of = {
+        "src": ids.rename({"actor": "src", "actor_id": "src_id"}),
+        "dst": ids.rename({"actor": "dst", "actor_id": "dst_id"}),
+    }
+
+    def named(df: pl.DataFrame) -> pl.DataFrame:
+        out = df.join(id_of["src"], on="src").join(id_of["dst"], on="dst")
+        return out.drop("src", "dst").rename({"src_id": "src", "dst_id": "dst"})
+
+    ev = state.evidence
+    actor_table = actors.select(
+        "actor_id",
+        pl.col("risk_score").cast(pl.Float64),
+        "cluster_id",
+        "known_bad",
+        "fresh",
+        "n_reporters",
+        "n_events",
+        "n_messages",
+        "n_recipients",
+        "n_oneshot_strangers",
+        "first_ts",
+        "last_ts",
+        "signup_ts",
+    ).sort("actor_id")
+    cluster_table = clusters.drop("community").select(
+        "cluster_id",
+        "rank",
+        "score",
+        "size",
+        "summary",
+        pl.exclude("cluster_id", "rank", "score", "size", "summary"),
+    )
+    member_table = (
+        members.join(actors.select("actor", "risk_score"), on="actor")
+        .select("cluster_id", "actor_id", "risk_score")
+        .sort("cluster_id", "actor_id")
+    )
+    evidence_items = cluster_evidence(members.select("actor", "cluster_id"), ev)
+    return {
+        "actors": actor_table,
+        "clusters": cluster_table,
+        "members": member_table,
+        "edges": named(ev.edges).select("src", "dst", "weight", "layers").sort("src", "dst"),
+        "evidence": named(ev.evidence)
+        .select(
+            "src",
+            "dst",
+            "layer",
+            "similarity",
+            "contribution",
+            "n_items",
+            "first_ts",
+            "last_ts",
+            "items",
+        )
+        .sort("src", "dst", "layer"),
+        "cluster_evidence": evidence_items,
+    }
+
+
+def _graph_tables(state: RunState) -> dict[str, pl.DataFrame]:
+    nodes = {f"nodes_{t}": df for t, df in state.graph.nodes.items()}
+    return nodes | {"edges_" + "_".join(et): df for et, df in state.graph.edges.items()}
+
+
+STEPS: tuple[Step, ...] = (
+    Step("ingest", _ingest, lambda s: {"events": s.ingest.events}),
+    Step("graph", _graph, _graph_tables),
+    Step(
+        "coordination",
+        _coordination,
+        lambda s: {"edges": s.evidence.edges, "evidence": s.evidence.evidence},
+    ),
+    Step("communities", _communities, lambda s: {"communities": s.communities}),
+    Step("ranking", _ranking, lambda s: s.tables),
+)
+
+
+def _versions() -> dict[str, str]:
+    out = {"ringscope": ringscope.__version__, "python": platform.python_version()}
+    for name in _VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def run_pipeline(
+    inputs: Sequence[Path],
+    out_root: Path,
+    *,
+    config: RunConfig,
+    keyring: Keyring,
+    progress: bool = False,
+    debug_dir: Path | None = None,
+    on_step: Callable[[str, float], None] | None = None,
+) -> Path:
+    """Run every step and publish a snapshot under ``out_root``; returns its directory.
+
+    When the reject-rate limit trips, the rejects are still written (next to the
+    snapshots, as ``rejects-failed-<id>.jsonl.gz``) and the error names that file.
+    """
+    started = datetime.now(UTC)
+    snapshot_id = new_snapshot_id(started)
+    state = RunState(
+        inputs=[Path(p) for p in inputs], config=config, keyring=keyring, progress=progress
+    )
+    timings: dict[str, dict[str, float]] = {}
+    counts: dict[str, Any] = {}
+    for step in STEPS:
+        t0 = time.perf_counter()
+        try:
+            counts[step.name] = step.run(state)
+        except RejectRateExceeded as exc:
+            failed = Path(out_root) / f"rejects-failed-{snapshot_id}.jsonl.gz"
+            failed.parent.mkdir(parents=True, exist_ok=True)
+            write_rejects(exc.result.rejects, failed)
+            raise RejectRateExceeded(f"{exc}; rejected records written to {failed}") from None
+        seconds = time.perf_counter() - t0
+        n_events = state.ingest.events.height + state.ingest.rejects.height
+        timings[step.name] = {
+            "seconds": round(seconds, 3),
+            "events_per_s": round(n_events / seconds, 1) if seconds > 0 else None,
+        }
+        log.info("step %s done in %.2fs", step.name, seconds)
+        if on_step:
+            on_step(step.name, seconds)
+        if debug_dir is not None:
+            _dump_debug(state, step, Path(debug_dir))
+
+    result = state.ingest
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "snapshot_id": snapshot_id,
+        "created_at": started.isoformat(),
+        "engine": config.engine,
+        "inputs": [vars(s) | {"path": str(s.path)} for s in result.inputs],
+        "events": result.events.height,
+        "rejected": result.rejects.height,
+        "duplicates": result.duplicates,
+        "key_fingerprint": keyring.fingerprint,
+        "insecure_demo_key": keyring.is_demo,
+        "steps": counts,
+        "timings": timings,
+        "versions": _versions(),
+        "config": config.model_dump(),
+    }
+
+    def write(tmp: Path) -> None:
+        t0 = time.perf_counter()
+        for name, table in state.tables.items():
+            table.write_parquet(tmp / f"{name}.parquet")
+        write_rejects(result.rejects, tmp / "rejects.jsonl.gz")
+        manifest["timings"]["publish"] = {"seconds": round(time.perf_counter() - t0, 3)}
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+
+    return publish_snapshot(Path(out_root), snapshot_id, write)
+
+
+def _dump_debug(state: RunState, step: Step, debug_dir: Path) -> None:
+    """Write the tables a step produced, for tracing a result back to its step."""
+    out = debug_dir / step.name
+    out.mkdir(parents=True, exist_ok=True)
+    for name, df in step.tables(state).items():
+        df.write_parquet(out / f"{name}.parquet")

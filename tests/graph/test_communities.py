@@ -1,0 +1,72 @@
+"""Community detection: partitions, determinism, and components against networkx."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import polars as pl
+import pytest
+
+from ringscope.errors import ConfigError
+from ringscope.graph.communities import METHODS, detect_communities, resolve_method
+
+
+def _edges(pairs: list[tuple[int, int]], weight: float = 1.0) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "src": [a for a, _ in pairs],
+            "dst": [b for _, b in pairs],
+            "weight": [weight] * len(pairs),
+        },
+        schema={"src": pl.UInt32, "dst": pl.UInt32, "weight": pl.Float64},
+    )
+
+
+def _two_cliques() -> pl.DataFrame:
+    a = [(i, j) for i in range(6) for j in range(i + 1, 6)]
+    b = [(i, j) for i in range(10, 16) for j in range(i + 1, 16)]
+    return _edges([*a, *b, (5, 10)])
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_result_is_a_partition_of_touched_actors(method):
+    out = detect_communities(20, _two_cliques(), method=method)
+    assert out["actor"].is_unique().all()
+    assert set(out["actor"].to_list()) == set(range(6)) | set(range(10, 16))
+    assert out["community"].min() == 0
+
+
+def test_leiden_splits_two_cliques_joined_by_one_edge():
+    out = detect_communities(20, _two_cliques(), method="leiden", seed=1)
+    groups = out.group_by("community").agg(pl.col("actor").sort()).sort("community")
+    assert [set(g) for g in groups["actor"].to_list()] == [set(range(6)), set(range(10, 16))]
+
+
+def test_leiden_is_deterministic_for_a_seed():
+    rng = np.random.default_rng(0)
+    pairs = sorted({tuple(sorted(p)) for p in rng.integers(0, 200, size=(600, 2)) if p[0] != p[1]})
+    edges = _edges([(int(a), int(b)) for a, b in pairs])
+    first = detect_communities(200, edges, method="leiden", seed=3)
+    assert first.equals(detect_communities(200, edges, method="leiden", seed=3))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_components_match_networkx_on_random_graphs(seed):
+    rng = np.random.default_rng(seed)
+    n = 150
+    pairs = [(int(a), int(b)) for a, b in rng.integers(0, n, size=(120, 2)) if a != b]
+    out = detect_communities(n, _edges(pairs), method="components")
+    ours = {frozenset(g) for g in out.group_by("community").agg("actor")["actor"].to_list()}
+    ref = {frozenset(c) for c in nx.connected_components(nx.Graph(pairs)) if len(c) >= 2}
+    assert ours == ref
+
+
+def test_min_size_and_empty_graph():
+    assert detect_communities(5, _edges([])).height == 0
+    out = detect_communities(20, _two_cliques(), method="components", min_size=13)
+    assert out.height == 0
+
+
+def test_unknown_method_lists_choices():
+    with pytest.raises(ConfigError, match="components, leiden"):
+        resolve_method("louvian")
