@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ringscope.errors import ConfigError
 
@@ -45,21 +45,39 @@ def _layers() -> dict[str, LayerConfig]:
         "victims": LayerConfig(weight=1.0, window_ms=30 * MINUTE_MS, hub_actors=50),
         "device": LayerConfig(weight=1.0, window_ms=0, hub_actors=20),
         "ip": LayerConfig(weight=0.4, window_ms=2 * HOUR_MS, hub_actors=30),
-        "subnet": LayerConfig(weight=0.15, window_ms=HOUR_MS, hub_actors=60),
+        "subnet": LayerConfig(weight=0.15, window_ms=15 * MINUTE_MS, hub_actors=60),
         "signup_burst": LayerConfig(weight=0.6, window_ms=HOUR_MS, hub_actors=100),
     }
 
 
 class CoordinationConfig(_Strict):
-    """Actor–actor evidence: layers, pruning and the caps that keep cost near-linear."""
+    """Actor–actor evidence: layers, pruning and the caps that keep cost near-linear.
+
+    Layers given in a config are merged over the defaults (set ``weight = 0`` to turn a
+    layer off); an unknown layer name is an error.
+    """
 
     layers: dict[str, LayerConfig] = Field(default_factory=_layers)
-    max_group_pairs_actors: int = Field(default=48, ge=2)
-    sparse_neighbours: int = Field(default=12, ge=1)
+    max_partners: int = Field(default=24, ge=1)
     max_item_actors: int = Field(default=5000, ge=2)
+    min_item_weight: float = Field(default=0.04, ge=0)
     min_edge_weight: float = Field(default=0.12, ge=0)
     similarity_prior: float = Field(default=1.0, ge=0)
     evidence_items: int = Field(default=5, ge=1)
+
+    @field_validator("layers", mode="before")
+    @classmethod
+    def _merge_layers(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        defaults = _layers()
+        unknown = set(value) - set(defaults)
+        if unknown:
+            raise ValueError(f"unknown layers {sorted(unknown)}; valid: {', '.join(defaults)}")
+        merged = {k: v.model_dump() for k, v in defaults.items()}
+        for name, layer in value.items():
+            merged[name] |= layer.model_dump() if isinstance(layer, BaseModel) else dict(layer)
+        return merged
 
 
 class CommunityConfig(_Strict):
@@ -71,24 +89,42 @@ class CommunityConfig(_Strict):
     min_size: int = Field(default=2, ge=2)
 
 
-class ScoreConfig(_Strict):
-    """Weights of the explainable cluster score; they are normalised to sum to one."""
+def _score_weights() -> dict[str, float]:
+    return {
+        "labels": 0.22,
+        "freshness": 0.12,
+        "signup_burst": 0.08,
+        "synchrony": 0.14,
+        "concentration": 0.10,
+        "fanout": 0.18,
+        "density": 0.16,
+    }
 
-    weights: dict[str, float] = Field(
-        default_factory=lambda: {
-            "labels": 0.22,
-            "freshness": 0.12,
-            "signup_burst": 0.08,
-            "synchrony": 0.14,
-            "concentration": 0.10,
-            "fanout": 0.18,
-            "density": 0.16,
-        }
-    )
+
+class ScoreConfig(_Strict):
+    """Weights of the explainable cluster score; they are normalised to sum to one.
+
+    Weights given in a config are merged over the defaults; unknown signals are errors.
+    """
+
+    weights: dict[str, float] = Field(default_factory=_score_weights)
     fresh_days: float = Field(default=14.0, gt=0)
     burst_window_ms: int = Field(default=24 * HOUR_MS, gt=0)
     size_half_life: float = Field(default=1.5, gt=0)
     takedown_threshold: float = Field(default=0.5, ge=0, le=1)
+
+    @field_validator("weights", mode="before")
+    @classmethod
+    def _merge_weights(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        defaults = _score_weights()
+        unknown = set(value) - set(defaults)
+        if unknown:
+            raise ValueError(f"unknown signals {sorted(unknown)}; valid: {', '.join(defaults)}")
+        if any(not isinstance(w, int | float) or w < 0 for w in value.values()):
+            raise ValueError("signal weights must be non-negative numbers")
+        return defaults | value
 
 
 class RunConfig(_Strict):

@@ -15,19 +15,21 @@ How evidence is weighed, so benign hubs do not glue the graph together:
     activity; ring accounts share most of theirs.
   * The edge weight is the layer-weighted sum of similarities; weak edges are pruned.
 
-Why cost stays near-linear: pairs are only formed inside an ``(item, time bucket)`` group
-(two bucketings offset by half a window, so no co-occurrence within half a window is
-missed). Items used by a single actor are dropped first; items used by more than
-``max_item_actors`` are not paired at all (their weight is ~0 anyway). A group with more
-than ``max_group_pairs_actors`` actors is not expanded into a clique: its actors are put in a
-seeded pseudo-random order and each is linked to its next ``sparse_neighbours`` actors on that
-circle, so a group of k actors yields O(k) pairs instead of O(k^2) while staying connected.
+Why cost stays near-linear: uses of each item are sorted by time and every use is paired
+only with the next ``max_partners`` uses of the same item inside the window (a sliding
+window, exact for groups up to ``max_partners + 1`` actors; a bigger burst becomes a band
+in time order, O(k) pairs and still connected). Repeats by one actor within half a window
+are collapsed first. Items used by a single actor are dropped; items lighter than
+``min_item_weight`` are not paired at all (with hub damping that caps a paired item at
+``hub_actors / min_item_weight`` actors), nor are items above ``max_item_actors``. So the
+work is O(occurrences x max_partners), whatever an item's popularity.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from ringscope.config import CoordinationConfig, LayerConfig
@@ -47,6 +49,7 @@ LAYER_ITEM_TYPES = {
 }
 
 _OCC = {"actor": pl.UInt32, "item": pl.UInt32, "ts": pl.Int64}
+_SHIFT = 1 << 32  # packs two u32 values into one u64 key
 
 
 @dataclass(frozen=True)
@@ -101,121 +104,203 @@ def layer_occurrences(hg: HeteroGraph) -> dict[str, pl.DataFrame]:
     return {name: df.select(pl.col(c).cast(t) for c, t in _OCC.items()) for name, df in occ.items()}
 
 
-def _item_weights(occ: pl.DataFrame, layer: LayerConfig, n_actors: int) -> pl.DataFrame:
+def _distinct_uses(occ: pl.DataFrame) -> pl.DataFrame:
+    """Distinct (actor, item) pairs, de-duplicated on one packed u64 key."""
+    key = (pl.col("item").cast(pl.UInt64) * _SHIFT + pl.col("actor")).alias("ia")
+    uses = occ.select(key).unique()
+    return uses.select(
+        (pl.col("ia") % _SHIFT).cast(pl.UInt32).alias("actor"),
+        (pl.col("ia") // _SHIFT).cast(pl.UInt32).alias("item"),
+    )
+
+
+def _idf(df: pl.Expr, n_actors: int) -> pl.Expr:
+    log_n1 = float(np.log(max(n_actors, 2) + 1))
+    return ((max(n_actors, 2) + 1) / (df + 1)).log().clip(0.0, None) / log_n1
+
+
+def _item_weights(uses: pl.DataFrame, layer: LayerConfig, n_actors: int) -> pl.DataFrame:
     """Per item: distinct-actor count ``df`` and weight ``w`` (idf times hub damping)."""
-    log_n = float(max(n_actors, 2))
-    df = occ.group_by("item").agg(pl.col("actor").n_unique().alias("df"))
-    idf = ((log_n + 1) / (pl.col("df") + 1)).log() / pl.lit(log_n + 1).log()
+    df = uses.group_by("item").agg(pl.len().alias("df"))
     damp = pl.min_horizontal(pl.lit(1.0), layer.hub_actors / pl.col("df"))
-    return df.with_columns((idf.clip(0.0, 1.0) * damp).alias("w"))
+    return df.with_columns((_idf(pl.col("df"), n_actors).clip(0.0, 1.0) * damp).alias("w"))
 
 
-def _group_pairs(members: pl.DataFrame, cfg: CoordinationConfig, salt: int) -> pl.DataFrame:
-    """Pairs inside each (item, bucket) group: a clique when small, a sparse circle when big."""
-    sizes = members.group_by("item", "bucket").agg(pl.len().alias("k"))
-    members = members.join(sizes.filter(pl.col("k") >= 2), on=["item", "bucket"])
-    small = members.filter(pl.col("k") <= cfg.max_group_pairs_actors).drop("k")
-    left = small.rename({"actor": "a", "first": "fa", "last": "la"})
-    right = small.rename({"actor": "b", "first": "fb", "last": "lb"})
-    clique = left.join(right, on=["item", "bucket"]).filter(pl.col("a") < pl.col("b"))
-
-    big = members.filter(pl.col("k") > cfg.max_group_pairs_actors)
-    order = pl.struct("actor", "item", "bucket").hash(seed=salt)
-    big = big.with_columns(order.rank("ordinal").over("item", "bucket").cast(pl.Int64).alias("r"))
-    offsets = pl.DataFrame(
-        {"off": list(range(1, cfg.sparse_neighbours + 1))}, schema={"off": pl.Int64}
+def _unshared_content_mass(hg: HeteroGraph, n_actors: int) -> pl.DataFrame:
+    """Content mass of the fingerprint bands no other message shares (df = 1 each)."""
+    sent = hg.edges[("actor", "sent", "message")].select(
+        pl.col("src").alias("actor"), pl.col("dst").alias("idx")
     )
-    ring = (
-        big.join(offsets, how="cross")
-        .filter(pl.col("off") < pl.col("k"))
-        .with_columns(((pl.col("r") - 1 + pl.col("off")) % pl.col("k") + 1).alias("r2"))
-        .rename({"actor": "a", "first": "fa", "last": "la"})
-        .join(
-            big.select(
-                "item",
-                "bucket",
-                pl.col("r").alias("r2"),
-                pl.col("actor").alias("b"),
-                pl.col("first").alias("fb"),
-                pl.col("last").alias("lb"),
-            ),
-            on=["item", "bucket", "r2"],
-        )
-        .with_columns(
-            pl.min_horizontal("a", "b").alias("a2"), pl.max_horizontal("a", "b").alias("b")
-        )
-        .drop("a")
-        .rename({"a2": "a"})
+    per_msg = hg.nodes["message"].select("idx", "unique_bands")
+    w1 = _idf(pl.lit(1.0), n_actors)
+    return (
+        sent.unique()
+        .join(per_msg, on="idx")
+        .group_by("actor")
+        .agg((pl.col("unique_bands").sum().cast(pl.Float64) * w1).alias("extra"))
     )
-    cols = ["a", "b", "item", "fa", "la", "fb", "lb"]
-    return pl.concat([clique.select(cols), ring.select(cols)])
+
+
+def _dedupe_occurrences(occ: pl.DataFrame, window_ms: int) -> pl.DataFrame:
+    """Keep one occurrence per (actor, item, half window), sorted by item then time.
+
+    A burst of repeats by one actor must not use up the partner slots of the window; with
+    ``window_ms == 0`` (any time) one occurrence per (actor, item) remains.
+    """
+    step = max(window_ms // 2, 1) if window_ms > 0 else None
+    slot = pl.col("ts") // step if step else pl.lit(0, dtype=pl.Int64)
+    key = pl.col("item").cast(pl.UInt64) * _SHIFT + pl.col("actor")
+    return (
+        occ.with_columns(key.alias("ia"), slot.alias("slot"))
+        .sort("ia", "slot", "ts")
+        .filter(
+            (pl.col("ia") != pl.col("ia").shift(1)).fill_null(True)
+            | (pl.col("slot") != pl.col("slot").shift(1)).fill_null(True)
+        )
+        .select("actor", "item", "ts")
+        .sort("item", "ts", "actor")
+    )
+
+
+def _window_pairs(occ: pl.DataFrame, window_ms: int, max_partners: int) -> pl.DataFrame:
+    """Each occurrence paired with the next ``max_partners`` uses of its item within the window.
+
+    ``occ`` is sorted by (item, ts). A group of k co-occurring actors with
+    k <= max_partners + 1 becomes a clique; a bigger burst becomes a band in time order
+    (every actor linked to its ``max_partners`` successors), O(k) pairs and connected.
+    """
+    item = occ["item"].to_numpy().astype(np.int64)
+    ts = occ["ts"].to_numpy()
+    actor = occ["actor"].to_numpy()
+    n = len(item)
+    if n < 2:
+        return _empty_pairs()
+    rel = ts - ts.min()
+    span = int(rel.max()) + max(window_ms, 0) + 1
+    key = item * span + rel
+    horizon = window_ms if window_ms > 0 else span - 1
+    limit = np.minimum(key - rel + span - 1, key + horizon)  # stay inside the item
+    end = np.searchsorted(key, limit, side="right")
+    idx = np.arange(n)
+    count = np.minimum(end - idx - 1, max_partners)
+    total = int(count.sum())
+    if total == 0:
+        return _empty_pairs()
+    left = np.repeat(idx, count)
+    starts = np.repeat(np.cumsum(count) - count, count)
+    right = left + (np.arange(total) - starts) + 1
+    a, b = actor[left], actor[right]
+    keep = a != b
+    a, b, left, right = a[keep], b[keep], left[keep], right[keep]
+    return pl.DataFrame(
+        {
+            "a": np.minimum(a, b),
+            "b": np.maximum(a, b),
+            "item": item[left].astype(np.uint32),
+            "t1": ts[left],
+            "t2": ts[right],
+        }
+    )
+
+
+def _empty_pairs() -> pl.DataFrame:
+    return pl.DataFrame(
+        schema={"a": pl.UInt32, "b": pl.UInt32, "item": pl.UInt32, "t1": pl.Int64, "t2": pl.Int64}
+    )
 
 
 def _layer_pairs(
     occ: pl.DataFrame, items: pl.DataFrame, layer: LayerConfig, cfg: CoordinationConfig
 ) -> pl.DataFrame:
-    """Distinct (a, b, item) co-occurrences within the layer window, with their time span."""
-    pairable = items.filter((pl.col("df") >= 2) & (pl.col("df") <= cfg.max_item_actors))
-    occ = occ.join(pairable.select("item"), on="item")
-    window = layer.window_ms
-    offsets = [0, window // 2] if window > 0 else [0]
-    parts = []
-    for salt, offset in enumerate(offsets):
-        bucket = (pl.col("ts") + offset) // window if window > 0 else pl.lit(0, dtype=pl.Int64)
-        members = (
-            occ.with_columns(bucket.alias("bucket"))
-            .group_by("item", "bucket", "actor")
-            .agg(pl.col("ts").min().alias("first"), pl.col("ts").max().alias("last"))
+    """Distinct (a, b, item) co-occurrences within the layer window, with their time span.
+
+    Only items with weight ≥ ``min_item_weight`` are paired (lighter ones could not lift
+    a pair over the pruning threshold): with hub damping this bounds a paired item's
+    actor count by ``hub_actors / min_item_weight``.
+    """
+    pairable = items.filter(
+        (pl.col("df") >= 2)
+        & (pl.col("df") <= cfg.max_item_actors)
+        & (pl.col("w") >= cfg.min_item_weight)
+    )
+    occ = _dedupe_occurrences(occ.join(pairable.select("item"), on="item"), layer.window_ms)
+    pairs = _window_pairs(occ, layer.window_ms, cfg.max_partners)
+    packed = pl.col("a").cast(pl.UInt64) * _SHIFT + pl.col("b")
+    out = pairs.group_by(packed.alias("ab"), "item").agg(
+        pl.col("t1").min().alias("first_ts"), pl.col("t2").max().alias("last_ts")
+    )
+    return out.select(
+        (pl.col("ab") // _SHIFT).cast(pl.UInt32).alias("a"),
+        (pl.col("ab") % _SHIFT).cast(pl.UInt32).alias("b"),
+        "item",
+        "first_ts",
+        "last_ts",
+    )
+
+
+def _pair_evidence(
+    pairs: pl.DataFrame,
+    items: pl.DataFrame,
+    mass: pl.DataFrame,
+    keys: pl.DataFrame,
+    *,
+    prior: float,
+    top: int,
+) -> pl.DataFrame:
+    """Per actor pair: shared item mass, cosine-style similarity, span, strongest items."""
+    per_pair = (
+        pairs.join(items.select("item", "w"), on="item")
+        .join(keys, on="item")
+        .sort("w", "key", descending=[True, False])
+        .group_by("a", "b")
+        .agg(
+            pl.col("w").sum().alias("shared"),
+            pl.len().alias("n_items"),
+            pl.col("first_ts").min(),
+            pl.col("last_ts").max(),
+            pl.col("key").head(top).alias("items"),
         )
-        parts.append(_group_pairs(members, cfg, salt))
-    pairs = pl.concat(parts)
-    return pairs.group_by("a", "b", "item").agg(
-        pl.min_horizontal("fa", "fb").min().alias("first_ts"),
-        pl.max_horizontal("la", "lb").max().alias("last_ts"),
+    )
+    m = mass.select("actor", "mass")
+    similarity = pl.col("shared") / ((pl.col("ma") * pl.col("mb")).sqrt() + prior)
+    return (
+        per_pair.join(m.rename({"actor": "a", "mass": "ma"}), on="a")
+        .join(m.rename({"actor": "b", "mass": "mb"}), on="b")
+        .with_columns(similarity.clip(0.0, 1.0).alias("similarity"))
     )
 
 
 def build_evidence(hg: HeteroGraph, cfg: CoordinationConfig) -> CoordinationEvidence:
     """Weighted actor–actor edges with a per-layer evidence ledger."""
-    n_actors = hg.num_nodes("actor")
+    n_actors = hg.nodes["actor"]["actor_id"].is_not_null().sum()
     occurrences = layer_occurrences(hg)
     ledger, masses, stats = [], [], {}
     for name, layer in cfg.layers.items():
         if layer.weight == 0:
             continue
         occ = occurrences[name]
-        items = _item_weights(occ, layer, n_actors)
+        uses = _distinct_uses(occ)
+        items = _item_weights(uses, layer, n_actors)
         mass = (
-            occ.select("actor", "item")
-            .unique()
-            .join(items.select("item", "w"), on="item")
+            uses.join(items.select("item", "w"), on="item")
             .group_by("actor")
             .agg(pl.col("w").sum().alias("mass"), pl.len().alias("n_items"))
         )
-        pairs = _layer_pairs(occ, items, layer, cfg).join(items.select("item", "w"), on="item")
-        key_of = hg.nodes[LAYER_ITEM_TYPES[name]].select(pl.col("idx").alias("item"), "key")
-        top = cfg.evidence_items
-        per_pair = (
-            pairs.join(key_of, on="item")
-            .sort("w", "key", descending=[True, False])
-            .group_by("a", "b")
-            .agg(
-                pl.col("w").sum().alias("shared"),
-                pl.len().alias("n_items"),
-                pl.col("first_ts").min(),
-                pl.col("last_ts").max(),
-                pl.col("key").head(top).alias("items"),
+        if name == "content":
+            extra = _unshared_content_mass(hg, n_actors)
+            mass = mass.join(extra, on="actor", how="full", coalesce=True).select(
+                "actor",
+                (pl.col("mass").fill_null(0.0) + pl.col("extra").fill_null(0.0)).alias("mass"),
+                pl.col("n_items").fill_null(0),
             )
-        )
-        m = mass.select("actor", "mass")
-        sim = (
-            per_pair.join(m.rename({"actor": "a", "mass": "ma"}), on="a")
-            .join(m.rename({"actor": "b", "mass": "mb"}), on="b")
-            .with_columns(
-                (pl.col("shared") / ((pl.col("ma") * pl.col("mb")).sqrt() + cfg.similarity_prior))
-                .clip(0.0, 1.0)
-                .alias("similarity")
-            )
+        keys = hg.nodes[LAYER_ITEM_TYPES[name]].select(pl.col("idx").alias("item"), "key")
+        sim = _pair_evidence(
+            _layer_pairs(occ, items, layer, cfg),
+            items,
+            mass,
+            keys,
+            prior=cfg.similarity_prior,
+            top=cfg.evidence_items,
         )
         ledger.append(
             sim.select(

@@ -33,7 +33,7 @@ RELATIONS: tuple[EdgeType, ...] = (
     ("actor", "reported", "actor"),
 )
 
-_EDGE_SCHEMA = {"src": pl.UInt32, "dst": pl.UInt32, "ts": pl.Int64}
+_SHIFT = 1 << 32  # packs two u32 node indices into one u64
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class HeteroGraph:
         }
 
     def to_igraph(self):
-        """Directed igraph graph; vertex attrs ``type``, ``key``; edge attrs ``relation``, ``ts``."""
+        """igraph form; vertex attrs ``type``, ``key``, edge attrs ``relation``, ``ts``."""
         import igraph as ig
 
         offsets, start = {}, 0
@@ -109,86 +109,127 @@ def _touches(s: str, src: int, d: str, dst: int, actors: set[int], msgs: set[int
 
 
 def _index(values: pl.Series) -> pl.DataFrame:
-    """Node table from the distinct non-null keys, in sorted order for determinism."""
-    keys = values.drop_nulls().unique().sort()
+    """Node table from the distinct non-null keys in first-seen order (hash-based, no sort).
+
+    Events arrive sorted deterministically, so first-seen order is deterministic too.
+    """
+    keys = values.drop_nulls().unique(maintain_order=True)
     return pl.DataFrame({"key": keys}).with_row_index("idx").select("key", "idx")
 
 
-def _edges(pairs: pl.DataFrame, src_nodes: pl.DataFrame, dst_nodes: pl.DataFrame) -> pl.DataFrame:
-    """Map (src_key, dst_key, ts) rows to node indices, one edge per distinct (src, dst, ts)."""
-    out = (
-        pairs.drop_nulls(["src_key", "dst_key"])
-        .join(src_nodes.rename({"key": "src_key", "idx": "src"}), on="src_key")
-        .join(dst_nodes.rename({"key": "dst_key", "idx": "dst"}), on="dst_key")
-        .select("src", "dst", "ts")
-        .unique()
-        .sort("src", "dst", "ts")
+def _with_index(frame: pl.LazyFrame, column: str, nodes: pl.DataFrame, name: str) -> pl.LazyFrame:
+    """Add the node index ``name`` of the key in ``column`` (null when the key is null)."""
+    lookup = nodes.lazy().select(pl.col("key").alias(column), pl.col("idx").alias(name))
+    return frame.join(lookup, on=column, how="left")
+
+
+def _edge_table(frame: pl.LazyFrame, src: str, dst: str) -> pl.DataFrame:
+    """Distinct (src, dst, ts) rows of two index columns, sorted.
+
+    (src, dst) is packed into one u64 and rows are sorted, then repeats are dropped by
+    comparing neighbours: several times faster than a hash ``unique`` on three columns.
+    """
+    pair, ts = pl.col("pair"), pl.col("ts")
+    packed = (
+        frame.drop_nulls([src, dst])
+        .select((pl.col(src).cast(pl.UInt64) * _SHIFT + pl.col(dst)).alias("pair"), "ts")
+        .sort("pair", "ts")
+        .filter((pair != pair.shift(1)).fill_null(True) | (ts != ts.shift(1)).fill_null(True))
     )
-    return out.select(pl.col("src").cast(pl.UInt32), pl.col("dst").cast(pl.UInt32), "ts")
+    return packed.select(
+        (pl.col("pair") // _SHIFT).cast(pl.UInt32).alias("src"),
+        (pl.col("pair") % _SHIFT).cast(pl.UInt32).alias("dst"),
+        "ts",
+    ).collect()
+
+
+def _shared_bands(messages: pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Content-fingerprint bands used by 2+ messages, and per message its unshared count.
+
+    A band only one message has can link nothing, so it becomes no node; how many such
+    bands a message has is kept (``unique_bands`` on the message) because an actor's
+    unshared content still dilutes its similarity to others.
+    """
+    bands = (
+        messages.select("msg", "ts", "content_bands")
+        .explode("content_bands")
+        .drop_nulls("content_bands")
+        .with_columns(pl.col("content_bands").is_duplicated().alias("shared"))
+        .collect()
+    )
+    unique_counts = bands.group_by("msg").agg((~pl.col("shared")).sum().alias("unique_bands"))
+    return bands.filter(pl.col("shared")).drop("shared"), unique_counts
 
 
 def build_hetero_graph(events: pl.DataFrame) -> HeteroGraph:
     """Build the typed graph from the canonical event table (see ``graph.schema``)."""
-    ev = events.lazy()
-    msgs = ev.filter(pl.col("message_key").is_not_null())
-    recipients = (
-        msgs.select("message_key", "ts", "recipients").explode("recipients").collect()
-    ).rename({"recipients": "rcpt"})
-    ip_subnet = ev.select("ip_key", "subnet_key").drop_nulls().unique().collect()
+    recipients = events.select("message_key", "ts", "recipients").explode("recipients")
     nodes = {
-        "actor": _index(pl.concat([events["actor_key"], recipients["rcpt"]])),
+        "actor": _index(pl.concat([events["actor_key"], recipients["recipients"]])),
         "message": _index(events["message_key"]),
         "domain": _index(events["domains"].explode()),
         "ip": _index(events["ip_key"]),
         "subnet": _index(events["subnet_key"]),
         "device": _index(events["device_key"]),
-        "content": _index(events["content_bands"].explode().cast(pl.Utf8)),
     }
-    actor_ids = (
-        events.select("actor_key", "actor_id").unique("actor_key", keep="first").sort("actor_key")
+    ev = events.lazy()
+    for column, node_type, name in (
+        ("actor_key", "actor", "actor"),
+        ("message_key", "message", "msg"),
+        ("ip_key", "ip", "ip"),
+        ("subnet_key", "subnet", "subnet"),
+        ("device_key", "device", "device"),
+    ):
+        ev = _with_index(ev, column, nodes[node_type], name)
+    ev = ev.collect().lazy()
+    # One row per message (its first record) for message-level relations.
+    messages = ev.filter(pl.col("msg").is_not_null()).unique(
+        "msg", keep="first", maintain_order=True
     )
+    bands, unique_bands = _shared_bands(messages)
+    nodes["content"] = _index(bands["content_bands"])
+    rcpt = _with_index(
+        _with_index(recipients.lazy(), "message_key", nodes["message"], "msg"),
+        "recipients",
+        nodes["actor"],
+        "rcpt",
+    )
+    links = _with_index(
+        messages.select("msg", "ts", "domains").explode("domains"),
+        "domains",
+        nodes["domain"],
+        "dom",
+    )
+    has = _with_index(bands.lazy(), "content_bands", nodes["content"], "band")
+    reports = ev.filter(pl.col("event_type") == "report").join(
+        ev.select(pl.col("actor_id").alias("target_id"), pl.col("actor").alias("target")).unique(),
+        on="target_id",
+    )
+    edges = {
+        ("actor", "sent", "message"): _edge_table(messages, "actor", "msg"),
+        ("message", "to", "actor"): _edge_table(rcpt, "msg", "rcpt"),
+        ("message", "links", "domain"): _edge_table(links, "msg", "dom"),
+        ("message", "has", "content"): _edge_table(has, "msg", "band"),
+        ("actor", "used", "ip"): _edge_table(ev, "actor", "ip"),
+        ("ip", "in", "subnet"): _edge_table(
+            ev.select("ip", "subnet", pl.lit(0, dtype=pl.Int64).alias("ts")), "ip", "subnet"
+        ),
+        ("actor", "used", "device"): _edge_table(ev, "actor", "device"),
+        ("actor", "signup_from", "subnet"): _edge_table(
+            ev.filter(pl.col("event_type") == "signup"), "actor", "subnet"
+        ),
+        ("actor", "reported", "actor"): _edge_table(reports, "actor", "target"),
+    }
+    actor_ids = events.select("actor_key", "actor_id").unique("actor_key", keep="first")
     nodes["actor"] = (
         nodes["actor"].join(actor_ids, left_on="key", right_on="actor_key", how="left").sort("idx")
     )
-
-    def frame(src: pl.LazyFrame, src_col: str, dst_col: str) -> pl.DataFrame:
-        cols = [pl.col(src_col).alias("src_key"), pl.col(dst_col).alias("dst_key"), "ts"]
-        return src.select(cols).collect()
-
-    msg_items = msgs.select("message_key", "ts", "domains", "content_bands")
-    reports = ev.filter(pl.col("event_type") == "report").select("actor_key", "target_id", "ts")
-    reports = reports.join(
-        ev.select("actor_id", pl.col("actor_key").alias("target_key")).unique(),
-        left_on="target_id",
-        right_on="actor_id",
+    msg_facts = unique_bands.rename({"msg": "idx"})
+    nodes["message"] = (
+        nodes["message"]
+        .join(msg_facts, on="idx", how="left")
+        .with_columns(pl.col("unique_bands").fill_null(0).cast(pl.UInt32))
+        .sort("idx")
     )
-    raw_edges: dict[EdgeType, pl.DataFrame] = {
-        ("actor", "sent", "message"): frame(msgs, "actor_key", "message_key"),
-        ("message", "to", "actor"): recipients.select(
-            pl.col("message_key").alias("src_key"), pl.col("rcpt").alias("dst_key"), "ts"
-        ),
-        ("message", "links", "domain"): frame(
-            msg_items.explode("domains"), "message_key", "domains"
-        ),
-        ("message", "has", "content"): frame(
-            msg_items.explode("content_bands").with_columns(pl.col("content_bands").cast(pl.Utf8)),
-            "message_key",
-            "content_bands",
-        ),
-        ("actor", "used", "ip"): frame(ev, "actor_key", "ip_key"),
-        ("ip", "in", "subnet"): ip_subnet.select(
-            pl.col("ip_key").alias("src_key"),
-            pl.col("subnet_key").alias("dst_key"),
-            pl.lit(0, dtype=pl.Int64).alias("ts"),
-        ),
-        ("actor", "used", "device"): frame(ev, "actor_key", "device_key"),
-        ("actor", "signup_from", "subnet"): frame(
-            ev.filter(pl.col("event_type") == "signup"), "actor_key", "subnet_key"
-        ),
-        ("actor", "reported", "actor"): frame(reports, "actor_key", "target_key"),
-    }
-    edges = {
-        et: _edges(df, nodes[et[0]].select("key", "idx"), nodes[et[2]].select("key", "idx"))
-        for et, df in raw_edges.items()
-    }
-    return HeteroGraph(nodes=nodes, edges=edges)
+    nodes["content"] = nodes["content"].with_columns(pl.col("key").cast(pl.Utf8))
+    return HeteroGraph(nodes={t: nodes[t] for t in NODE_TYPES}, edges=edges)

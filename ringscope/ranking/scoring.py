@@ -69,11 +69,6 @@ def summarise(row: dict) -> str:
 
 def score_clusters(signals: pl.DataFrame, cfg: ScoreConfig) -> pl.DataFrame:
     """Score, rank and summarise clusters; adds ``contrib_<signal>`` columns per signal."""
-    unknown = set(cfg.weights) - set(SIGNALS)
-    if unknown:
-        from ringscope.errors import ConfigError
-
-        raise ConfigError(f"unknown score signals {sorted(unknown)}; valid: {', '.join(SIGNALS)}")
     total = sum(cfg.weights.values()) or 1.0
     size_conf = 1.0 - 0.5 ** ((pl.col("size") - 1) / cfg.size_half_life)
     contribs = [

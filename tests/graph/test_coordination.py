@@ -48,10 +48,15 @@ def test_big_groups_are_sparsified_not_cliqued():
         {"ts": T0 + i * 1000, "actor_id": f"a{i}", "event_type": "login", "device_key": "shared"}
         for i in range(400)
     ]
+    rows += [
+        {"ts": T0, "actor_id": f"x{i}", "event_type": "login", "device_key": f"own{i}"}
+        for i in range(2000)
+    ]
     hg = build_hetero_graph(make_events(rows))
-    cfg = CoordinationConfig(min_edge_weight=0.0)
+    layers = {"device": {"weight": 1.0, "window_ms": 0, "hub_actors": 1000}}
+    cfg = CoordinationConfig(min_edge_weight=0.0, layers=layers)
     ev = build_evidence(hg, cfg)
-    assert ev.edges.height <= 400 * cfg.sparse_neighbours
+    assert ev.edges.height <= 400 * cfg.max_partners
     g = nx.Graph(ev.edges.select("src", "dst").rows())
     assert nx.is_connected(g) and g.number_of_nodes() == 400
 

@@ -6,7 +6,6 @@ import polars as pl
 import pytest
 
 from ringscope.config import CoordinationConfig, ScoreConfig
-from ringscope.errors import ConfigError
 from ringscope.graph.communities import detect_communities
 from ringscope.graph.coordination import build_evidence
 from ringscope.graph.hetero import build_hetero_graph
@@ -62,7 +61,8 @@ def test_cluster_id_is_order_independent():
     assert cluster_id_for(["b", "a"]) == cluster_id_for(["a", "b"]) != cluster_id_for(["a"])
 
 
-def test_unknown_signal_weight_is_a_config_error(scored):
-    clusters, _ = scored
-    with pytest.raises(ConfigError, match="unknown score signals"):
-        score_clusters(clusters, ScoreConfig(weights={"labels": 1.0, "vibes": 1.0}))
+def test_partial_weights_merge_and_unknown_signals_are_rejected():
+    cfg = ScoreConfig(weights={"labels": 1.0})
+    assert cfg.weights["fanout"] == ScoreConfig().weights["fanout"]
+    with pytest.raises(ValueError, match="unknown signals"):
+        ScoreConfig(weights={"vibes": 1.0})
