@@ -87,22 +87,27 @@ class CommunityConfig(_Strict):
     resolution: float = Field(default=1.0, gt=0)
     seed: int = 42
     min_size: int = Field(default=2, ge=2)
+    trim_periphery: bool = True
+    trim_min_degree: int = Field(default=2, ge=1)
+    trim_strength_ratio: float = Field(default=0.25, ge=0, le=1)
 
 
 def _score_weights() -> dict[str, float]:
     return {
-        "labels": 0.22,
-        "freshness": 0.12,
-        "signup_burst": 0.08,
-        "synchrony": 0.14,
-        "concentration": 0.10,
-        "fanout": 0.18,
-        "density": 0.16,
+        # coordination family
+        "synchrony": 0.5,
+        "density": 0.5,
+        # abuse family
+        "labels": 0.3,
+        "freshness": 0.15,
+        "signup_burst": 0.1,
+        "fanout": 0.3,
+        "concentration": 0.15,
     }
 
 
 class ScoreConfig(_Strict):
-    """Weights of the explainable cluster score; they are normalised to sum to one.
+    """Weights of the explainable cluster score, normalised within each signal family.
 
     Weights given in a config are merged over the defaults; unknown signals are errors.
     """

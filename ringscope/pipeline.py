@@ -23,7 +23,7 @@ import polars as pl
 import ringscope
 from ringscope.config import RunConfig
 from ringscope.errors import RejectRateExceeded
-from ringscope.graph.communities import detect_communities
+from ringscope.graph.communities import detect_communities, trim_periphery
 from ringscope.graph.coordination import CoordinationEvidence, build_evidence
 from ringscope.graph.hetero import HeteroGraph, build_hetero_graph
 from ringscope.graph.ingest import IngestResult, ingest, write_rejects
@@ -101,7 +101,17 @@ def _communities(state: RunState) -> dict[str, Any]:
         seed=cfg.seed,
         min_size=cfg.min_size,
     )
+    before = state.communities.height
+    if cfg.trim_periphery:
+        state.communities = trim_periphery(
+            state.communities,
+            state.evidence.edges,
+            min_degree=cfg.trim_min_degree,
+            min_strength_ratio=cfg.trim_strength_ratio,
+            min_size=cfg.min_size,
+        )
     return {
+        "trimmed_actors": before - state.communities.height,
         "method": cfg.method,
         "resolution": cfg.resolution,
         "seed": cfg.seed,

@@ -7,6 +7,10 @@ list the valid choices in their error:
   RB-configuration quality function, ``resolution`` and an explicit ``seed``.
 * ``components``: connected components of the pruned evidence graph; no parameters, the
   most conservative grouping and the reference the Spark engine is checked against.
+
+:func:`trim_periphery` then peels members that hang on a community by a thread: modularity
+happily adds a legit account with one edge to a ring (a friend who got the campaign mail,
+a family member on a shared device); investigators want the ring's core.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import polars as pl
 
 from ringscope.errors import ConfigError
 
-__all__ = ["METHODS", "detect_communities", "resolve_method"]
+__all__ = ["METHODS", "detect_communities", "resolve_method", "trim_periphery"]
 
 
 def _graph(n: int, edges: pl.DataFrame):
@@ -101,3 +105,55 @@ def detect_communities(
     keep = sizes.filter(pl.col("size") >= min_size).sort("first")
     keep = keep.with_row_index("community").select(pl.col("community").cast(pl.Int64), "label")
     return out.join(keep, on="label").select("actor", "community").sort("actor")
+
+
+def trim_periphery(
+    assignment: pl.DataFrame,
+    edges: pl.DataFrame,
+    *,
+    min_degree: int = 2,
+    min_strength_ratio: float = 0.25,
+    min_size: int = 2,
+    applies_from: int = 4,
+    rounds: int = 5,
+) -> pl.DataFrame:
+    """Peel weakly attached members off communities of ``applies_from`` or more actors.
+
+    A member stays when it has at least ``min_degree`` evidence edges inside its
+    community and an internal strength (sum of those edge weights) of at least
+    ``min_strength_ratio`` times the community's median member strength. Peeling repeats
+    until stable (at most ``rounds``); communities left below ``min_size`` are dropped.
+    """
+    current = assignment.select("actor", "community")
+    for _ in range(rounds):
+        m = current
+        internal = (
+            edges.join(m.rename({"actor": "src"}), on="src")
+            .join(m.rename({"actor": "dst", "community": "c2"}), on="dst")
+            .filter(pl.col("community") == pl.col("c2"))
+        )
+        ends = pl.concat(
+            [
+                internal.select(pl.col("src").alias("actor"), "weight"),
+                internal.select(pl.col("dst").alias("actor"), "weight"),
+            ]
+        )
+        per_actor = m.join(
+            ends.group_by("actor").agg(pl.len().alias("deg"), pl.col("weight").sum().alias("s")),
+            on="actor",
+            how="left",
+        ).with_columns(pl.col("deg").fill_null(0), pl.col("s").fill_null(0.0))
+        per_actor = per_actor.with_columns(
+            pl.len().over("community").alias("size"),
+            pl.col("s").median().over("community").alias("median_s"),
+        )
+        weak = (pl.col("size") >= applies_from) & (
+            (pl.col("deg") < min_degree) | (pl.col("s") < min_strength_ratio * pl.col("median_s"))
+        )
+        keep = per_actor.filter(~weak).select("actor", "community")
+        if keep.height == current.height:
+            break
+        current = keep
+    sizes = current.group_by("community").agg(pl.len().alias("n"))
+    big = sizes.filter(pl.col("n") >= min_size).select("community")
+    return current.join(big, on="community").sort("actor")

@@ -1,9 +1,18 @@
 """Cluster scores, ranks and summaries, and actor risk, from the explainable signals.
 
-``score = size_confidence * sum(weight_s * signal_s) / sum(weight_s)`` with the weights
-of :class:`ringscope.config.ScoreConfig`; ``size_confidence = 1 - 0.5 ** ((size - 1) /
-size_half_life)`` keeps pairs from outranking rings on the strength of one coincidence.
-Each cluster keeps its per-signal contributions, so the score is a sum a reader can check.
+Acting together is not abuse by itself (colleagues behind one NAT, a newsletter team), and
+abusive-looking accounts that do not act together are not a ring. So the score is the
+geometric mean of two weighted means, one per signal family::
+
+    coordination = weighted mean of (synchrony, density)
+    abuse        = weighted mean of (labels, freshness, signup_burst, fanout, concentration)
+    score        = size_confidence * sqrt(coordination * abuse)
+
+with the weights of :class:`ringscope.config.ScoreConfig` (normalised within a family) and
+``size_confidence = 1 - 0.5 ** ((size - 1) / size_half_life)``, which keeps pairs from
+outranking rings on the strength of one coincidence. Each cluster keeps both family means
+and every signal's weighted part (``contrib_<signal>``, summing to its family mean), so
+the score is arithmetic a reader can check.
 
 Actor risk mixes the actor's cluster score with its own evidence:
 ``risk = 0.55 * cluster_score + 0.45 * own`` where ``own`` weighs reports (``1 - 0.5 **
@@ -18,7 +27,7 @@ import hashlib
 import polars as pl
 
 from ringscope.config import ScoreConfig
-from ringscope.ranking.signals import SIGNALS
+from ringscope.ranking.signals import SIGNAL_FAMILIES
 
 __all__ = ["actor_risk", "cluster_id_for", "score_clusters"]
 
@@ -68,17 +77,22 @@ def summarise(row: dict) -> str:
 
 
 def score_clusters(signals: pl.DataFrame, cfg: ScoreConfig) -> pl.DataFrame:
-    """Score, rank and summarise clusters; adds ``contrib_<signal>`` columns per signal."""
-    total = sum(cfg.weights.values()) or 1.0
+    """Score, rank and summarise clusters; adds family means and per-signal contributions."""
     size_conf = 1.0 - 0.5 ** ((pl.col("size") - 1) / cfg.size_half_life)
-    contribs = [
-        (pl.col(s) * (cfg.weights.get(s, 0.0) / total)).alias(f"contrib_{s}") for s in SIGNALS
-    ]
-    scored = signals.with_columns(contribs).with_columns(
-        (pl.sum_horizontal([f"contrib_{s}" for s in SIGNALS]) * size_conf)
-        .clip(0.0, 1.0)
-        .alias("score"),
-        size_conf.alias("size_confidence"),
+    contribs, family_means = [], []
+    for family, members in SIGNAL_FAMILIES.items():
+        total = sum(cfg.weights[s] for s in members) or 1.0
+        contribs += [(pl.col(s) * (cfg.weights[s] / total)).alias(f"contrib_{s}") for s in members]
+        family_means.append(pl.sum_horizontal([f"contrib_{s}" for s in members]).alias(family))
+    scored = (
+        signals.with_columns(contribs)
+        .with_columns(family_means)
+        .with_columns(
+            ((pl.col("coordination") * pl.col("abuse")).sqrt() * size_conf)
+            .clip(0.0, 1.0)
+            .alias("score"),
+            size_conf.alias("size_confidence"),
+        )
     )
     scored = scored.with_columns(
         pl.struct(pl.all()).map_elements(summarise, return_dtype=pl.Utf8).alias("summary")

@@ -2,11 +2,14 @@
 
 Signals (the keys of ``ScoreConfig.weights``):
 
-* ``labels``: suspended members count double, reported members once
-  (``min(1, 2 * suspended_frac + reported_frac)``).
+* ``labels``: suspended members count 2, reported members ``1 - 0.5 ** reporters`` (one
+  report is weak, several are not), shrunk towards zero for small clusters:
+  ``min(1, (2 * suspended + reported) / (size + 2))``, so one noise report does not make a
+  pair look like a ring.
 * ``freshness``: share of members whose account was created in the log and acted within
   ``fresh_days`` of signing up.
-* ``signup_burst``: the most member signups inside one ``burst_window``, over the size.
+* ``signup_burst``: the most member signups inside one ``burst_window`` (when at least
+  two), over the size.
 * ``synchrony``: mean, over evidence edges inside the cluster, of the strongest
   behavioural similarity (same content, same domain or same victims within minutes).
 * ``concentration``: how few devices, IPs and link domains the members share
@@ -23,9 +26,14 @@ import polars as pl
 from ringscope.graph.coordination import CoordinationEvidence
 from ringscope.graph.hetero import HeteroGraph
 
-__all__ = ["BEHAVIOUR_LAYERS", "SIGNALS", "cluster_signals"]
+__all__ = ["BEHAVIOUR_LAYERS", "SIGNALS", "SIGNAL_FAMILIES", "cluster_signals"]
 
 SIGNALS = ("labels", "freshness", "signup_burst", "synchrony", "concentration", "fanout", "density")
+#: How tightly members act together vs how abusive their behaviour looks (see scoring).
+SIGNAL_FAMILIES = {
+    "coordination": ("synchrony", "density"),
+    "abuse": ("labels", "freshness", "signup_burst", "fanout", "concentration"),
+}
 BEHAVIOUR_LAYERS = ("content", "domain", "victims")
 
 
@@ -114,6 +122,7 @@ def cluster_signals(
             pl.len().alias("size"),
             pl.col("known_bad").sum().alias("n_suspended"),
             (pl.col("n_reporters") > 0).sum().alias("n_reported"),
+            (1.0 - 0.5 ** pl.col("n_reporters").cast(pl.Float64)).sum().alias("report_mass"),
             pl.col("fresh").sum().alias("n_fresh"),
             pl.col("n_recipients").sum().alias("n_recipients"),
             pl.col("n_oneshot_strangers").sum().alias("n_oneshot_strangers"),
@@ -141,9 +150,11 @@ def cluster_signals(
         )
 
     return facts.with_columns(
-        _clip(2 * pl.col("n_suspended") / size + pl.col("n_reported") / size).alias("labels"),
+        _clip((2 * pl.col("n_suspended") + pl.col("report_mass")) / (size + 2)).alias("labels"),
         _clip(pl.col("n_fresh") / size).alias("freshness"),
-        _clip(pl.col("burst_signups") / size).alias("signup_burst"),
+        _clip(
+            pl.when(pl.col("burst_signups") >= 2).then(pl.col("burst_signups")).otherwise(0) / size
+        ).alias("signup_burst"),
         _clip(pl.col("mean_behaviour")).alias("synchrony"),
         _clip(
             (_clip(spread("n_devices")) + _clip(spread("n_ips")) + _clip(pl.col("domain_share")))

@@ -11,7 +11,7 @@ from ringscope.graph.coordination import build_evidence
 from ringscope.graph.hetero import build_hetero_graph
 from ringscope.ranking.features import actor_features, with_freshness
 from ringscope.ranking.scoring import cluster_id_for, score_clusters
-from ringscope.ranking.signals import SIGNALS, cluster_signals
+from ringscope.ranking.signals import SIGNAL_FAMILIES, SIGNALS, cluster_signals
 
 
 @pytest.fixture
@@ -37,8 +37,10 @@ def test_signals_and_score_are_bounded_and_sum_up(scored):
     clusters, _ = scored
     for s in (*SIGNALS, "score"):
         assert clusters[s].is_between(0.0, 1.0).all(), s
-    contrib = clusters.select(pl.sum_horizontal([f"contrib_{s}" for s in SIGNALS]))
-    recomputed = contrib.to_series() * clusters["size_confidence"]
+    for family, members in SIGNAL_FAMILIES.items():
+        parts = clusters.select(pl.sum_horizontal([f"contrib_{s}" for s in members]))
+        assert (parts.to_series() - clusters[family]).abs().max() < 1e-9
+    recomputed = (clusters["coordination"] * clusters["abuse"]).sqrt() * clusters["size_confidence"]
     assert (recomputed.clip(0, 1) - clusters["score"]).abs().max() < 1e-9
 
 
