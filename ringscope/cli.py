@@ -151,7 +151,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     world = generate_world(WorldConfig(n_legit=args.legit, days=args.days), seed=args.seed)
     paths = write_world(world, args.out, fmt=args.format, shards=args.shards)
-    Console().print(f"wrote {len(paths)} event file(s) and truth.json to {args.out}")
+    events = [p for p in paths if p.name.startswith("events")]
+    Console().print(f"wrote {len(events)} event file(s) and truth.json to {args.out}")
     return 0
 
 
@@ -182,7 +183,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     world_dir = args.out / "world"
     with _err.status(f"generating a world of {args.legit:,} legit actors (seed {args.seed}) ..."):
         world = generate_world(WorldConfig(n_legit=args.legit), seed=args.seed)
-        inputs = write_world(world, world_dir)
+        inputs = [p for p in write_world(world, world_dir) if p.name.startswith("events")]
     keyring = load_keyring(allow_demo=True)
     snap = _progress_run(inputs, args.out / "snapshots", config=RunConfig(), keyring=keyring)
     console = Console()

@@ -47,6 +47,8 @@ def _layers() -> dict[str, LayerConfig]:
         "ip": LayerConfig(weight=0.4, window_ms=2 * HOUR_MS, hub_actors=30),
         "subnet": LayerConfig(weight=0.15, window_ms=15 * MINUTE_MS, hub_actors=60),
         "signup_burst": LayerConfig(weight=0.6, window_ms=HOUR_MS, hub_actors=100),
+        "identity": LayerConfig(weight=0.6, window_ms=0, hub_actors=4),
+        "name": LayerConfig(weight=0.15, window_ms=0, hub_actors=3),
     }
 
 
@@ -116,6 +118,7 @@ class ScoreConfig(_Strict):
     fresh_days: float = Field(default=14.0, gt=0)
     burst_window_ms: int = Field(default=24 * HOUR_MS, gt=0)
     size_half_life: float = Field(default=1.5, gt=0)
+    abuse_exponent: float = Field(default=0.65, ge=0, le=1)
     takedown_threshold: float = Field(default=0.5, ge=0, le=1)
 
     @field_validator("weights", mode="before")

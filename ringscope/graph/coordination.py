@@ -1,7 +1,9 @@
 """Actor–actor coordination evidence: who used the same things at the same time.
 
 Each evidence layer looks at one kind of item an actor touches (near-duplicate content,
-a registered domain, a recipient, a device, an IP, a /24, a signup subnet). Two actors
+a registered domain, a recipient who never wrote back, a device, an IP, a /24, a signup
+subnet, an account identifier: email, email pattern or phone, and, weakly, a display
+name; identifiers tie a banned account to its re-registrations whenever they happen). Two actors
 get evidence in a layer when they used the same item within the layer's time window
 (SynchroTrap's "same action, same target, same time" idea, Cao et al., CCS 2014).
 
@@ -46,6 +48,8 @@ LAYER_ITEM_TYPES = {
     "ip": "ip",
     "subnet": "subnet",
     "signup_burst": "subnet",
+    "identity": "identity",
+    "name": "identity",
 }
 
 _OCC = {"actor": pl.UInt32, "item": pl.UInt32, "ts": pl.Int64}
@@ -91,7 +95,12 @@ def layer_occurrences(hg: HeteroGraph) -> dict[str, pl.DataFrame]:
         .join(ip_subnet, on="ip")
         .select("actor", "item", "ts")
     )
-    victims = via_message(("message", "to", "actor")).filter(pl.col("actor") != pl.col("item"))
+    contacts = via_message(("message", "to", "actor")).filter(pl.col("actor") != pl.col("item"))
+    # A victim never wrote back: friends who answer are conversations, not targets.
+    answered = contacts.select(
+        pl.col("item").alias("actor"), pl.col("actor").alias("item")
+    ).unique()
+    victims = contacts.join(answered, on=["actor", "item"], how="anti")
     occ = {
         "content": via_message(("message", "has", "content")),
         "domain": via_message(("message", "links", "domain")),
@@ -100,6 +109,7 @@ def layer_occurrences(hg: HeteroGraph) -> dict[str, pl.DataFrame]:
         "ip": direct(("actor", "used", "ip")),
         "subnet": subnet,
         "signup_burst": direct(("actor", "signup_from", "subnet")),
+        **_identity_layers(hg, direct(("actor", "has", "identity"))),
     }
     return {name: df.select(pl.col(c).cast(t) for c, t in _OCC.items()) for name, df in occ.items()}
 
@@ -117,6 +127,22 @@ def _distinct_uses(occ: pl.DataFrame) -> pl.DataFrame:
 def _idf(df: pl.Expr, n_actors: int) -> pl.Expr:
     log_n1 = float(np.log(max(n_actors, 2) + 1))
     return ((max(n_actors, 2) + 1) / (df + 1)).log().clip(0.0, None) / log_n1
+
+
+def _identity_layers(hg: HeteroGraph, uses: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """Split identifier uses: exact account identifiers vs display names.
+
+    A shared email, email pattern or phone is strong evidence; a shared display name is
+    weak (common names recur among strangers), so it gets a layer and weight of its own.
+    """
+    is_name = hg.nodes["identity"].select(
+        pl.col("idx").alias("item"), pl.col("key").str.starts_with("name:").alias("is_name")
+    )
+    tagged = uses.join(is_name, on="item")
+    return {
+        "identity": tagged.filter(~pl.col("is_name")).drop("is_name"),
+        "name": tagged.filter(pl.col("is_name")).drop("is_name"),
+    }
 
 
 def _item_weights(uses: pl.DataFrame, layer: LayerConfig, n_actors: int) -> pl.DataFrame:

@@ -17,7 +17,15 @@ import polars as pl
 
 __all__ = ["NODE_TYPES", "RELATIONS", "HeteroGraph", "build_hetero_graph"]
 
-NODE_TYPES = ("actor", "message", "domain", "ip", "subnet", "device", "content")
+NODE_TYPES = ("actor", "message", "domain", "ip", "subnet", "device", "content", "identity")
+
+#: Account identifiers that become ``identity`` nodes, keyed ``<kind>:<hash>``.
+IDENTITY_COLUMNS = {
+    "email_key": "email",
+    "email_pattern_key": "email_pattern",
+    "phone_key": "phone",
+    "name_key": "name",
+}
 
 EdgeType = tuple[str, str, str]
 
@@ -31,6 +39,7 @@ RELATIONS: tuple[EdgeType, ...] = (
     ("actor", "used", "device"),
     ("actor", "signup_from", "subnet"),
     ("actor", "reported", "actor"),
+    ("actor", "has", "identity"),
 )
 
 _SHIFT = 1 << 32  # packs two u32 node indices into one u64
@@ -161,18 +170,47 @@ def _shared_bands(messages: pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return bands.filter(pl.col("shared")).drop("shared"), unique_counts
 
 
+def _identity_uses(events: pl.DataFrame) -> pl.DataFrame:
+    """(actor_key, identity, ts) for every hashed account identifier an event carries."""
+    parts = [
+        events.select(
+            "actor_key", (pl.lit(f"{kind}:") + pl.col(column)).alias("identity"), "ts"
+        ).drop_nulls("identity")
+        for column, kind in IDENTITY_COLUMNS.items()
+        if column in events.columns
+    ]
+    return pl.concat(parts)
+
+
 def build_hetero_graph(events: pl.DataFrame) -> HeteroGraph:
-    """Build the typed graph from the canonical event table (see ``graph.schema``)."""
-    recipients = events.select("message_key", "ts", "recipients").explode("recipients")
+    """Build the typed graph from the canonical event table (see ``graph.schema``).
+
+    Joins run on a slim copy of the key columns; list columns (recipients, domains,
+    fingerprint bands) are exploded once, per message, never carried through joins.
+    """
+    msg_rows = events.filter(pl.col("message_key").is_not_null()).select(
+        "message_key", "ts", "recipients", "domains", "content_bands"
+    )
+    recipients = msg_rows.select("message_key", "ts", "recipients").explode("recipients")
     nodes = {
         "actor": _index(pl.concat([events["actor_key"], recipients["recipients"]])),
-        "message": _index(events["message_key"]),
-        "domain": _index(events["domains"].explode()),
+        "message": _index(msg_rows["message_key"]),
+        "domain": _index(msg_rows["domains"].explode()),
         "ip": _index(events["ip_key"]),
         "subnet": _index(events["subnet_key"]),
         "device": _index(events["device_key"]),
     }
-    ev = events.lazy()
+    ev = events.lazy().select(
+        "ts",
+        "actor_id",
+        "actor_key",
+        "event_type",
+        "message_key",
+        "ip_key",
+        "subnet_key",
+        "device_key",
+        "target_id",
+    )
     for column, node_type, name in (
         ("actor_key", "actor", "actor"),
         ("message_key", "message", "msg"),
@@ -182,9 +220,24 @@ def build_hetero_graph(events: pl.DataFrame) -> HeteroGraph:
     ):
         ev = _with_index(ev, column, nodes[node_type], name)
     ev = ev.collect().lazy()
+    identities = _identity_uses(events)
+    nodes["identity"] = _index(identities["identity"])
+    identity_edges = _with_index(
+        _with_index(identities.lazy(), "actor_key", nodes["actor"], "actor"),
+        "identity",
+        nodes["identity"],
+        "ident",
+    )
     # One row per message (its first record) for message-level relations.
-    messages = ev.filter(pl.col("msg").is_not_null()).unique(
-        "msg", keep="first", maintain_order=True
+    messages = (
+        _with_index(
+            msg_rows.lazy().unique("message_key", keep="first", maintain_order=True),
+            "message_key",
+            nodes["message"],
+            "msg",
+        )
+        .collect()
+        .lazy()
     )
     bands, unique_bands = _shared_bands(messages)
     nodes["content"] = _index(bands["content_bands"])
@@ -194,6 +247,7 @@ def build_hetero_graph(events: pl.DataFrame) -> HeteroGraph:
         nodes["actor"],
         "rcpt",
     )
+    senders = ev.filter(pl.col("msg").is_not_null()).select("actor", "msg", "ts")
     links = _with_index(
         messages.select("msg", "ts", "domains").explode("domains"),
         "domains",
@@ -206,7 +260,7 @@ def build_hetero_graph(events: pl.DataFrame) -> HeteroGraph:
         on="target_id",
     )
     edges = {
-        ("actor", "sent", "message"): _edge_table(messages, "actor", "msg"),
+        ("actor", "sent", "message"): _edge_table(senders, "actor", "msg"),
         ("message", "to", "actor"): _edge_table(rcpt, "msg", "rcpt"),
         ("message", "links", "domain"): _edge_table(links, "msg", "dom"),
         ("message", "has", "content"): _edge_table(has, "msg", "band"),
@@ -219,6 +273,7 @@ def build_hetero_graph(events: pl.DataFrame) -> HeteroGraph:
             ev.filter(pl.col("event_type") == "signup"), "actor", "subnet"
         ),
         ("actor", "reported", "actor"): _edge_table(reports, "actor", "target"),
+        ("actor", "has", "identity"): _edge_table(identity_edges, "actor", "ident"),
     }
     actor_ids = events.select("actor_key", "actor_id").unique("actor_key", keep="first")
     nodes["actor"] = (

@@ -51,7 +51,9 @@ def actor_features(events: pl.DataFrame, hg: HeteroGraph) -> pl.DataFrame:
     """One row per actor that acted: times, volumes, labels, contacts and infrastructure."""
     actors = hg.nodes["actor"].filter(pl.col("actor_id").is_not_null())
     key_to_idx = actors.select(pl.col("key").alias("actor_key"), pl.col("idx").alias("actor"))
-    ev = events.join(key_to_idx, on="actor_key")
+    ev = events.select("actor_key", "ts", "event_type", "message_key", "device_key", "ip_key").join(
+        key_to_idx, on="actor_key"
+    )
     base = ev.group_by("actor").agg(
         pl.col("ts").min().alias("first_ts"),
         pl.col("ts").max().alias("last_ts"),

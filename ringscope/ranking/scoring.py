@@ -1,14 +1,16 @@
 """Cluster scores, ranks and summaries, and actor risk, from the explainable signals.
 
 Acting together is not abuse by itself (colleagues behind one NAT, a newsletter team), and
-abusive-looking accounts that do not act together are not a ring. So the score is the
-geometric mean of two weighted means, one per signal family::
+abusive-looking accounts that do not act together are not a ring. So the score is a
+weighted geometric mean of two weighted means, one per signal family::
 
     coordination = weighted mean of (synchrony, density)
     abuse        = weighted mean of (labels, freshness, signup_burst, fanout, concentration)
-    score        = size_confidence * sqrt(coordination * abuse)
+    score        = size_confidence * abuse ** a * coordination ** (1 - a)
 
-with the weights of :class:`ringscope.config.ScoreConfig` (normalised within a family) and
+with ``a = abuse_exponent`` (0.65: legit groups coordinate often, so how abusive the
+behaviour looks counts for more than how tightly it is coordinated),
+the weights of :class:`ringscope.config.ScoreConfig` (normalised within a family) and
 ``size_confidence = 1 - 0.5 ** ((size - 1) / size_half_life)``, which keeps pairs from
 outranking rings on the strength of one coincidence. Each cluster keeps both family means
 and every signal's weighted part (``contrib_<signal>``, summing to its family mean), so
@@ -88,7 +90,11 @@ def score_clusters(signals: pl.DataFrame, cfg: ScoreConfig) -> pl.DataFrame:
         signals.with_columns(contribs)
         .with_columns(family_means)
         .with_columns(
-            ((pl.col("coordination") * pl.col("abuse")).sqrt() * size_conf)
+            (
+                pl.col("abuse").pow(cfg.abuse_exponent)
+                * pl.col("coordination").pow(1.0 - cfg.abuse_exponent)
+                * size_conf
+            )
             .clip(0.0, 1.0)
             .alias("score"),
             size_conf.alias("size_confidence"),

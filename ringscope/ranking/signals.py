@@ -21,6 +21,7 @@ Signals (the keys of ``ScoreConfig.weights``):
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from ringscope.graph.coordination import CoordinationEvidence
@@ -70,20 +71,29 @@ def _domain_share(members: pl.DataFrame, hg: HeteroGraph) -> pl.DataFrame:
 
 
 def _signup_burst(members: pl.DataFrame, features: pl.DataFrame, window_ms: int) -> pl.DataFrame:
-    """Largest number of member signups within one window (sliding, via sorted times)."""
+    """Largest number of member signups within one sliding window, per community.
+
+    Signups are sorted by (community, time); for each signup a binary search finds how
+    many of its community's signups fall within ``window_ms`` after it.
+    """
     signups = (
         members.join(features.select("actor", "signup_ts"), on="actor")
         .drop_nulls("signup_ts")
         .sort("community", "signup_ts")
     )
-    rows = []
-    for (community,), grp in signups.group_by("community", maintain_order=True):
-        ts = grp["signup_ts"].to_numpy()
-        right = ts.searchsorted(ts + window_ms, side="right")
-        best = int((right - range(len(ts))).max()) if len(ts) else 0
-        rows.append((community, best))
-    return pl.DataFrame(
-        rows, schema={"community": pl.Int64, "burst_signups": pl.Int64}, orient="row"
+    if signups.height == 0:
+        return pl.DataFrame(schema={"community": pl.Int64, "burst_signups": pl.Int64})
+    ts = signups["signup_ts"].to_numpy()
+    rel = ts - ts.min()
+    span = int(rel.max()) + window_ms + 1
+    key = signups["community"].to_numpy().astype(np.int64) * span + rel
+    end = np.searchsorted(key, key + window_ms, side="right")
+    count = end - np.arange(len(key))
+    return (
+        signups.select("community")
+        .with_columns(pl.Series("n", count))
+        .group_by("community")
+        .agg(pl.col("n").max().alias("burst_signups"))
     )
 
 

@@ -70,3 +70,27 @@ def test_min_size_and_empty_graph():
 def test_unknown_method_lists_choices():
     with pytest.raises(ConfigError, match="components, leiden"):
         resolve_method("louvian")
+
+
+def test_trim_periphery_peels_a_member_hanging_by_one_edge():
+    from ringscope.graph.communities import trim_periphery
+
+    ring = [(i, j) for i in range(6) for j in range(i + 1, 6)]
+    edges = _edges([*ring, (0, 9)])  # actor 9 is attached to the ring by one edge
+    assignment = pl.DataFrame(
+        {"actor": [0, 1, 2, 3, 4, 5, 9], "community": [0] * 7},
+        schema={"actor": pl.UInt32, "community": pl.Int64},
+    )
+    out = trim_periphery(assignment, edges)
+    assert sorted(out["actor"].to_list()) == [0, 1, 2, 3, 4, 5]
+
+
+def test_trim_periphery_keeps_small_and_cohesive_groups():
+    from ringscope.graph.communities import trim_periphery
+
+    pair = _edges([(0, 1), (2, 3), (3, 4), (2, 4)])
+    assignment = pl.DataFrame(
+        {"actor": [0, 1, 2, 3, 4], "community": [0, 0, 1, 1, 1]},
+        schema={"actor": pl.UInt32, "community": pl.Int64},
+    )
+    assert trim_periphery(assignment, pair).equals(assignment.sort("actor"))

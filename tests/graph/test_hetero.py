@@ -39,7 +39,7 @@ def test_igraph_export_counts_match(ring_events):
     assert g.ecount() == sum(df.height for df in hg.edges.values())
     present = {rel for et, df in hg.edges.items() if df.height for rel in [et[1]]}
     assert set(g.es["relation"]) == present
-    assert sorted(set(g.vs["type"])) == sorted(NODE_TYPES)
+    assert set(g.vs["type"]) == {t for t in NODE_TYPES if hg.num_nodes(t)}
 
 
 def test_networkx_subgraph_of_one_actor(ring_events):
@@ -48,3 +48,24 @@ def test_networkx_subgraph_of_one_actor(ring_events):
     assert ("actor", "k-r0") in g
     assert ("domain", "spam.example") in g
     assert ("actor", "k-l0") not in g
+
+
+def test_identifiers_become_identity_nodes_shared_across_time():
+    from tests.conftest import T0, make_events
+
+    day = 86_400_000
+    rows = [
+        {
+            "ts": T0,
+            "actor_id": "banned",
+            "event_type": "signup",
+            "email_key": "e1",
+            "name_key": "n1",
+        },
+        {"ts": T0 + 9 * day, "actor_id": "back", "event_type": "signup", "name_key": "n1"},
+    ]
+    hg = build_hetero_graph(make_events(rows))
+    assert sorted(hg.nodes["identity"]["key"].to_list()) == ["email:e1", "name:n1"]
+    has = hg.edges[("actor", "has", "identity")]
+    name = hg.nodes["identity"].filter(pl.col("key") == "name:n1")["idx"][0]
+    assert has.filter(pl.col("dst") == name).height == 2

@@ -40,7 +40,10 @@ def test_signals_and_score_are_bounded_and_sum_up(scored):
     for family, members in SIGNAL_FAMILIES.items():
         parts = clusters.select(pl.sum_horizontal([f"contrib_{s}" for s in members]))
         assert (parts.to_series() - clusters[family]).abs().max() < 1e-9
-    recomputed = (clusters["coordination"] * clusters["abuse"]).sqrt() * clusters["size_confidence"]
+    a = ScoreConfig().abuse_exponent
+    recomputed = (
+        clusters["abuse"] ** a * clusters["coordination"] ** (1 - a) * clusters["size_confidence"]
+    )
     assert (recomputed.clip(0, 1) - clusters["score"]).abs().max() < 1e-9
 
 
