@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 log = logging.getLogger("ringscope")
-_err = Console(stderr=True)
+_err = Console(stderr=True, soft_wrap=True)
 
 
 def _add_run(sub: argparse._SubParsersAction) -> None:

@@ -139,7 +139,9 @@ def trim_periphery(
             ]
         )
         per_actor = m.join(
-            ends.group_by("actor").agg(pl.len().alias("deg"), pl.col("weight").sum().alias("s")),
+            ends.group_by("actor").agg(
+                pl.len().alias("deg"), pl.col("weight").sort().sum().alias("s")
+            ),
             on="actor",
             how="left",
         ).with_columns(pl.col("deg").fill_null(0), pl.col("s").fill_null(0.0))

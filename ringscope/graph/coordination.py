@@ -280,7 +280,7 @@ def _pair_evidence(
         .sort("w", "key", descending=[True, False])
         .group_by("a", "b")
         .agg(
-            pl.col("w").sum().alias("shared"),
+            pl.col("w").sort().sum().alias("shared"),
             pl.len().alias("n_items"),
             pl.col("first_ts").min(),
             pl.col("last_ts").max(),
@@ -310,7 +310,7 @@ def build_evidence(hg: HeteroGraph, cfg: CoordinationConfig) -> CoordinationEvid
         mass = (
             uses.join(items.select("item", "w"), on="item")
             .group_by("actor")
-            .agg(pl.col("w").sum().alias("mass"), pl.len().alias("n_items"))
+            .agg(pl.col("w").sort().sum().alias("mass"), pl.len().alias("n_items"))
         )
         if name == "content":
             extra = _unshared_content_mass(hg, n_actors)
@@ -351,7 +351,10 @@ def build_evidence(hg: HeteroGraph, cfg: CoordinationConfig) -> CoordinationEvid
     evidence = pl.concat(ledger) if ledger else _empty_evidence()
     edges = (
         evidence.group_by("src", "dst")
-        .agg(pl.col("contribution").sum().alias("weight"), pl.col("layer").sort().alias("layers"))
+        .agg(
+            pl.col("contribution").sort().sum().alias("weight"),
+            pl.col("layer").sort().alias("layers"),
+        )
         .filter(pl.col("weight") >= cfg.min_edge_weight)
         .sort("src", "dst")
     )

@@ -25,7 +25,7 @@ def _internal(memberships: pl.DataFrame, ev: CoordinationEvidence) -> pl.DataFra
 def cluster_layers(memberships: pl.DataFrame, ev: CoordinationEvidence) -> pl.DataFrame:
     """Per cluster, its evidence layers ordered by their total contribution."""
     internal = _internal(memberships, ev)
-    per_layer = internal.group_by("cluster_id", "layer").agg(pl.col("contribution").sum())
+    per_layer = internal.group_by("cluster_id", "layer").agg(pl.col("contribution").sort().sum())
     return (
         per_layer.sort(["cluster_id", "contribution", "layer"], descending=[False, True, False])
         .group_by("cluster_id", maintain_order=True)

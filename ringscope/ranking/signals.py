@@ -111,8 +111,8 @@ def _internal_evidence(members: pl.DataFrame, ev: CoordinationEvidence) -> pl.Da
     internal = internal.join(behaviour, on=["src", "dst"], how="left")
     return internal.group_by("community").agg(
         pl.len().alias("n_edges"),
-        pl.col("weight").mean().alias("mean_weight"),
-        pl.col("behaviour").fill_null(0.0).mean().alias("mean_behaviour"),
+        pl.col("weight").sort().mean().alias("mean_weight"),
+        pl.col("behaviour").fill_null(0.0).sort().mean().alias("mean_behaviour"),
     )
 
 
@@ -132,7 +132,7 @@ def cluster_signals(
             pl.len().alias("size"),
             pl.col("known_bad").sum().alias("n_suspended"),
             (pl.col("n_reporters") > 0).sum().alias("n_reported"),
-            (1.0 - 0.5 ** pl.col("n_reporters").cast(pl.Float64)).sum().alias("report_mass"),
+            (1.0 - 0.5 ** pl.col("n_reporters").cast(pl.Float64)).sort().sum().alias("report_mass"),
             pl.col("fresh").sum().alias("n_fresh"),
             pl.col("n_recipients").sum().alias("n_recipients"),
             pl.col("n_oneshot_strangers").sum().alias("n_oneshot_strangers"),

@@ -1,0 +1,86 @@
+"""The input fields of the event contract and the type tags readers report for them.
+
+Every reader turns its format into one column layout so that validation is written
+once: for each known field ``f`` a column ``f`` with the value as text (a list of text
+for list fields) and a column ``f__t`` with the JSON type the value had in the input.
+A null ``f__t`` means the field was absent.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+__all__ = [
+    "ERROR_COLUMN",
+    "FIELDS",
+    "LIST_FIELDS",
+    "PII_FIELDS",
+    "STRING_FIELDS",
+    "Tag",
+    "empty_fields",
+    "raw_schema",
+    "type_column",
+]
+
+#: Scalar string fields, in the order validation checks them after ``ts``.
+STRING_FIELDS = (
+    "actor_id",
+    "event_type",
+    "event_id",
+    "message_id",
+    "target_id",
+    "subject",
+    "text",
+    "ip",
+    "device_id",
+    "email",
+    "phone",
+    "display_name",
+    "reason",
+)
+#: Fields holding a list of strings.
+LIST_FIELDS = ("recipients", "urls")
+#: All known fields, in the order validation reports the first problem.
+FIELDS = ("ts", *STRING_FIELDS[:5], *LIST_FIELDS, *STRING_FIELDS[5:])
+#: Fields whose values are personal data and never shown in a reject preview.
+PII_FIELDS = frozenset({"text", "subject", "display_name", "email", "phone", "ip"})
+
+#: Column with a record-level reject code set by the reader (unparseable record).
+ERROR_COLUMN = "_error"
+
+
+class Tag:
+    """Type tags a reader reports in ``<field>__t`` (JSON's types plus two extras)."""
+
+    STRING = "string"
+    NUMBER = "number"  # the value is the number's text; only ``ts`` may be one
+    BOOLEAN = "boolean"
+    NULL = "null"
+    OBJECT = "object"
+    ARRAY = "array"  # a list whose items are all strings (or null)
+    ARRAY_MIXED = "array_mixed"  # a list with a non-string item
+    TIMESTAMP = "timestamp"  # a typed timestamp column; the value is epoch milliseconds
+
+
+def type_column(field: str) -> str:
+    """Name of the column holding the type tag of ``field``."""
+    return f"{field}__t"
+
+
+def raw_schema() -> dict[str, pl.DataType]:
+    """Schema of the reader output every validator call receives."""
+    schema: dict[str, pl.DataType] = {ERROR_COLUMN: pl.Utf8()}
+    for field in FIELDS:
+        schema[field] = pl.List(pl.Utf8()) if field in LIST_FIELDS else pl.Utf8()
+        schema[type_column(field)] = pl.Utf8()
+    return schema
+
+
+def empty_fields(height: int) -> pl.DataFrame:
+    """An all-absent reader output of ``height`` rows, to fill in column by column."""
+    return pl.DataFrame(
+        {
+            name: pl.Series(name, [None] * height, dtype=dtype)
+            for name, dtype in raw_schema().items()
+        }
+    )

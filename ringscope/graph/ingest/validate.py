@@ -1,0 +1,123 @@
+"""Check records against the input contract: typed columns, or a fixed reject code.
+
+Reject codes are ``code`` or ``code: field``:
+
+- ``invalid_utf8``, ``malformed_json``, ``not_an_object``, ``csv_column_count``: the
+  record could not be read at all (set by the reader);
+- ``missing_field: <f>``: a required field is absent, null or empty (``ts``,
+  ``actor_id``, ``event_type``; ``message_id`` for messages; ``target_id`` for reports);
+- ``wrong_type: <f>``: a field has the wrong JSON type (a number as ``actor_id``, a
+  list that is not a list of strings, a boolean or fractional number as ``ts``...);
+- ``bad_timestamp``: ``ts`` is neither ISO-8601 nor an epoch, or out of range;
+- ``invalid_ip``: ``ip`` is not an IPv4 or IPv6 address.
+
+A record gets the first failing check, in the order of :data:`fields.FIELDS`.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ringscope.graph.ingest.fields import (
+    ERROR_COLUMN,
+    FIELDS,
+    LIST_FIELDS,
+    STRING_FIELDS,
+    Tag,
+    type_column,
+)
+from ringscope.graph.ingest.normalize import normalize_ip_column
+from ringscope.graph.ingest.timestamps import integral_number, parse_timestamps
+
+__all__ = ["REASON_CODES", "REASON_COLUMN", "REQUIRED_FIELDS", "validate"]
+
+#: Output column with the reject code of each row (null when accepted).
+REASON_COLUMN = "_reason"
+
+REQUIRED_FIELDS = ("ts", "actor_id", "event_type")
+#: Fields required only for one event type.
+CONDITIONAL_FIELDS = {"message_id": "message", "target_id": "report"}
+#: Every reject code (without the field part).
+REASON_CODES = (
+    "invalid_utf8",
+    "malformed_json",
+    "not_an_object",
+    "csv_column_count",
+    "missing_field",
+    "wrong_type",
+    "bad_timestamp",
+    "invalid_ip",
+)
+
+
+def _absent(field: str) -> pl.Expr:
+    """The field is missing, JSON null, or an empty / whitespace-only string."""
+    tag = pl.col(type_column(field))
+    absent = tag.is_null() | (tag == Tag.NULL)
+    if field not in LIST_FIELDS:
+        absent = absent | ((tag == Tag.STRING) & (pl.col(field).str.strip_chars() == ""))
+    return absent
+
+
+def _clean_items(field: str) -> pl.Expr:
+    """List items stripped, with null and empty items dropped."""
+    item = pl.element().str.strip_chars()
+    return pl.col(field).list.eval(item.filter(item.is_not_null() & (item != "")))
+
+
+def validate(fields: pl.DataFrame) -> pl.DataFrame:
+    """Validate a batch in the reader layout and return typed columns plus ``_reason``.
+
+    Returns:
+        One row per input row: ``_reason`` (null when the record is accepted), ``ts``
+        (epoch ms UTC), every string field stripped (empty as null; ``event_type``
+        lower-cased), list fields with empty items dropped, and ``ip`` canonical with
+        its ``subnet``. Values of rejected rows are meaningless.
+    """
+    tag = {f: pl.col(type_column(f)) for f in FIELDS}
+    # Materialise shared intermediate columns once (an expression used twice in one
+    # select is computed twice).
+    ip = normalize_ip_column(fields["ip"].str.strip_chars())
+    frame = fields.with_columns(
+        parse_timestamps(fields["ts"], fields[type_column("ts")]).alias("_ts_ms"),
+        ip["ip"].alias("_ip"),
+        ip["subnet"].alias("_subnet"),
+        pl.col("event_type").str.strip_chars().str.to_lowercase(),
+        *[_absent(f).alias(f"_absent_{f}") for f in FIELDS],
+        ((tag["ts"] == Tag.NUMBER) & integral_number(pl.col("ts"))).alias("_ts_integral"),
+    )
+    absent = {f: pl.col(f"_absent_{f}") for f in FIELDS}
+    ts_ok_type = tag["ts"].is_in([Tag.STRING, Tag.TIMESTAMP]) | pl.col("_ts_integral")
+    checks: list[tuple[pl.Expr, str]] = [
+        (pl.col(ERROR_COLUMN).is_not_null(), ""),  # the reader's code, used as is
+        (absent["ts"], "missing_field: ts"),
+        (~ts_ok_type, "wrong_type: ts"),
+        (pl.col("_ts_ms").is_null(), "bad_timestamp"),
+    ]
+    for f in FIELDS[1:]:
+        expected = Tag.ARRAY if f in LIST_FIELDS else Tag.STRING
+        if f in REQUIRED_FIELDS:
+            checks.append((absent[f], f"missing_field: {f}"))
+        elif f in CONDITIONAL_FIELDS:
+            needed = pl.col("event_type") == CONDITIONAL_FIELDS[f]
+            checks.append((needed & absent[f], f"missing_field: {f}"))
+        checks.append((~absent[f] & (tag[f] != expected), f"wrong_type: {f}"))
+        if f == "ip":
+            checks.append((~absent[f] & pl.col("_ip").is_null(), "invalid_ip"))
+    reason = pl.coalesce(
+        [pl.when(c).then(pl.col(ERROR_COLUMN) if not code else pl.lit(code)) for c, code in checks]
+    )
+    strings = [
+        pl.when(~absent[f]).then(pl.col(f).str.strip_chars()).alias(f)
+        for f in STRING_FIELDS
+        if f not in ("event_type", "ip")
+    ]
+    return frame.select(
+        reason.alias(REASON_COLUMN),
+        pl.col("_ts_ms").alias("ts"),
+        pl.when(~absent["event_type"]).then(pl.col("event_type")).alias("event_type"),
+        *strings,
+        *[pl.when(~absent[f]).then(_clean_items(f)).alias(f) for f in LIST_FIELDS],
+        pl.col("_ip").alias("ip"),
+        pl.col("_subnet").alias("subnet"),
+    )
