@@ -30,6 +30,7 @@ EVENT_SCHEMA: dict[str, pl.DataType] = {
     "subnet_key": pl.Utf8(),  # IPv4 /24 or IPv6 /48
     "device_key": pl.Utf8(),
     "email_key": pl.Utf8(),
+    "email_pattern_key": pl.Utf8(),  # email with digits/separators of the local part removed
     "phone_key": pl.Utf8(),
     "name_key": pl.Utf8(),  # keyed hash of the normalised display name
     "target_id": pl.Utf8(),  # reported account, as given

@@ -566,3 +566,36 @@ def test_domains_resolve_offline(monkeypatch: pytest.MonkeyPatch) -> None:
     assert resolver.domains(urls).to_list() == [
         ["example.co.uk", "example.com", "ip:" + KEYRING.hash("url_ip", "2001:db8::1")]
     ]
+
+
+def test_shortener_links_are_keyed_by_the_short_link(tmp_path):
+    from ringscope.graph.ingest import ingest
+    from ringscope.privacy import Keyring
+
+    path = tmp_path / "e.jsonl"
+    rows = [
+        {
+            "ts": 1790000000,
+            "actor_id": "a",
+            "event_type": "message",
+            "message_id": "m1",
+            "urls": [
+                "https://bit.ly/3xYz?ref=1",
+                "http://bit.ly/Other",
+                "https://news.bbc.co.uk/x",
+            ],
+        },
+        {
+            "ts": 1790000001,
+            "actor_id": "b",
+            "event_type": "message",
+            "message_id": "m2",
+            "urls": ["bit.ly", "https://www.example.com/bit.ly/zz"],
+        },
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    events = ingest([path], keyring=Keyring(b"k" * 20)).events.sort("actor_id")
+    assert events["domains"].to_list() == [
+        ["bit.ly/3xYz", "bit.ly/Other", "bbc.co.uk"],
+        ["bit.ly", "example.com"],
+    ]

@@ -130,3 +130,19 @@ def test_map_distinct_calls_once_per_distinct_value() -> None:
     series = pl.Series(["a", "b", "a", None, "b", "a"])
     assert map_distinct(series, upper).to_list() == ["A", "B", "A", None, "B", "A"]
     assert sorted(calls) == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("johnsmith82@gmail.com", "johnsmith@gmail.com"),
+        ("John.Smith83+promo@googlemail.com", "johnsmith@gmail.com"),
+        ("j_smith-1990@example.org", "jsmith@example.org"),
+        ("a1@example.org", None),
+        ("not-an-email", None),
+    ],
+)
+def test_email_pattern_survives_serial_signups(value, expected):
+    from ringscope.graph.ingest.normalize import email_pattern
+
+    assert email_pattern(value) == expected

@@ -12,6 +12,11 @@ coordination signal, and the IP is personal-ish data: it becomes ``ip:<pseudonym
 (keyed hash of the canonical IP, kind ``url_ip``), so shared IP links still connect
 actors without the IP appearing in any output. Hosts that are garbage or have no
 registered domain (``localhost``, a bare suffix) are ignored, not rejected.
+
+A link through a URL shortener (``bit.ly/3xYz``) says nothing by its domain: unrelated
+campaigns and ordinary users share ``bit.ly``. Its key is the short link itself,
+``bit.ly/3xYz``, which identifies the destination, so one campaign's short link still
+ties its senders together and a shortener never glues unrelated senders.
 """
 
 from __future__ import annotations
@@ -22,9 +27,44 @@ import tldextract
 from ringscope.graph.ingest.normalize import normalize_ip
 from ringscope.privacy import Keyring
 
-__all__ = ["URL_IP_KIND", "DomainResolver", "extract_hosts"]
+__all__ = ["SHORTENERS", "URL_IP_KIND", "DomainResolver", "extract_hosts"]
 
 URL_IP_KIND = "url_ip"
+
+#: Registered domains of common URL shorteners and redirectors.
+SHORTENERS = frozenset(
+    (
+        "adf.ly",
+        "amzn.to",
+        "bit.ly",
+        "bitly.com",
+        "bl.ink",
+        "buff.ly",
+        "clck.ru",
+        "cutt.ly",
+        "dlvr.it",
+        "fb.me",
+        "goo.gl",
+        "is.gd",
+        "lnkd.in",
+        "ow.ly",
+        "qr.ae",
+        "rb.gy",
+        "rebrand.ly",
+        "s.id",
+        "shorte.st",
+        "shorturl.at",
+        "soo.gd",
+        "t.co",
+        "t.ly",
+        "tiny.cc",
+        "tinyurl.com",
+        "trib.al",
+        "v.gd",
+        "youtu.be",
+    )
+)
+_SHORT_CODE = r"^(?:[A-Za-z][A-Za-z0-9+.\-]*://)?[^/?#]+/([A-Za-z0-9_\-]+)"
 
 
 # The common shape, scheme://host[:port][/...], in one cheap pass; the rest goes slow.
@@ -108,7 +148,18 @@ class DomainResolver:
         by_host = pl.DataFrame(
             {"host": pl.Series(known, dtype=pl.Utf8), "domain": pl.Series(resolved, dtype=pl.Utf8)}
         )
-        by_url = hosts.join(by_host, on="host", how="left").select("url", "domain")
+        code = pl.col("url").str.extract(_SHORT_CODE, 1)
+        short = pl.col("domain").is_in(list(SHORTENERS)) & code.is_not_null()
+        by_url = (
+            hosts.join(by_host, on="host", how="left")
+            .select("url", "domain")
+            .with_columns(
+                pl.when(short)
+                .then(pl.col("domain") + "/" + code)
+                .otherwise("domain")
+                .alias("domain")
+            )
+        )
         grouped = (
             exploded.join(by_url, on="url", how="left", maintain_order="left")
             .group_by("row", maintain_order=True)

@@ -18,6 +18,7 @@ import polars as pl
 
 __all__ = [
     "GMAIL_DOMAINS",
+    "email_pattern",
     "map_distinct",
     "normalize_account",
     "normalize_email",
@@ -32,6 +33,9 @@ GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
 _NOT_DIGIT = re.compile(r"[^0-9]")
 _V4_MAPPED = bytes(10) + b"\xff\xff"
 _IPV4 = r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$"
+
+
+_PATTERN_STRIP = re.compile(r"[\d._\-]+")
 
 
 def normalize_email(value: str) -> str | None:
@@ -56,6 +60,23 @@ def normalize_email(value: str) -> str | None:
         local = local.replace(".", "") or local
         domain = "gmail.com"
     return f"{local}@{domain}"
+
+
+def email_pattern(value: str) -> str | None:
+    """Email with the digits and separators of its local part removed, so serial sign-ups
+    (``johnsmith82`` -> ``johnsmith83``, ``john.smith_1``) share one pattern.
+
+    Local parts shorter than three letters after stripping carry too little to match on.
+
+    >>> email_pattern("John.Smith82+x@googlemail.com")
+    'johnsmith@gmail.com'
+    """
+    email = normalize_email(value)
+    if email is None or "@" not in email:
+        return None
+    local, _, domain = email.rpartition("@")
+    letters = _PATTERN_STRIP.sub("", local)
+    return f"{letters}@{domain}" if len(letters) >= 3 else None
 
 
 def normalize_phone(value: str) -> str | None:

@@ -29,6 +29,7 @@ from ringscope.errors import RejectRateExceeded
 from ringscope.graph.ingest.domains import DomainResolver
 from ringscope.graph.ingest.fingerprint import content_bands, normalize_content
 from ringscope.graph.ingest.normalize import (
+    email_pattern,
     map_distinct,
     normalize_account,
     normalize_email,
@@ -178,6 +179,7 @@ _KEYED_COLUMNS: dict[str, tuple[str, str, Callable[[str], str | None] | None]] =
     "ip_key": ("ip", "ip", None),
     "subnet_key": ("subnet", "subnet", None),
     "device_key": ("device_id", "device", None),
+    "email_pattern_key": ("email", "email_pattern", email_pattern),
     "email_key": ("email", "email", normalize_email),
     "phone_key": ("phone", "phone", normalize_phone),
     "name_key": ("display_name", "name", normalize_name),
@@ -195,9 +197,13 @@ def _assemble(staged: pl.DataFrame, keyring: Keyring) -> pl.DataFrame:
     frame = staged.with_columns(actor_key, recipients)
     del staged
     frame = frame.with_columns(_fingerprints(frame["content"], keyring)).drop("content")
+    pending = [column for column, _, _ in _KEYED_COLUMNS.values()]
     for name, (column, kind, normalize) in _KEYED_COLUMNS.items():
         keys = _pseudonyms(keyring, kind, frame[column], normalize)
-        frame = frame.with_columns(keys.alias(name)).drop(column)
+        frame = frame.with_columns(keys.alias(name))
+        pending.remove(column)
+        if column not in pending:  # drop each raw column as soon as nothing needs it
+            frame = frame.drop(column)
     return frame.select(pl.col(name).cast(dtype) for name, dtype in EVENT_SCHEMA.items())
 
 
