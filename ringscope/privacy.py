@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import polars as pl
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -58,6 +58,24 @@ class Keyring:
             h.update(value.encode())
             out[value] = h.hexdigest()[:HASH_HEX_LEN]
         return out
+
+    def hash_digests(self, kind: str, values: Sequence[str]) -> bytes:
+        """Pseudonyms of ``values`` as raw bytes, ``HASH_HEX_LEN // 2`` per value, in order.
+
+        The hex form of each slice is :meth:`hash`'s output. Works on the C HMAC object
+        directly where the standard library exposes it (no Python-level wrapper calls).
+        """
+        base = hmac.new(self._hash_key, f"{kind}\x1f".encode(), hashlib.sha256)
+        state = getattr(base, "_hmac", None) or base
+        width = HASH_HEX_LEN // 2
+        copy = state.copy
+        parts = []
+        append = parts.append
+        for value in values:
+            h = copy()
+            h.update(value.encode())
+            append(h.digest()[:width])
+        return b"".join(parts)
 
     def hash_series(self, kind: str, series: pl.Series) -> pl.Series:
         """Hash a string column (nulls stay null), hashing each distinct value once."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 __all__ = ["NODE_TYPES", "RELATIONS", "HeteroGraph", "build_hetero_graph"]
@@ -152,22 +153,37 @@ def _edge_table(frame: pl.LazyFrame, src: str, dst: str) -> pl.DataFrame:
     ).collect()
 
 
-def _shared_bands(messages: pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _shared_bands(messages: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Content-fingerprint bands used by 2+ messages, and per message its unshared count.
 
     A band only one message has can link nothing, so it becomes no node; how many such
     bands a message has is kept (``unique_bands`` on the message) because an actor's
-    unshared content still dilutes its similarity to others.
+    unshared content still dilutes its similarity to others. Works on the flat band
+    array with numpy (a sort finds the repeated keys) instead of a hash group-by.
     """
-    bands = (
-        messages.select("msg", "ts", "content_bands")
-        .explode("content_bands")
-        .drop_nulls("content_bands")
-        .with_columns(pl.col("content_bands").is_duplicated().alias("shared"))
-        .collect()
+    lists = messages["content_bands"]
+    lengths = lists.list.len().fill_null(0).to_numpy()
+    flat = lists.explode(empty_as_null=False).drop_nulls().to_numpy()
+    msg = np.repeat(messages["msg"].to_numpy(), lengths)
+    ts = np.repeat(messages["ts"].to_numpy(), lengths)
+    order = pl.Series(flat).arg_sort().to_numpy()  # multi-threaded, faster than numpy
+    ordered = flat[order]
+    repeated = np.zeros(len(flat), dtype=bool)
+    if len(flat) > 1:
+        same = ordered[1:] == ordered[:-1]
+        repeated[order[1:][same]] = True
+        repeated[order[:-1][same]] = True
+    # reduceat over segment starts; a trailing 0 keeps every start index valid
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    unshared = np.append(~repeated, False).astype(np.int64)
+    counts = np.add.reduceat(unshared, starts) if len(starts) else np.zeros(0, dtype=np.int64)
+    unique_counts = pl.DataFrame(
+        {"msg": messages["msg"], "unique_bands": np.where(lengths > 0, counts, 0)}
     )
-    unique_counts = bands.group_by("msg").agg((~pl.col("shared")).sum().alias("unique_bands"))
-    return bands.filter(pl.col("shared")).drop("shared"), unique_counts
+    shared = pl.DataFrame(
+        {"msg": msg[repeated], "ts": ts[repeated], "content_bands": flat[repeated]}
+    )
+    return shared, unique_counts
 
 
 def _identity_uses(events: pl.DataFrame) -> pl.DataFrame:
@@ -228,16 +244,12 @@ def build_hetero_graph(events: pl.DataFrame) -> HeteroGraph:
         nodes["identity"],
         "ident",
     )
-    # One row per message (its first record) for message-level relations.
+    # One row per message (its first record) for message-level relations. The message
+    # node table lists keys in first-seen order of ``msg_rows``, so row number = index.
     messages = (
-        _with_index(
-            msg_rows.lazy().unique("message_key", keep="first", maintain_order=True),
-            "message_key",
-            nodes["message"],
-            "msg",
-        )
-        .collect()
-        .lazy()
+        msg_rows.filter(pl.col("message_key").is_first_distinct())
+        .with_row_index("msg")
+        .with_columns(pl.col("msg").cast(pl.UInt32))
     )
     bands, unique_bands = _shared_bands(messages)
     nodes["content"] = _index(bands["content_bands"])
@@ -249,7 +261,7 @@ def build_hetero_graph(events: pl.DataFrame) -> HeteroGraph:
     )
     senders = ev.filter(pl.col("msg").is_not_null()).select("actor", "msg", "ts")
     links = _with_index(
-        messages.select("msg", "ts", "domains").explode("domains"),
+        messages.lazy().select("msg", "ts", "domains").explode("domains"),
         "domains",
         nodes["domain"],
         "dom",

@@ -28,6 +28,7 @@ import polars as pl
 from ringscope.errors import RejectRateExceeded
 from ringscope.graph.ingest.domains import DomainResolver
 from ringscope.graph.ingest.fingerprint import content_bands, normalize_content
+from ringscope.graph.ingest.hashing import hash_distinct
 from ringscope.graph.ingest.normalize import (
     email_pattern,
     map_distinct,
@@ -133,10 +134,8 @@ def _pseudonyms(
     uniques = series.drop_nulls().unique()
     if len(uniques) == 0:
         return pl.Series(series.name, [None] * len(series), dtype=pl.Utf8)
-    hashes = keyring.hash_values(kind, uniques.to_list())
-    keys = pl.Series(list(hashes.keys()), dtype=pl.Utf8)
-    values = pl.Series(list(hashes.values()), dtype=pl.Utf8)
-    return series.replace_strict(keys, values, default=None, return_dtype=pl.Utf8)
+    hashes = hash_distinct(keyring, kind, uniques)
+    return series.replace_strict(uniques, hashes, default=None, return_dtype=pl.Utf8)
 
 
 def _hash_recipients(events: pl.DataFrame, keyring: Keyring) -> tuple[pl.Series, pl.Series]:
