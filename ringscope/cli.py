@@ -106,26 +106,21 @@ def _progress_run(
     keyring: Keyring,
     debug_dir: Path | None = None,
 ) -> Path:
-    from ringscope.pipeline import STEPS, run_pipeline
+    """Run the pipeline, printing each finished step; a byte progress bar on a terminal."""
+    from ringscope.pipeline import run_pipeline
 
-    with _err.status("ingest ...") as status:
-        names = [s.name for s in STEPS]
+    def on_step(name: str, seconds: float) -> None:
+        _err.print(f"  [green]✓[/] {name:<13} {seconds:6.2f}s")
 
-        def on_step(name: str, seconds: float) -> None:
-            _err.print(f"  [green]✓[/] {name:<13} {seconds:6.2f}s")
-            nxt = names.index(name) + 1
-            if nxt < len(names):
-                status.update(f"{names[nxt]} ...")
-
-        return run_pipeline(
-            inputs,
-            out,
-            config=config,
-            keyring=keyring,
-            progress=False,
-            debug_dir=debug_dir,
-            on_step=on_step,
-        )
+    return run_pipeline(
+        inputs,
+        out,
+        config=config,
+        keyring=keyring,
+        progress=_err.is_terminal,
+        debug_dir=debug_dir,
+        on_step=on_step,
+    )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
