@@ -1,0 +1,70 @@
+"""Detection quality on several seeded worlds: ring Jaccard, precision@10, AUROC.
+
+python bench/bench_quality.py --legit 3000 --seeds 1 2 3 5 7
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent / "out"
+COLUMNS = ("weighted_jaccard", "precision_at_k", "lookalikes_in_top_k", "auroc", "auprc")
+
+
+def _cli(*args: str) -> None:
+    env = os.environ | {"RINGSCOPE_SECRET_KEY": "bench-secret-key-0123456789"}
+    subprocess.run(
+        [sys.executable, "-m", "ringscope.cli", *args],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--legit", type=int, default=3000)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 5, 7])
+    parser.add_argument("--method", default="leiden")
+    args = parser.parse_args()
+    print("| seed | " + " | ".join(COLUMNS) + " | Jaccard by kind |")
+    print("|---" * (len(COLUMNS) + 2) + "|")
+    for seed in args.seeds:
+        world = OUT / f"world-{args.legit}-{seed}"
+        if not (world / "truth.json").exists():
+            _cli("generate", "--out", str(world), "--legit", str(args.legit), "--seed", str(seed))
+        snaps = OUT / f"snapshots-{args.legit}-{seed}"
+        _cli(
+            "run",
+            *map(str, sorted(world.glob("events*"))),
+            "--out",
+            str(snaps),
+            "--method",
+            args.method,
+        )
+        report_path = OUT / f"eval-{args.legit}-{seed}.json"
+        _cli(
+            "evaluate",
+            "--snapshot",
+            str(snaps),
+            "--truth",
+            str(world / "truth.json"),
+            "--json",
+            str(report_path),
+        )
+        report = json.loads(report_path.read_text())
+        kinds = ", ".join(f"{k} {v:.2f}" for k, v in sorted(report["jaccard_by_kind"].items()))
+        cells = [
+            f"{report[c]:.3f}" if isinstance(report[c], float) else str(report[c]) for c in COLUMNS
+        ]
+        print(f"| {seed} | " + " | ".join(cells) + f" | {kinds} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
