@@ -42,6 +42,7 @@ def _layers() -> dict[str, LayerConfig]:
     return {
         "content": LayerConfig(weight=1.0, window_ms=30 * MINUTE_MS, hub_actors=200),
         "domain": LayerConfig(weight=0.8, window_ms=30 * MINUTE_MS, hub_actors=200),
+        "short_link": LayerConfig(weight=0.8, window_ms=30 * MINUTE_MS, hub_actors=200),
         "victims": LayerConfig(weight=1.0, window_ms=30 * MINUTE_MS, hub_actors=50),
         "device": LayerConfig(weight=1.0, window_ms=0, hub_actors=20),
         "ip": LayerConfig(weight=0.4, window_ms=2 * HOUR_MS, hub_actors=30),

@@ -43,6 +43,7 @@ __all__ = ["LAYER_ITEM_TYPES", "CoordinationEvidence", "build_evidence", "layer_
 LAYER_ITEM_TYPES = {
     "content": "content",
     "domain": "domain",
+    "short_link": "domain",
     "victims": "actor",
     "device": "device",
     "ip": "ip",
@@ -103,7 +104,7 @@ def layer_occurrences(hg: HeteroGraph) -> dict[str, pl.DataFrame]:
     victims = contacts.join(answered, on=["actor", "item"], how="anti")
     occ = {
         "content": via_message(("message", "has", "content")),
-        "domain": via_message(("message", "links", "domain")),
+        **_link_layers(hg, via_message(("message", "links", "domain"))),
         "victims": victims,
         "device": direct(("actor", "used", "device")),
         "ip": direct(("actor", "used", "ip")),
@@ -127,6 +128,22 @@ def _distinct_uses(occ: pl.DataFrame) -> pl.DataFrame:
 def _idf(df: pl.Expr, n_actors: int) -> pl.Expr:
     log_n1 = float(np.log(max(n_actors, 2) + 1))
     return ((max(n_actors, 2) + 1) / (df + 1)).log().clip(0.0, None) / log_n1
+
+
+def _link_layers(hg: HeteroGraph, uses: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """Split link uses: registered domains vs shortener links (``bit.ly/3xYz``).
+
+    Each short link is its own item; kept apart so a sender's many one-off short links do
+    not dilute its domain similarity, while a campaign's shared short link still counts.
+    """
+    is_short = hg.nodes["domain"].select(
+        pl.col("idx").alias("item"), pl.col("key").str.contains("/", literal=True).alias("short")
+    )
+    tagged = uses.join(is_short, on="item")
+    return {
+        "domain": tagged.filter(~pl.col("short")).drop("short"),
+        "short_link": tagged.filter(pl.col("short")).drop("short"),
+    }
 
 
 def _identity_layers(hg: HeteroGraph, uses: pl.DataFrame) -> dict[str, pl.DataFrame]:

@@ -35,7 +35,7 @@ SIGNAL_FAMILIES = {
     "coordination": ("synchrony", "density"),
     "abuse": ("labels", "freshness", "signup_burst", "fanout", "concentration"),
 }
-BEHAVIOUR_LAYERS = ("content", "domain", "victims")
+BEHAVIOUR_LAYERS = ("content", "domain", "short_link", "victims")
 
 
 def _clip(expr: pl.Expr) -> pl.Expr:
