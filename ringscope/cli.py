@@ -126,13 +126,14 @@ def _progress_run(
 def cmd_run(args: argparse.Namespace) -> int:
     """Events -> snapshot."""
     from ringscope.privacy import load_keyring
+    from ringscope.snapshot import read_manifest
 
     config = _run_config(args)
     keyring = load_keyring(allow_demo=args.insecure_demo_key)
     snap = _progress_run(
         args.inputs, args.out, config=config, keyring=keyring, debug_dir=args.debug_dir
     )
-    manifest = json.loads((snap / "manifest.json").read_text())
+    manifest = read_manifest(snap)
     Console().print(
         f"snapshot {snap}: {manifest['events']:,} events, {manifest['rejected']:,} rejected, "
         f"{manifest['steps']['ranking']['clusters']:,} clusters"

@@ -65,13 +65,11 @@ class CoordinationEvidence:
         edges: ``src``, ``dst`` (actor indices, src < dst), ``weight``, ``layers`` (list).
         evidence: one row per (src, dst, layer): ``similarity``, ``n_items``,
             ``first_ts``, ``last_ts``, ``items`` (keys of the strongest shared items).
-        actor_layers: per (actor, layer) the item ``mass`` and number of distinct items.
         stats: counts for the manifest (occurrences, hub items skipped, pairs).
     """
 
     edges: pl.DataFrame
     evidence: pl.DataFrame
-    actor_layers: pl.DataFrame
     stats: dict[str, dict[str, int]]
 
 
@@ -317,7 +315,7 @@ def build_evidence(hg: HeteroGraph, cfg: CoordinationConfig) -> CoordinationEvid
     """Weighted actor–actor edges with a per-layer evidence ledger."""
     n_actors = hg.nodes["actor"]["actor_id"].is_not_null().sum()
     occurrences = layer_occurrences(hg)
-    ledger, masses, stats = [], [], {}
+    ledger, stats = [], {}
     for name, layer in cfg.layers.items():
         if layer.weight == 0:
             continue
@@ -358,7 +356,6 @@ def build_evidence(hg: HeteroGraph, cfg: CoordinationConfig) -> CoordinationEvid
                 "items",
             )
         )
-        masses.append(mass.with_columns(pl.lit(name).alias("layer")))
         stats[name] = {
             "occurrences": occ.height,
             "items": items.height,
@@ -378,10 +375,7 @@ def build_evidence(hg: HeteroGraph, cfg: CoordinationConfig) -> CoordinationEvid
     evidence = evidence.join(edges.select("src", "dst"), on=["src", "dst"]).sort(
         "src", "dst", "layer"
     )
-    actor_layers = pl.concat(masses) if masses else pl.DataFrame()
-    return CoordinationEvidence(
-        edges=edges, evidence=evidence, actor_layers=actor_layers, stats=stats
-    )
+    return CoordinationEvidence(edges=edges, evidence=evidence, stats=stats)
 
 
 def _empty_evidence() -> pl.DataFrame:
