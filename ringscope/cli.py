@@ -33,8 +33,10 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     p.add_argument("inputs", nargs="+", type=Path, help="event files or directories")
     p.add_argument("--out", type=Path, required=True, help="snapshot root directory")
     p.add_argument("--config", type=Path, help="TOML file overriding defaults")
-    p.add_argument("--method", help="community method (leiden, components)")
-    p.add_argument("--resolution", type=float, help="Leiden resolution")
+    p.add_argument("--method", help="community method: leiden, leiden-modularity, components")
+    p.add_argument(
+        "--resolution", type=float, help="Leiden resolution (CPM: least mean pair weight)"
+    )
     p.add_argument("--seed", type=int, help="seed of randomised steps")
     p.add_argument("--max-reject-rate", type=float, help="fail above this reject share")
     p.add_argument("--debug-dir", type=Path, help="write every step's tables here")

@@ -87,7 +87,7 @@ class CommunityConfig(_Strict):
     """Community detection on the weighted actor graph."""
 
     method: str = "leiden"
-    resolution: float = Field(default=1.0, gt=0)
+    resolution: float | None = Field(default=None, gt=0)  # None: the method's default
     seed: int = 42
     min_size: int = Field(default=2, ge=2)
     trim_periphery: bool = True

@@ -23,7 +23,7 @@ import polars as pl
 import ringscope
 from ringscope.config import RunConfig
 from ringscope.errors import RejectRateExceeded
-from ringscope.graph.communities import detect_communities, trim_periphery
+from ringscope.graph.communities import DEFAULT_RESOLUTION, detect_communities, trim_periphery
 from ringscope.graph.coordination import CoordinationEvidence, build_evidence
 from ringscope.graph.hetero import HeteroGraph, build_hetero_graph
 from ringscope.graph.ingest import IngestResult, ingest, write_rejects
@@ -95,11 +95,12 @@ def _coordination(state: RunState) -> dict[str, Any]:
 
 def _communities(state: RunState) -> dict[str, Any]:
     cfg = state.config.communities
+    resolution = cfg.resolution or DEFAULT_RESOLUTION[cfg.method.lower()]
     state.communities = detect_communities(
         state.graph.num_nodes("actor"),
         state.evidence.edges,
         method=cfg.method,
-        resolution=cfg.resolution,
+        resolution=resolution,
         seed=cfg.seed,
         min_size=cfg.min_size,
     )
@@ -115,7 +116,7 @@ def _communities(state: RunState) -> dict[str, Any]:
     return {
         "trimmed_actors": before - state.communities.height,
         "method": cfg.method,
-        "resolution": cfg.resolution,
+        "resolution": resolution,
         "seed": cfg.seed,
         "clusters": state.communities["community"].n_unique(),
         "clustered_actors": state.communities.height,

@@ -68,7 +68,7 @@ def test_min_size_and_empty_graph():
 
 
 def test_unknown_method_lists_choices():
-    with pytest.raises(ConfigError, match="components, leiden"):
+    with pytest.raises(ConfigError, match="components, leiden, leiden-modularity"):
         resolve_method("louvian")
 
 
