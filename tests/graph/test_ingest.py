@@ -599,3 +599,48 @@ def test_shortener_links_are_keyed_by_the_short_link(tmp_path):
         ["bit.ly/3xYz", "bit.ly/Other", "bbc.co.uk"],
         ["bit.ly", "example.com"],
     ]
+
+
+def test_parallel_jsonl_reading_matches_serial(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blocks parsed by worker processes give exactly what reading serially gives."""
+    from ringscope.graph.ingest import pipeline
+
+    lines = [orjson.dumps(e) for e in _events()] * 40 + [line for line, _ in BAD_LINES]
+    lines += [orjson.dumps(e) for e in _events()[::-1]] * 5
+    (tmp_path / "a.jsonl.gz").write_bytes(gzip.compress(b"\n".join(lines)))
+    _write_csv(tmp_path / "b.csv", _events())
+    _write_jsonl(tmp_path / "c.jsonl", [*_events()[:3], _events()[0]])
+
+    def run() -> IngestResult:
+        return _ingest([tmp_path], max_reject_rate=1.0)
+
+    serial = run()
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(pipeline, "PARALLEL_BLOCK_BYTES", 1500)
+    parallel = run()
+    assert len(serial.rejects) > 0 and serial.duplicates > 0
+    assert parallel.events.equals(serial.events)
+    assert _without_raw(parallel.rejects).equals(_without_raw(serial.rejects))
+    unseal = [KEYRING.unseal(t) for t in parallel.rejects["raw"]]
+    assert unseal == [KEYRING.unseal(t) for t in serial.rejects["raw"]]
+    assert parallel.inputs == serial.inputs
+    assert parallel.duplicates == serial.duplicates
+
+
+def test_forked_hashing_matches_keyring_hash(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ringscope.graph.ingest import hashing
+
+    values = pl.Series("v", ["a", "bé", " x@y.z", "a b", "0"] * 3).unique(maintain_order=True)
+    expected = [KEYRING.hash("account", v) for v in values]
+    monkeypatch.setattr(hashing, "PARALLEL_MIN", 0)
+    assert hashing.hash_distinct(KEYRING, "account", values).to_list() == expected
+    background = hashing.BackgroundHashes(KEYRING, {"a": ("account", values), "b": ("ip", values)})
+    try:
+        uniques, keys = background.get("b")
+        assert keys.to_list() == [KEYRING.hash("ip", v) for v in uniques]
+        uniques, keys = background.get("a")
+        assert keys.to_list() == [KEYRING.hash("account", v) for v in uniques]
+    finally:
+        background.close()

@@ -217,7 +217,7 @@ def _signature_block(
         first = stop
 
 
-def _signatures(shingles: np.ndarray, starts: np.ndarray) -> np.ndarray:
+def _signatures(shingles: np.ndarray, starts: np.ndarray, *, threads: bool = True) -> np.ndarray:
     """MinHash signatures (texts x NUM_PERM, uint32) of consecutive shingle segments.
 
     numpy releases the GIL in its loops, so the texts are split over threads.
@@ -230,6 +230,8 @@ def _signatures(shingles: np.ndarray, starts: np.ndarray) -> np.ndarray:
     out = np.empty((n_texts, NUM_PERM), dtype=np.uint32)
     ends = np.append(starts[1:], len(shingles))
     workers = max(1, min(os.cpu_count() or 1, len(shingles) // (4 * _BLOCK_SHINGLES)))
+    if not threads:
+        workers = 1
     bounds = np.linspace(0, n_texts, workers + 1).astype(int).tolist()
     if workers == 1:
         _signature_block(shingles, starts, ends, 0, n_texts, out)
@@ -252,14 +254,20 @@ def band_keys(signatures: np.ndarray) -> np.ndarray:
     return (key >> np.uint64(_BAND_BITS)) | band
 
 
-def _chunk_bands(texts: pa.LargeStringArray) -> np.ndarray:
+def _chunk_bands(texts: pa.LargeStringArray, *, threads: bool = True) -> np.ndarray:
     """Band keys (len x BANDS) of texts that all have at least MIN_TOKENS tokens."""
     offsets = np.frombuffer(texts.buffers()[1], dtype=np.int64)[
         texts.offset : texts.offset + len(texts) + 1
     ]
     values = np.frombuffer(texts.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
     shingles, first = _shingle_hashes(values, offsets - offsets[0])
-    return band_keys(_signatures(shingles, first))
+    return band_keys(_signatures(shingles, first, threads=threads))
+
+
+def _byte_length(texts: pa.LargeStringArray) -> int:
+    """Bytes of text in a (sliced) large-string array."""
+    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int64)
+    return int(offsets[texts.offset + len(texts)] - offsets[texts.offset])
 
 
 def content_bands(texts: pl.Series, *, chunk_size: int = _CHUNK_TEXTS) -> pl.Series:
@@ -278,7 +286,15 @@ def content_bands(texts: pl.Series, *, chunk_size: int = _CHUNK_TEXTS) -> pl.Ser
     tokens = (texts.str.count_matches(" ") + 1).fill_null(0).to_numpy()
     eligible = tokens >= MIN_TOKENS
     chosen = texts.filter(pl.Series(eligible)).to_arrow().cast(pa.large_string())
-    parts = [_chunk_bands(chosen.slice(i, chunk_size)) for i in range(0, len(chosen), chunk_size)]
+    slices = [chosen.slice(i, chunk_size) for i in range(0, len(chosen), chunk_size)]
+    workers = min(os.cpu_count() or 1, len(slices))
+    if workers > 1:  # whole chunks on all cores (numpy releases the GIL in its loops)
+        # grow the shared powers table now: the threads must only read it
+        _POWERS.ensure(max(_byte_length(chunk) for chunk in slices) + 1)
+        with ThreadPoolExecutor(workers, thread_name_prefix="ringscope-bands") as pool:
+            parts = list(pool.map(lambda chunk: _chunk_bands(chunk, threads=False), slices))
+    else:
+        parts = [_chunk_bands(chunk) for chunk in slices]
     keys = np.concatenate(parts) if parts else np.zeros((0, BANDS), dtype=np.uint64)
     lengths = np.where(eligible, BANDS, 0)
     offsets = np.zeros(n + 1, dtype=np.int64)

@@ -34,7 +34,7 @@ from ringscope.graph.ingest.fields import (
 from ringscope.graph.ingest.raw import ProgressCallback, RawBatch, decompressed_blocks, read_ahead
 from ringscope.graph.ingest.sources import Source
 
-__all__ = ["read_jsonl"]
+__all__ = ["jsonl_blocks", "new_parser", "parse_block", "read_jsonl"]
 
 log = logging.getLogger(__name__)
 
@@ -279,8 +279,9 @@ def _scratch_file(write: Callable[[BinaryIO], None]) -> Iterator[Path]:
 class _Parser:
     """A DuckDB connection that parses blocks of lines."""
 
-    def __init__(self) -> None:
-        self._con = duckdb.connect(config={"threads": max(1, os.cpu_count() or 1)})
+    def __init__(self, threads: int | None = None) -> None:
+        threads = threads or max(1, os.cpu_count() or 1)
+        self._con = duckdb.connect(config={"threads": threads})
 
     def close(self) -> None:
         """Release the connection."""
@@ -406,6 +407,46 @@ class _Parser:
         return frame.with_columns(updates)
 
 
+def jsonl_blocks(
+    source: Source,
+    *,
+    block_bytes: int = DEFAULT_BLOCK_BYTES,
+    on_progress: ProgressCallback | None = None,
+) -> Iterator[tuple[memoryview, int]]:
+    """Blocks of whole lines of a JSON Lines file, each with the number of its first line.
+
+    A leading byte-order mark is dropped. Decompression runs ahead in a thread.
+    """
+    blocks = read_ahead(
+        decompressed_blocks(source, block_bytes=block_bytes, on_progress=on_progress, align=b"\n")
+    )
+    try:
+        first_line = 1
+        for i, block in enumerate(blocks):
+            data = block
+            if i == 0 and bytes(data[:3]) == _BOM:
+                data = data[3:]
+            yield data, first_line
+            first_line += int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8) == 10))
+    finally:
+        blocks.close()  # type: ignore[attr-defined]
+
+
+def new_parser(threads: int | None = None) -> _Parser:
+    """A parser for :func:`parse_block` (one DuckDB connection); close it when done."""
+    return _Parser(threads)
+
+
+def parse_block(
+    parser: _Parser, source: Source, data: memoryview | bytes, first_line: int
+) -> RawBatch | None:
+    """The records of one block from :func:`jsonl_blocks` (None if it holds none)."""
+    idx, fields, raw = parser.parse(memoryview(data))
+    if not len(idx):
+        return None
+    return RawBatch(source=source, positions=idx + first_line, fields=fields, raw=raw)
+
+
 def read_jsonl(
     source: Source,
     *,
@@ -418,22 +459,15 @@ def read_jsonl(
     1-based line numbers of the decompressed text. A line that is not UTF-8, not JSON
     or not a JSON object gets a record-level error code instead of fields.
     """
-    blocks = read_ahead(
-        decompressed_blocks(source, block_bytes=block_bytes, on_progress=on_progress, align=b"\n")
-    )
+    blocks = jsonl_blocks(source, block_bytes=block_bytes, on_progress=on_progress)
     with contextlib.ExitStack() as stack:
-        stack.callback(blocks.close)  # type: ignore[attr-defined]
+        stack.callback(blocks.close)
         parser = _Parser()
         stack.callback(parser.close)
-        first_line = 1
-        for i, block in enumerate(blocks):
-            data = block
-            if i == 0 and bytes(data[:3]) == _BOM:
-                data = data[3:]
-            idx, fields, raw = parser.parse(data)
-            if len(idx):
-                yield RawBatch(source=source, positions=idx + first_line, fields=fields, raw=raw)
-            first_line += int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8) == 10))
+        for data, first_line in blocks:
+            batch = parse_block(parser, source, data, first_line)
+            if batch is not None:
+                yield batch
 
 
 def _scratch_root() -> str | None:

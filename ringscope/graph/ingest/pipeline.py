@@ -1,10 +1,12 @@
 """The ingest step: input files -> the canonical, pseudonymised event table + rejects.
 
 Files are read in bounded batches. Each batch is validated and normalised right away
-(rejects are scrubbed and sealed, URLs reduced to domains, texts normalised); the
-keyed hashing, content fingerprints and de-duplication run once at the end over
-*distinct* values, so each identifier, text and host is processed once per run
-however often it occurs.
+(rejects are scrubbed and sealed, URLs reduced to domains, texts normalised), and the
+nearly-unique values are fingerprinted and hashed per batch (content keys and bands,
+message ids); large JSONL files are processed this way by a pool of worker processes,
+batches merged in input order. The other keyed hashing and the de-duplication run
+once at the end over *distinct* values, so each identifier and host is processed once
+per run however often it occurs; the results do not depend on how work was split.
 
 Pseudonym kinds (the namespace argument of :meth:`Keyring.hash`): ``account`` (actor
 ids and recipients, after :func:`normalize_account`, so they match), ``message``,
@@ -14,11 +16,14 @@ normalised text), and ``url_ip`` (IP-literal link hosts, see :mod:`domains`).
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
+import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +33,8 @@ import polars as pl
 from ringscope.errors import RejectRateExceeded
 from ringscope.graph.ingest.domains import DomainResolver
 from ringscope.graph.ingest.fingerprint import content_bands, normalize_content
-from ringscope.graph.ingest.hashing import hash_distinct
+from ringscope.graph.ingest.hashing import BackgroundHashes, hash_distinct, hex_digests
+from ringscope.graph.ingest.jsonl import DEFAULT_BLOCK_BYTES, jsonl_blocks, new_parser, parse_block
 from ringscope.graph.ingest.normalize import (
     email_pattern,
     map_distinct,
@@ -82,8 +88,13 @@ class IngestResult:
         return len(self.rejects) / self.records if self.records else 0.0
 
 
-def _stage(checked: pl.DataFrame, resolver: DomainResolver) -> pl.DataFrame:
-    """Accepted rows of one batch with normalised, not yet hashed, values."""
+def _stage(checked: pl.DataFrame, resolver: DomainResolver, keyring: Keyring) -> pl.DataFrame:
+    """Accepted rows of one batch with normalised values, content fingerprinted.
+
+    The content fingerprints and message pseudonyms are made here, per batch, because
+    they are nearly unique per row and batches can run in parallel (see _read_all).
+    """
+    content = normalize_content(checked["subject"], checked["text"])
     return checked.select(
         "_seq",
         "_source",
@@ -91,11 +102,11 @@ def _stage(checked: pl.DataFrame, resolver: DomainResolver) -> pl.DataFrame:
         "actor_id",
         "event_type",
         "event_id",
-        "message_id",
+        _keys(keyring, "message", checked["message_id"]).alias("message_key"),
         "target_id",
         "recipients",
         pl.Series("domains", resolver.domains(checked["urls"])),
-        normalize_content(checked["subject"], checked["text"]).alias("content"),
+        *_fingerprints(content, keyring),
         "ip",
         "subnet",
         "device_id",
@@ -103,6 +114,15 @@ def _stage(checked: pl.DataFrame, resolver: DomainResolver) -> pl.DataFrame:
         "phone",
         "display_name",
     )
+
+
+def _keys(keyring: Keyring, kind: str, series: pl.Series) -> pl.Series:
+    """Keyed hashes of a column (no normaliser), each distinct value hashed once, here."""
+    uniques = series.drop_nulls().unique()
+    if len(uniques) == 0:
+        return pl.Series(series.name, [None] * len(series), dtype=pl.Utf8)
+    hashes = hex_digests(keyring.hash_digests(kind, uniques.to_list()), len(uniques))
+    return series.replace_strict(uniques, hashes, default=None, return_dtype=pl.Utf8)
 
 
 def _rejects(
@@ -156,25 +176,31 @@ def _hash_recipients(events: pl.DataFrame, keyring: Keyring) -> tuple[pl.Series,
     return actor_key, recipients
 
 
-def _fingerprints(content: pl.Series, keyring: Keyring) -> pl.DataFrame:
+def _fingerprints(content: pl.Series, keyring: Keyring) -> list[pl.Series]:
     """``content_key`` and ``content_bands`` per row, computed once per distinct text."""
     distinct = content.drop_nulls().unique()
+    if len(distinct) == 0:
+        return [
+            pl.Series("content_key", [None] * len(content), dtype=pl.Utf8),
+            pl.Series("content_bands", [None] * len(content), dtype=pl.List(pl.UInt64)),
+        ]
     table = pl.DataFrame(
         {
             "content": distinct,
-            "content_key": _pseudonyms(keyring, "content", distinct),
+            "content_key": hex_digests(
+                keyring.hash_digests("content", distinct.to_list()), len(distinct)
+            ),
             "content_bands": content_bands(distinct),
         }
     )
     joined = pl.DataFrame({"content": content}).join(
         table, on="content", how="left", maintain_order="left"
     )
-    return joined.select("content_key", "content_bands")
+    return [joined["content_key"], joined["content_bands"]]
 
 
 #: Hashed event column <- (staged column, pseudonym kind, normaliser).
 _KEYED_COLUMNS: dict[str, tuple[str, str, Callable[[str], str | None] | None]] = {
-    "message_key": ("message_id", "message", None),
     "ip_key": ("ip", "ip", None),
     "subnet_key": ("subnet", "subnet", None),
     "device_key": ("device_id", "device", None),
@@ -185,24 +211,59 @@ _KEYED_COLUMNS: dict[str, tuple[str, str, Callable[[str], str | None] | None]] =
 }
 
 
-def _assemble(staged: pl.DataFrame, keyring: Keyring) -> pl.DataFrame:
+#: Columns hashed without a normaliser, in a background process (see BackgroundHashes).
+_BACKGROUND = ("ip_key", "device_key")
+
+
+def _sorted(held: list[pl.DataFrame]) -> pl.DataFrame:
+    """The one frame in ``held`` (taken out) sorted by ts, actor_id and input order.
+
+    Column by column, each unsorted column freed as soon as its sorted copy exists,
+    so the peak holds one column twice rather than the whole table.
+    """
+    frame = held.pop()
+    order = frame.select(pl.arg_sort_by(["ts", "actor_id", "_seq"])).to_series()
+    columns = []
+    for name in frame.columns:
+        columns.append(frame[name].gather(order))
+        frame = frame.drop(name)
+    return pl.DataFrame(columns)
+
+
+def _assemble(held: list[pl.DataFrame], keyring: Keyring) -> pl.DataFrame:
     """Sorted, pseudonymised event table in :data:`EVENT_SCHEMA` from de-duplicated rows.
 
-    Rows are sorted first (while they are narrow) and each raw column is dropped as
-    soon as its pseudonyms exist, to keep the memory peak low.
+    ``held`` holds the rows (the only reference to them, so that they can be freed as
+    they are sorted). Rows are sorted first and each raw column is dropped as soon as
+    its pseudonyms exist, to keep the memory peak low. The larger sets of distinct
+    values without a normaliser (IPs, devices) are hashed by a background process
+    while this one works on the accounts.
     """
-    staged = staged.sort(["ts", "actor_id", "_seq"])
-    actor_key, recipients = _hash_recipients(staged, keyring)
-    frame = staged.with_columns(actor_key, recipients)
-    del staged
-    frame = frame.with_columns(_fingerprints(frame["content"], keyring)).drop("content")
-    pending = [column for column, _, _ in _KEYED_COLUMNS.values()]
-    for name, (column, kind, normalize) in _KEYED_COLUMNS.items():
-        keys = _pseudonyms(keyring, kind, frame[column], normalize)
-        frame = frame.with_columns(keys.alias(name))
-        pending.remove(column)
-        if column not in pending:  # drop each raw column as soon as nothing needs it
-            frame = frame.drop(column)
+    staged = _sorted(held)
+    background = {name: _KEYED_COLUMNS[name] for name in _BACKGROUND}
+    hashes = BackgroundHashes(
+        keyring, {name: (kind, staged[column]) for name, (column, kind, _) in background.items()}
+    )
+    try:
+        frame = staged
+        del staged
+        actor_key, recipients = _hash_recipients(frame, keyring)
+        frame = frame.with_columns(actor_key, recipients)
+        pending = [column for column, _, _ in _KEYED_COLUMNS.values()]
+        for name, (column, kind, normalize) in _KEYED_COLUMNS.items():
+            if name in background:
+                uniques, values = hashes.get(name)
+                keys = frame[column].replace_strict(
+                    uniques, values, default=None, return_dtype=pl.Utf8
+                )
+            else:
+                keys = _pseudonyms(keyring, kind, frame[column], normalize)
+            frame = frame.with_columns(keys.alias(name))
+            pending.remove(column)
+            if column not in pending:  # drop each raw column as soon as nothing needs it
+                frame = frame.drop(column)
+    finally:
+        hashes.close()
     return frame.select(pl.col(name).cast(dtype) for name, dtype in EVENT_SCHEMA.items())
 
 
@@ -266,27 +327,144 @@ class _Staged:
     rejected: list[int] = field(default_factory=list)  # per source
 
 
-def _read_all(sources: Sequence[Source], keyring: Keyring, progress: _Progress) -> _Staged:
-    """Read, validate and normalise every batch of every source, in input order."""
+def _process_batch(
+    batch: RawBatch, index: int, seq: int, resolver: DomainResolver, keyring: Keyring
+) -> tuple[pl.DataFrame, pl.DataFrame | None, int]:
+    """Validate and normalise one batch: (accepted rows, rejects or None, rejected count)."""
+    checked = validate(batch.fields).with_columns(
+        _seq=pl.int_range(seq, seq + len(batch), dtype=pl.Int64),
+        _source=pl.lit(index, dtype=pl.Int32),
+    )
+    bad = checked[REASON_COLUMN].is_not_null().to_numpy()
+    rejects = _rejects(batch, checked, np.flatnonzero(bad), keyring) if bad.any() else None
+    rows = _stage(checked.filter(pl.Series(~bad)), resolver, keyring)
+    return rows, rejects, int(bad.sum())
+
+
+# Per worker process of the parallel JSONL path: (keyring, resolver, parser).
+_WORKER: dict[str, Any] = {}
+#: JSONL files at least this large (on disk) are parsed by a pool of processes.
+PARALLEL_MIN_BYTES = 16 << 20
+#: Decompressed bytes per block handed to a worker.
+PARALLEL_BLOCK_BYTES = DEFAULT_BLOCK_BYTES
+_IN_FLIGHT = 2  # blocks queued per worker beyond the one it works on
+
+
+def _init_worker(keyring: Keyring) -> None:
+    _WORKER["keyring"] = keyring
+    _WORKER["resolver"] = DomainResolver(keyring=keyring)
+    _WORKER["parser"] = new_parser(threads=1)
+
+
+def _work_block(
+    source: Source, index: int, data: bytes, first_line: int
+) -> tuple[pl.DataFrame, pl.DataFrame | None, int, int] | None:
+    """One JSONL block in a worker: (rows with ``_seq`` from 0, rejects, records, rejected)."""
+    batch = parse_block(_WORKER["parser"], source, data, first_line)
+    if batch is None:
+        return None
+    rows, rejects, rejected = _process_batch(
+        batch, index, 0, _WORKER["resolver"], _WORKER["keyring"]
+    )
+    return rows, rejects, len(batch), rejected
+
+
+def _workers() -> int:
+    return min(4, os.cpu_count() or 1)
+
+
+def _read_parallel(
+    source: Source,
+    index: int,
+    seq: int,
+    pool: ProcessPoolExecutor,
+    progress: _Progress,
+    staged: _Staged,
+    block_bytes: int,
+) -> tuple[int, int, int]:
+    """Parse one JSONL file's blocks in ``pool``, merging results in input order."""
+    records = rejected = 0
+    pending: collections.deque[Future[Any]] = collections.deque()
+
+    def take() -> None:
+        nonlocal records, rejected, seq
+        result = pending.popleft().result()
+        if result is None:
+            return
+        rows, rejects, n, bad = result
+        if rejects is not None:
+            staged.rejects.append(rejects)
+        staged.rows.append(rows.with_columns(pl.col("_seq") + seq))
+        records += n
+        rejected += bad
+        seq += n
+
+    limit = _workers() * (1 + _IN_FLIGHT)
+    blocks = jsonl_blocks(source, block_bytes=block_bytes, on_progress=progress.file(source))
+    try:
+        for data, first_line in blocks:
+            pending.append(pool.submit(_work_block, source, index, bytes(data), first_line))
+            del data
+            while len(pending) >= limit:
+                take()
+        while pending:
+            take()
+    finally:
+        blocks.close()
+        for job in pending:
+            job.cancel()
+    return records, rejected, seq
+
+
+def _read_all(
+    sources: Sequence[Source],
+    keyring: Keyring,
+    progress: _Progress,
+    *,
+    parallel_min_bytes: int | None = None,
+    block_bytes: int | None = None,
+) -> _Staged:
+    """Read, validate and normalise every batch of every source, in input order.
+
+    Large JSONL files are parsed block by block in a pool of worker processes (spawned,
+    so no thread state is inherited); their results are merged in input order, so the
+    outcome is the same as reading serially.
+    """
+    threshold = PARALLEL_MIN_BYTES if parallel_min_bytes is None else parallel_min_bytes
+    block_bytes = PARALLEL_BLOCK_BYTES if block_bytes is None else block_bytes
     resolver = DomainResolver(keyring=keyring)
     staged = _Staged()
     seq = 0
-    for index, source in enumerate(sources):
-        records = rejected = 0
-        for batch in read_batches(source, on_progress=progress.file(source)):
-            checked = validate(batch.fields).with_columns(
-                _seq=pl.int_range(seq, seq + len(batch), dtype=pl.Int64),
-                _source=pl.lit(index, dtype=pl.Int32),
-            )
-            bad = checked[REASON_COLUMN].is_not_null().to_numpy()
-            if bad.any():
-                staged.rejects.append(_rejects(batch, checked, np.flatnonzero(bad), keyring))
-            staged.rows.append(_stage(checked.filter(pl.Series(~bad)), resolver))
-            records += len(batch)
-            rejected += int(bad.sum())
-            seq += len(batch)
-        staged.records.append(records)
-        staged.rejected.append(rejected)
+    with contextlib.ExitStack() as stack:
+        pool: ProcessPoolExecutor | None = None
+        for index, source in enumerate(sources):
+            if source.format == "jsonl" and source.size >= threshold and _workers() > 1:
+                if pool is None:
+                    pool = stack.enter_context(
+                        ProcessPoolExecutor(
+                            max_workers=_workers(),
+                            mp_context=multiprocessing.get_context("spawn"),
+                            initializer=_init_worker,
+                            initargs=(keyring,),
+                        )
+                    )
+                records, rejected, seq = _read_parallel(
+                    source, index, seq, pool, progress, staged, block_bytes
+                )
+                staged.records.append(records)
+                staged.rejected.append(rejected)
+                continue
+            records = rejected = 0
+            for batch in read_batches(source, on_progress=progress.file(source)):
+                rows, rejects, bad = _process_batch(batch, index, seq, resolver, keyring)
+                if rejects is not None:
+                    staged.rejects.append(rejects)
+                staged.rows.append(rows)
+                records += len(batch)
+                rejected += bad
+                seq += len(batch)
+            staged.records.append(records)
+            staged.rejected.append(rejected)
     return staged
 
 
@@ -339,7 +517,9 @@ def ingest(
             rows, duplicates = _dedupe(rows)
             if len(rows):
                 bar.stage("pseudonymising")
-                events = _assemble(rows, keyring)
+                held = [rows]
+                del rows  # _assemble frees each unsorted column once it is sorted
+                events = _assemble(held, keyring)
     inputs = [
         InputStats(
             path=source.display,
