@@ -53,7 +53,7 @@ def _find_partition(quality: str, n: int, edges: pl.DataFrame, resolution: float
         weights="weight",
         resolution_parameter=resolution,
         seed=seed,
-        n_iterations=-1,
+        n_iterations=2,
     )
     return np.asarray(part.membership, dtype=np.int64)
 
