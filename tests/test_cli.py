@@ -192,3 +192,14 @@ def test_missing_secret_is_a_clear_error(world, tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("RINGSCOPE_SECRET_KEY", raising=False)
     assert main(["run", str(world), "--out", str(tmp_path)]) == 2
     assert "RINGSCOPE_SECRET_KEY" in capsys.readouterr().err
+
+
+def test_demo_prints_ranked_rings_and_their_evaluation(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("RINGSCOPE_SECRET_KEY", raising=False)
+    assert main(["demo", "--out", str(tmp_path), "--legit", "800", "--top", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "Top 5 coordinated clusters" in out
+    assert "size-weighted best-cluster Jaccard" in out
+    assert latest_snapshot(tmp_path / "snapshots") is not None
+    manifest = json.loads((latest_snapshot(tmp_path / "snapshots") / "manifest.json").read_text())
+    assert manifest["insecure_demo_key"] is True
