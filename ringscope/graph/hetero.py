@@ -163,25 +163,33 @@ def _shared_bands(messages: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """
     lists = messages["content_bands"]
     lengths = lists.list.len().fill_null(0).to_numpy()
-    flat = lists.explode(empty_as_null=False).drop_nulls().to_numpy()
-    msg = np.repeat(messages["msg"].to_numpy(), lengths)
-    ts = np.repeat(messages["ts"].to_numpy(), lengths)
-    order = pl.Series(flat).arg_sort().to_numpy()  # multi-threaded, faster than numpy
-    ordered = flat[order]
-    repeated = np.zeros(len(flat), dtype=bool)
-    if len(flat) > 1:
-        same = ordered[1:] == ordered[:-1]
-        repeated[order[1:][same]] = True
-        repeated[order[:-1][same]] = True
+    # the list's child values, zero-copy (null and empty lists own no values)
+    flat = np.asarray(lists.to_arrow().flatten())
+    # values seen twice: one sort of a copy, then a hash membership test per band
+    ordered = np.sort(flat)
+    dups = ordered[1:][ordered[1:] == ordered[:-1]]
+    del ordered
+    repeated = pl.Series(flat).is_in(pl.Series(np.unique(dups)).implode()).to_numpy()
     # reduceat over segment starts; a trailing 0 keeps every start index valid
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-    unshared = np.append(~repeated, False).astype(np.int64)
-    counts = np.add.reduceat(unshared, starts) if len(starts) else np.zeros(0, dtype=np.int64)
+    unshared = np.append(~repeated, False)
+    counts = (
+        np.add.reduceat(unshared, starts, dtype=np.int64)
+        if len(starts)
+        else np.zeros(0, dtype=np.int64)
+    )
     unique_counts = pl.DataFrame(
         {"msg": messages["msg"], "unique_bands": np.where(lengths > 0, counts, 0)}
     )
+    # the message of every repeated band, found by binary search over segment ends
+    hits = np.flatnonzero(repeated)
+    row = np.searchsorted(np.cumsum(lengths), hits, side="right")
     shared = pl.DataFrame(
-        {"msg": msg[repeated], "ts": ts[repeated], "content_bands": flat[repeated]}
+        {
+            "msg": messages["msg"].to_numpy()[row],
+            "ts": messages["ts"].to_numpy()[row],
+            "content_bands": flat[hits],
+        }
     )
     return shared, unique_counts
 
@@ -235,7 +243,14 @@ def build_hetero_graph(events: pl.DataFrame) -> HeteroGraph:
         ("device_key", "device", "device"),
     ):
         ev = _with_index(ev, column, nodes[node_type], name)
-    ev = ev.collect().lazy()
+    # keep the indices, drop the key strings the joins have replaced
+    ev = (
+        ev.select(
+            "ts", "actor_id", "event_type", "target_id", "actor", "msg", "ip", "subnet", "device"
+        )
+        .collect()
+        .lazy()
+    )
     identities = _identity_uses(events)
     nodes["identity"] = _index(identities["identity"])
     identity_edges = _with_index(
@@ -247,11 +262,13 @@ def build_hetero_graph(events: pl.DataFrame) -> HeteroGraph:
     # One row per message (its first record) for message-level relations. The message
     # node table lists keys in first-seen order of ``msg_rows``, so row number = index.
     messages = (
-        msg_rows.filter(pl.col("message_key").is_first_distinct())
+        msg_rows.select("message_key", "ts", "domains", "content_bands")
+        .filter(pl.col("message_key").is_first_distinct())
         .with_row_index("msg")
         .with_columns(pl.col("msg").cast(pl.UInt32))
     )
     bands, unique_bands = _shared_bands(messages)
+    messages = messages.drop("content_bands")
     nodes["content"] = _index(bands["content_bands"])
     rcpt = _with_index(
         _with_index(recipients.lazy(), "message_key", nodes["message"], "msg"),
