@@ -16,7 +16,6 @@ import logging
 import os
 from collections.abc import Iterable, Sequence
 
-import polars as pl
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ringscope.errors import ConfigError
@@ -76,12 +75,6 @@ class Keyring:
             h.update(value.encode())
             append(h.digest()[:width])
         return b"".join(parts)
-
-    def hash_series(self, kind: str, series: pl.Series) -> pl.Series:
-        """Hash a string column (nulls stay null), hashing each distinct value once."""
-        uniques = series.drop_nulls().unique()
-        mapping = self.hash_values(kind, uniques.to_list())
-        return series.replace_strict(mapping, default=None, return_dtype=pl.Utf8)
 
     def seal(self, data: bytes) -> str:
         """Encrypt ``data`` (AES-GCM, random nonce); base64 text safe for JSON."""

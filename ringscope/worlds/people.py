@@ -145,11 +145,6 @@ class Network:
         self._force_v4: list[int] = []
         self.hh_subnet = np.empty(0, dtype=np.int64)
 
-    @property
-    def n_households(self) -> int:
-        """How many households exist so far."""
-        return self._n_hh
-
     def random_res_subnets(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Indices of n residential /24s, uniformly (many households share each)."""
         return rng.integers(0, self.n_res, n)
