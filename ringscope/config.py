@@ -21,6 +21,13 @@ MINUTE_MS = 60_000
 HOUR_MS = 60 * MINUTE_MS
 
 
+def _check_names(given: dict, defaults: dict, what: str) -> None:
+    """Config sections merge over defaults; a name the defaults lack is a typo."""
+    unknown = set(given) - set(defaults)
+    if unknown:
+        raise ValueError(f"unknown {what} {sorted(unknown)}; valid: {', '.join(defaults)}")
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -73,14 +80,11 @@ class CoordinationConfig(_Strict):
     def _merge_layers(cls, value: Any) -> Any:
         if not isinstance(value, dict):
             return value
-        defaults = _layers()
-        unknown = set(value) - set(defaults)
-        if unknown:
-            raise ValueError(f"unknown layers {sorted(unknown)}; valid: {', '.join(defaults)}")
-        merged = {k: v.model_dump() for k, v in defaults.items()}
+        defaults = {k: v.model_dump() for k, v in _layers().items()}
+        _check_names(value, defaults, "layers")
         for name, layer in value.items():
-            merged[name] |= layer.model_dump() if isinstance(layer, BaseModel) else dict(layer)
-        return merged
+            defaults[name] |= layer.model_dump() if isinstance(layer, BaseModel) else dict(layer)
+        return defaults
 
 
 class CommunityConfig(_Strict):
@@ -128,9 +132,7 @@ class ScoreConfig(_Strict):
         if not isinstance(value, dict):
             return value
         defaults = _score_weights()
-        unknown = set(value) - set(defaults)
-        if unknown:
-            raise ValueError(f"unknown signals {sorted(unknown)}; valid: {', '.join(defaults)}")
+        _check_names(value, defaults, "signals")
         if any(not isinstance(w, int | float) or w < 0 for w in value.values()):
             raise ValueError("signal weights must be non-negative numbers")
         return defaults | value

@@ -32,6 +32,11 @@ def id_base(day: int, part: int) -> int:
     return ((day + 2) * 64 + part) << _PART_BITS
 
 
+def _record(actor_id: str, event_type: str, **fields: object) -> Record:
+    """A contract record; ``event_id`` and ``ts`` are filled in when it is emitted."""
+    return {"event_id": None, "ts": None, "actor_id": actor_id, "event_type": event_type, **fields}
+
+
 @dataclass
 class IdSource:
     """Counters behind message and event ids for one part of one day.
@@ -97,13 +102,7 @@ class Emitter:
     def signup(self, person: int, ip: str, device: str) -> None:
         """Account creation with the identity the account registered with."""
         pop = self.pop
-        rec: Record = {
-            "event_id": None,
-            "ts": None,
-            "actor_id": pop.actor_ids[person],
-            "event_type": "signup",
-            "email": pop.emails[person],
-        }
+        rec = _record(pop.actor_ids[person], "signup", email=pop.emails[person])
         phone = pop.phones[person]
         if phone:
             rec["phone"] = phone
@@ -114,23 +113,12 @@ class Emitter:
 
     def login(self, t: int, person: int) -> None:
         """A login from the person's current address and device."""
-        rec: Record = {
-            "event_id": None,
-            "ts": None,
-            "actor_id": self.pop.actor_ids[person],
-            "event_type": "login",
-        }
+        rec = _record(self.pop.actor_ids[person], "login")
         self._add(t, rec, person)
 
     def profile_update(self, t: int, person: int, display_name: str) -> None:
         """A profile edit: an event type outside the core five (kept as generic activity)."""
-        rec: Record = {
-            "event_id": None,
-            "ts": None,
-            "actor_id": self.pop.actor_ids[person],
-            "event_type": "profile_update",
-            "display_name": display_name,
-        }
+        rec = _record(self.pop.actor_ids[person], "profile_update", display_name=display_name)
         self._add(t, rec, person)
 
     def message(
@@ -155,14 +143,7 @@ class Emitter:
         mid = self.ids.message_id(pop.emails[person])
         actor = pop.actor_ids[person]
         if split <= 0 or len(recipients) <= split:
-            rec: Record = {
-                "event_id": None,
-                "ts": None,
-                "actor_id": actor,
-                "event_type": "message",
-                "message_id": mid,
-                "recipients": recipients,
-            }
+            rec = _record(actor, "message", message_id=mid, recipients=recipients)
             if subject:
                 rec["subject"] = subject
             if text:
@@ -201,25 +182,14 @@ class Emitter:
     def report(self, t: int, reporter: int, target: int, reason: str) -> None:
         """A user report (weak label) of ``target`` by ``reporter``."""
         pop = self.pop
-        rec: Record = {
-            "event_id": None,
-            "ts": None,
-            "actor_id": pop.actor_ids[reporter],
-            "event_type": "report",
-            "target_id": pop.actor_ids[target],
-            "reason": reason,
-        }
+        rec = _record(
+            pop.actor_ids[reporter], "report", target_id=pop.actor_ids[target], reason=reason
+        )
         self._add(t, rec, reporter)
 
     def suspension(self, t: int, person: int, reason: str) -> None:
         """A suspension (strong label) by the platform; no address or device."""
-        rec: Record = {
-            "event_id": None,
-            "ts": None,
-            "actor_id": self.pop.actor_ids[person],
-            "event_type": "suspension",
-            "reason": reason,
-        }
+        rec = _record(self.pop.actor_ids[person], "suspension", reason=reason)
         self._add(t, rec, None)
 
     def flush(self) -> tuple[np.ndarray, list[Record]]:
