@@ -13,9 +13,9 @@ import contextlib
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO, overload
+from typing import BinaryIO
 
 import duckdb
 import numpy as np
@@ -31,7 +31,13 @@ from ringscope.graph.ingest.fields import (
     raw_schema,
     type_column,
 )
-from ringscope.graph.ingest.raw import ProgressCallback, RawBatch, decompressed_blocks, read_ahead
+from ringscope.graph.ingest.raw import (
+    LazyRecords,
+    ProgressCallback,
+    RawBatch,
+    decompressed_blocks,
+    read_ahead,
+)
 from ringscope.graph.ingest.sources import Source
 
 __all__ = ["jsonl_blocks", "new_parser", "parse_block", "read_jsonl"]
@@ -188,7 +194,7 @@ _FALLBACK_QUERY = f"""
 """
 
 
-class _Lines(Sequence[bytes]):
+class _Lines(LazyRecords):
     """Lines of one block as views into it; bytes are made only on access."""
 
     def __init__(self, data: memoryview, starts: np.ndarray, ends: np.ndarray) -> None:
@@ -199,13 +205,7 @@ class _Lines(Sequence[bytes]):
     def __len__(self) -> int:
         return len(self._starts)
 
-    @overload
-    def __getitem__(self, i: int) -> bytes: ...
-    @overload
-    def __getitem__(self, i: slice) -> Sequence[bytes]: ...
-    def __getitem__(self, i: int | slice) -> bytes | Sequence[bytes]:
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
+    def _record(self, i: int) -> bytes:
         return bytes(self._data[int(self._starts[i]) : int(self._ends[i])])
 
 

@@ -6,8 +6,7 @@ value in it a ``wrong_type`` reject. Timestamp and date columns are taken as UTC
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import overload
+from collections.abc import Iterator
 
 import numpy as np
 import orjson
@@ -26,7 +25,7 @@ from ringscope.graph.ingest.fields import (
     raw_schema,
     type_column,
 )
-from ringscope.graph.ingest.raw import ProgressCallback, RawBatch
+from ringscope.graph.ingest.raw import LazyRecords, ProgressCallback, RawBatch
 from ringscope.graph.ingest.sources import Source
 
 __all__ = ["read_parquet"]
@@ -34,7 +33,7 @@ __all__ = ["read_parquet"]
 DEFAULT_BATCH_ROWS = 200_000
 
 
-class _Rows(Sequence[bytes]):
+class _Rows(LazyRecords):
     """Rows of a record batch as JSON bytes, made only when asked for (rejects)."""
 
     def __init__(self, batch: pa.RecordBatch) -> None:
@@ -43,14 +42,8 @@ class _Rows(Sequence[bytes]):
     def __len__(self) -> int:
         return self._batch.num_rows
 
-    @overload
-    def __getitem__(self, i: int) -> bytes: ...
-    @overload
-    def __getitem__(self, i: slice) -> Sequence[bytes]: ...
-    def __getitem__(self, i: int | slice) -> bytes | Sequence[bytes]:
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        row = self._batch.slice(int(i), 1).to_pylist()[0]
+    def _record(self, i: int) -> bytes:
+        row = self._batch.slice(i, 1).to_pylist()[0]
         return orjson.dumps(row, default=str, option=orjson.OPT_NON_STR_KEYS)
 
 

@@ -11,6 +11,7 @@ import threading
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
 import polars as pl
@@ -18,13 +19,35 @@ import polars as pl
 from ringscope.errors import InputError
 from ringscope.graph.ingest.sources import Source
 
-__all__ = ["ProgressCallback", "RawBatch", "decompressed_blocks", "read_ahead"]
+__all__ = ["LazyRecords", "ProgressCallback", "RawBatch", "decompressed_blocks", "read_ahead"]
 
 #: Called with the number of bytes of the file on disk just consumed.
 ProgressCallback = Callable[[int], None]
 
 _READ_SIZE = 1 << 22  # bytes read from disk per call
 _GZIP_WBITS = 16 + zlib.MAX_WBITS
+
+
+class LazyRecords(Sequence[bytes]):
+    """Raw records of a batch, each made into bytes only when asked for (for rejects).
+
+    Subclasses give ``__len__`` and ``_record(i)``; slicing is shared here.
+    """
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def _record(self, i: int) -> bytes:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, i: int) -> bytes: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[bytes]: ...
+    def __getitem__(self, i: int | slice) -> bytes | Sequence[bytes]:
+        if isinstance(i, slice):
+            return [self._record(j) for j in range(*i.indices(len(self)))]
+        return self._record(int(i))
 
 
 @dataclass
