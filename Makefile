@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[dev,gnn]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,gnn,spark,postgres]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -1,34 +1,25 @@
-"""The ``ringscope`` command line: run, generate, evaluate, demo.
-
-Errors a user can fix print as one line on stderr with exit status 2; ``--verbose`` adds
-logging and, for unexpected failures, the traceback.
-"""
+"""Pipeline commands: ``run``, ``generate``, ``evaluate`` and ``demo``."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
-import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
 
+from ringscope.cli.console import err
 from ringscope.errors import RingscopeError
 
 if TYPE_CHECKING:
     from ringscope.config import RunConfig
     from ringscope.privacy import Keyring
 
-__all__ = ["main"]
-
-log = logging.getLogger("ringscope")
-_err = Console(stderr=True, soft_wrap=True)
+__all__ = ["register"]
 
 
-def _add_run(sub: argparse._SubParsersAction) -> None:
+def _add_run(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="events -> snapshot")
     p.add_argument("inputs", nargs="+", type=Path, help="event files or directories")
     p.add_argument("--out", type=Path, required=True, help="snapshot root directory")
@@ -45,9 +36,10 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="hash identifiers with the public demo key (never for real data)",
     )
+    return p
 
 
-def _add_generate(sub: argparse._SubParsersAction) -> None:
+def _add_generate(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser("generate", help="write a seeded synthetic world with ground truth")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--seed", type=int, default=7)
@@ -55,33 +47,26 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--days", type=int, default=21)
     p.add_argument("--format", choices=("jsonl", "csv", "parquet"), default="jsonl")
     p.add_argument("--shards", type=int, default=1)
+    return p
 
 
-def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+def _add_evaluate(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="score a snapshot against a world's ground truth")
     p.add_argument("--snapshot", type=Path, required=True, help="snapshot or snapshot root")
     p.add_argument("--truth", type=Path, required=True, help="truth.json of the world")
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--threshold", type=float, default=0.5)
     p.add_argument("--json", type=Path, help="also write the metrics as JSON here")
+    return p
 
 
-def _add_demo(sub: argparse._SubParsersAction) -> None:
+def _add_demo(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="generate a world, run, show the top rings")
     p.add_argument("--out", type=Path, default=Path("demo-out"))
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--legit", type=int, default=3000)
     p.add_argument("--top", type=int, default=10)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (exposed for tests and documentation)."""
-    parser = argparse.ArgumentParser(prog="ringscope", description=__doc__.splitlines()[0])
-    parser.add_argument("-v", "--verbose", action="store_true")
-    sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_run, _add_generate, _add_evaluate, _add_demo):
-        add(sub)
-    return parser
+    return p
 
 
 def _run_config(args: argparse.Namespace) -> RunConfig:
@@ -112,14 +97,14 @@ def _progress_run(
     from ringscope.pipeline import run_pipeline
 
     def on_step(name: str, seconds: float) -> None:
-        _err.print(f"  [green]✓[/] {name:<13} {seconds:6.2f}s")
+        err.print(f"  [green]✓[/] {name:<13} {seconds:6.2f}s")
 
     return run_pipeline(
         inputs,
         out,
         config=config,
         keyring=keyring,
-        progress=_err.is_terminal,
+        progress=err.is_terminal,
         debug_dir=debug_dir,
         on_step=on_step,
     )
@@ -179,7 +164,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from ringscope.worlds import WorldConfig, generate_world, write_world
 
     world_dir = args.out / "world"
-    with _err.status(f"generating a world of {args.legit:,} legit actors (seed {args.seed}) ..."):
+    with err.status(f"generating a world of {args.legit:,} legit actors (seed {args.seed}) ..."):
         world = generate_world(WorldConfig(n_legit=args.legit), seed=args.seed)
         inputs = [p for p in write_world(world, world_dir) if p.name.startswith("events")]
     keyring = load_keyring(allow_demo=True)
@@ -191,30 +176,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"run": cmd_run, "generate": cmd_generate, "evaluate": cmd_evaluate, "demo": cmd_demo}
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``ringscope`` command."""
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
-    try:
-        return _COMMANDS[args.command](args)
-    except RingscopeError as exc:
-        _err.print(f"[red]error:[/] {exc}", highlight=False, markup=True)
-        return 2
-    except KeyboardInterrupt:
-        _err.print("[red]interrupted[/]")
-        return 130
-    except Exception as exc:  # one line for users; the traceback with --verbose
-        if args.verbose:
-            raise
-        _err.print(f"[red]internal error:[/] {type(exc).__name__}: {exc} (rerun with -v)")
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the pipeline commands to the ``ringscope`` parser."""
+    for add, func in (
+        (_add_run, cmd_run),
+        (_add_generate, cmd_generate),
+        (_add_evaluate, cmd_evaluate),
+        (_add_demo, cmd_demo),
+    ):
+        add(sub).set_defaults(func=func)

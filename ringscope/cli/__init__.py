@@ -1,0 +1,55 @@
+"""The ``ringscope`` command line.
+
+Each command group lives in its own module with a ``register(sub)`` function that adds
+its sub-commands and sets ``func`` on them; :data:`COMMAND_MODULES` lists those modules.
+Errors a user can fix print as one line on stderr with exit status 2; ``--verbose`` adds
+logging and, for unexpected failures, the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+from collections.abc import Sequence
+
+from ringscope.cli.console import err
+from ringscope.errors import RingscopeError
+
+__all__ = ["COMMAND_MODULES", "build_parser", "main"]
+
+COMMAND_MODULES: tuple[str, ...] = ("ringscope.cli.pipeline_commands",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and documentation)."""
+    parser = argparse.ArgumentParser(
+        prog="ringscope", description="Find, explain and stop coordinated bad-actor rings."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``ringscope`` command."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return args.func(args)
+    except RingscopeError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False, markup=True)
+        return 2
+    except KeyboardInterrupt:
+        err.print("[red]interrupted[/]")
+        return 130
+    except Exception as exc:  # one line for users; the traceback with --verbose
+        if args.verbose:
+            raise
+        err.print(f"[red]internal error:[/] {type(exc).__name__}: {exc} (rerun with -v)")
+        return 1
