@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 import pytest
 
 from ringscope.graph.schema import EVENT_SCHEMA
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+"""Real public data sets, kept next to the project and never copied into it."""
 
 MIN = 60_000
 T0 = 1_790_000_000_000
@@ -64,3 +69,10 @@ def ring_events() -> pl.DataFrame:
                 }
             )
     return make_events(rows)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real-data directory; tests that need it fail loudly when it is missing."""
+    assert SHARED_DATA.is_dir(), f"real data directory missing: {SHARED_DATA}"
+    return SHARED_DATA
