@@ -32,7 +32,12 @@ from ringscope.ranking.evidence import cluster_evidence, cluster_layers
 from ringscope.ranking.features import actor_features, with_freshness
 from ringscope.ranking.scoring import actor_risk, cluster_id_for, score_clusters
 from ringscope.ranking.signals import cluster_signals
-from ringscope.snapshot import FORMAT_VERSION, new_snapshot_id, publish_snapshot
+from ringscope.snapshot import (
+    FORMAT_VERSION,
+    latest_snapshot,
+    new_snapshot_id,
+    publish_snapshot,
+)
 
 __all__ = ["STEPS", "RunState", "Step", "run_pipeline"]
 
@@ -43,7 +48,12 @@ _VERSIONED = ("polars", "duckdb", "pyarrow", "igraph", "leidenalg", "networkx", 
 
 @dataclass
 class RunState:
-    """Inputs, settings and every step's outputs for one run."""
+    """Inputs, settings and every step's outputs for one run.
+
+    ``previous`` is the snapshot published last under ``out_root`` (for steps that carry
+    state across snapshots); ``tables`` become ``<name>.parquet`` in the new snapshot and
+    each ``files[name]`` writer is called with the path of a non-table file to write.
+    """
 
     inputs: list[Path]
     config: RunConfig
@@ -53,7 +63,10 @@ class RunState:
     graph: HeteroGraph | None = None
     evidence: CoordinationEvidence | None = None
     communities: pl.DataFrame | None = None
+    out_root: Path | None = None
+    previous: Path | None = None
     tables: dict[str, pl.DataFrame] = field(default_factory=dict)
+    files: dict[str, Callable[[Path], None]] = field(default_factory=dict)
     manifest: dict[str, Any] = field(default_factory=dict)
 
 
@@ -269,7 +282,12 @@ def run_pipeline(
     started = datetime.now(UTC)
     snapshot_id = new_snapshot_id(started)
     state = RunState(
-        inputs=[Path(p) for p in inputs], config=config, keyring=keyring, progress=progress
+        inputs=[Path(p) for p in inputs],
+        config=config,
+        keyring=keyring,
+        progress=progress,
+        out_root=Path(out_root),
+        previous=latest_snapshot(Path(out_root)),
     )
     timings: dict[str, dict[str, float]] = {}
     counts: dict[str, Any] = {}
@@ -316,6 +334,8 @@ def run_pipeline(
         t0 = time.perf_counter()
         for name, table in state.tables.items():
             table.write_parquet(tmp / f"{name}.parquet")
+        for name, write_file in state.files.items():
+            write_file(tmp / name)
         write_rejects(result.rejects, tmp / "rejects.jsonl.gz")
         manifest["timings"]["publish"] = {"seconds": round(time.perf_counter() - t0, 3)}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
