@@ -1,7 +1,8 @@
 """Keyed hashing and sealing of personal data, so raw identifiers never reach an output.
 
-Identifiers are pseudonymised with HMAC-SHA256 under an operator secret taken from the
-environment (``RINGSCOPE_SECRET_KEY``). Without the secret nobody can test a guessed
+Identifiers are pseudonymised with keyed BLAKE2b (RFC 7693's keyed mode, a MAC like
+HMAC at half its cost per value) under a key derived from an operator secret taken from
+the environment (``RINGSCOPE_SECRET_KEY``). Without the secret nobody can test a guessed
 email against a snapshot, which a plain hash would allow. Rejected records are kept in
 full but sealed with AES-GCM under a key derived from the same secret, so an operator
 can recover them and a reader of the snapshot cannot.
@@ -39,41 +40,41 @@ class Keyring:
         self._seal_key = hmac.new(secret, b"ringscope/seal/v1", hashlib.sha256).digest()
         self.fingerprint = hmac.new(secret, b"ringscope/id/v1", hashlib.sha256).hexdigest()[:12]
 
+    def _hasher(self, kind: str) -> hashlib.blake2b:
+        """Keyed hash state after the ``kind`` prefix, to be copied per value."""
+        base = hashlib.blake2b(key=self._hash_key, digest_size=HASH_HEX_LEN // 2)
+        base.update(f"{kind}\x1f".encode())
+        return base
+
     def hash(self, kind: str, value: str) -> str:
         """Pseudonym of one normalised identifier; ``kind`` keeps namespaces apart."""
-        msg = f"{kind}\x1f{value}".encode()
-        return hmac.new(self._hash_key, msg, hashlib.sha256).hexdigest()[:HASH_HEX_LEN]
+        h = self._hasher(kind)
+        h.update(value.encode())
+        return h.hexdigest()
 
     def hash_values(self, kind: str, values: Iterable[str]) -> dict[str, str]:
-        """Pseudonyms for many values, computed once per distinct value.
-
-        The HMAC state after the ``kind`` prefix is computed once and copied per value
-        (same output as :meth:`hash`, about three times faster on short values).
-        """
-        base = hmac.new(self._hash_key, f"{kind}\x1f".encode(), hashlib.sha256)
+        """Pseudonyms for many values (as :meth:`hash`), computed once per distinct value."""
+        copy = self._hasher(kind).copy
         out = {}
         for value in set(values):
-            h = base.copy()
+            h = copy()
             h.update(value.encode())
-            out[value] = h.hexdigest()[:HASH_HEX_LEN]
+            out[value] = h.hexdigest()
         return out
 
     def hash_digests(self, kind: str, values: Sequence[str]) -> bytes:
         """Pseudonyms of ``values`` as raw bytes, ``HASH_HEX_LEN // 2`` per value, in order.
 
-        The hex form of each slice is :meth:`hash`'s output. Works on the C HMAC object
-        directly where the standard library exposes it (no Python-level wrapper calls).
+        The hex form of each slice is :meth:`hash`'s output; the prefixed state is copied
+        per value, so a value costs one short BLAKE2b compression.
         """
-        base = hmac.new(self._hash_key, f"{kind}\x1f".encode(), hashlib.sha256)
-        state = getattr(base, "_hmac", None) or base
-        width = HASH_HEX_LEN // 2
-        copy = state.copy
+        copy = self._hasher(kind).copy
         parts = []
         append = parts.append
         for value in values:
             h = copy()
             h.update(value.encode())
-            append(h.digest()[:width])
+            append(h.digest())
         return b"".join(parts)
 
     def seal(self, data: bytes) -> str:

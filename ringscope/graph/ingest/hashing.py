@@ -1,6 +1,6 @@
 """Keyed hashing of many distinct values on all cores.
 
-HMAC in the standard library costs about a microsecond per value and holds the GIL, so
+Keyed hashing in the standard library costs about half a microsecond per value and holds the GIL, so
 a large batch is split in two: a forked worker process hashes one part while this
 process hashes the other. The parts are joined in order, so the result does not
 depend on how the work was split.
@@ -40,7 +40,7 @@ def _hash_part(start: int, stop: int) -> bytes:
 def _forking() -> Iterator[None]:
     """Silence Python 3.12+'s warning about forking a multi-threaded process.
 
-    The forked worker runs only the standard library's HMAC on Python strings and
+    The forked worker runs only the standard library's BLAKE2b on Python strings and
     sends bytes back; it never touches a lock another thread (Polars, DuckDB) holds.
     """
     with warnings.catch_warnings():
@@ -92,7 +92,7 @@ def hex_digests(blob: bytes, n: int, name: str = "") -> pl.Series:
 class BackgroundHashes:
     """Pseudonyms of the distinct values of several columns, made in a forked process.
 
-    The worker only runs the standard library's HMAC on plain Python strings (no
+    The worker only runs the standard library's BLAKE2b on plain Python strings (no
     Polars, whose thread pool does not survive a fork), while this process goes on
     with other work; :meth:`get` waits for the result. Without ``fork`` (or with one
     core) the hashes are made on demand here.
