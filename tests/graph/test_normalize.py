@@ -66,6 +66,8 @@ def test_normalize_phone(raw: str, expected: str | None) -> None:
         ("1.2.3", None),
         ("not an ip", None),
         ("", None),
+        ("\x00", None),  # inet_pton raises ValueError, not OSError, on these two
+        ("1.2.3.\ud800", None),
     ],
 )
 def test_normalize_ip(raw: str, expected: tuple[str, str] | None) -> None:

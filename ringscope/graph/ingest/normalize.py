@@ -106,12 +106,12 @@ def normalize_ip(value: str) -> tuple[str, str] | None:
     if text.startswith("[") and text.endswith("]"):
         text = text[1:-1]
     text = text.split("%", 1)[0]
-    try:
+    try:  # ValueError: a NUL or a lone surrogate, which inet_pton cannot even encode
         packed = socket.inet_pton(socket.AF_INET, text)
-    except OSError:
+    except (OSError, ValueError):
         try:
             packed = socket.inet_pton(socket.AF_INET6, text)
-        except OSError:
+        except (OSError, ValueError):
             return None
         if packed[:12] != _V4_MAPPED:
             network = socket.inet_ntop(socket.AF_INET6, packed[:6] + bytes(10))
