@@ -1,0 +1,28 @@
+"""The verdict store: investigator verdicts, API keys and the audit log in SQL.
+
+SQLite (WAL, ``synchronous=FULL``) is the embedded default; a ``postgresql://`` URL
+(``RINGSCOPE_DATABASE_URL``) uses PostgreSQL. The schema is managed by the Alembic
+migrations shipped in ``ringscope/store/migrations``; :func:`open_store` applies them.
+"""
+
+from ringscope.store.engine import StoreError
+from ringscope.store.store import (
+    ROLES,
+    VERDICTS,
+    ApiKey,
+    AuditRecord,
+    Store,
+    VerdictRecord,
+    open_store,
+)
+
+__all__ = [
+    "ROLES",
+    "VERDICTS",
+    "ApiKey",
+    "AuditRecord",
+    "Store",
+    "StoreError",
+    "VerdictRecord",
+    "open_store",
+]
