@@ -1,0 +1,275 @@
+"""Request and response models of the query API (the OpenAPI schema at ``/docs``).
+
+Requests (``VerdictCreate``, ``KeyCreate``) are separate from responses (``*Public``),
+as in the FastAPI full-stack template; requests forbid unknown fields so a typo gets a
+clear 422 instead of being ignored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "ActorPublic",
+    "ClusterDetail",
+    "ClusterGraph",
+    "ClusterSummary",
+    "ClustersPublic",
+    "EvidencePublic",
+    "GraphEdge",
+    "GraphNode",
+    "Health",
+    "KeyCreate",
+    "KeyCreated",
+    "KeyPublic",
+    "KeysPublic",
+    "LineagePublic",
+    "MemberPublic",
+    "MembersPage",
+    "Neighbour",
+    "NeighbourLayer",
+    "Readiness",
+    "SignalPublic",
+    "SnapshotPublic",
+    "SnapshotsPublic",
+    "TimelineBucket",
+    "VerdictCreate",
+    "VerdictPublic",
+    "VerdictsPublic",
+]
+
+VerdictValue = Literal["confirmed", "dismissed", "needs_more_info"]
+LineageStatus = Literal["new", "same", "grew", "shrank", "split", "merged"]
+Role = Literal["investigator", "service", "admin"]
+
+
+class LineagePublic(BaseModel):
+    """How a cluster relates to the previous snapshot's clusters."""
+
+    status: LineageStatus
+    previous_ids: list[str]
+
+
+class VerdictPublic(BaseModel):
+    """One recorded verdict."""
+
+    id: int
+    cluster_id: str
+    verdict: VerdictValue
+    note: str | None
+    investigator: str
+    snapshot_id: str
+    created_at: datetime
+
+
+class VerdictCreate(BaseModel):
+    """A verdict to record on a cluster."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    verdict: VerdictValue
+    note: str | None = Field(default=None, max_length=2000)
+    investigator: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="who decided; defaults to the API key's name",
+    )
+
+
+class VerdictsPublic(BaseModel):
+    """A cluster's verdict history, newest first."""
+
+    items: list[VerdictPublic]
+
+
+class ClusterSummary(BaseModel):
+    """A cluster as it appears in the ranked queue."""
+
+    cluster_id: str
+    rank: int
+    score: float
+    size: int
+    kind: str = Field(description="dominant evidence family: content, infrastructure, ...")
+    summary: str
+    lineage: LineagePublic
+    verdict: VerdictPublic | None = Field(description="the latest verdict, if any")
+
+
+class ClustersPublic(BaseModel):
+    """One page of the ranked queue."""
+
+    snapshot_id: str
+    total: int
+    items: list[ClusterSummary]
+    next_cursor: str | None
+
+
+class SignalPublic(BaseModel):
+    """One scoring signal: its value, its weight in its family and its contribution."""
+
+    name: str
+    family: str
+    value: float
+    weight: float
+    contribution: float
+
+
+class MemberPublic(BaseModel):
+    """A cluster member."""
+
+    actor_id: str
+    risk_score: float
+    known_bad: bool
+
+
+class MembersPage(BaseModel):
+    """One page of a cluster's members, riskiest first."""
+
+    items: list[MemberPublic]
+    next_cursor: str | None
+
+
+class EvidencePublic(BaseModel):
+    """A shared item behind a cluster (display token; never a raw identifier)."""
+
+    layer: str
+    token: str
+    n_actors: int
+    first_ts: datetime | None
+    last_ts: datetime | None
+
+
+class TimelineBucket(BaseModel):
+    """Events the members made in one UTC day."""
+
+    bucket_start: datetime
+    events: int
+
+
+class ClusterDetail(ClusterSummary):
+    """Everything an investigator reads about one cluster."""
+
+    signals: list[SignalPublic]
+    members: MembersPage
+    evidence: list[EvidencePublic]
+    timeline: list[TimelineBucket]
+    verdicts: list[VerdictPublic]
+
+
+class GraphNode(BaseModel):
+    """An actor node of a cluster graph."""
+
+    id: str
+    type: Literal["actor"] = "actor"
+    label: str
+    risk_score: float
+    known_bad: bool
+
+
+class GraphEdge(BaseModel):
+    """A coordination edge between two members."""
+
+    source: str
+    target: str
+    weight: float
+    layers: list[str]
+
+
+class ClusterGraph(BaseModel):
+    """A cluster's members and the coordination edges among them."""
+
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]
+    truncated: bool
+
+
+class NeighbourLayer(BaseModel):
+    """One evidence layer of an edge."""
+
+    layer: str
+    similarity: float
+    n_items: int
+    first_ts: datetime | None
+    last_ts: datetime | None
+
+
+class Neighbour(BaseModel):
+    """An actor linked by coordination evidence."""
+
+    actor_id: str
+    weight: float
+    layers: list[NeighbourLayer]
+
+
+class ActorPublic(BaseModel):
+    """One actor, its cluster and its strongest neighbours."""
+
+    actor_id: str
+    risk_score: float
+    known_bad: bool
+    cluster_id: str | None
+    neighbours: list[Neighbour]
+
+
+class SnapshotPublic(BaseModel):
+    """A published snapshot."""
+
+    snapshot_id: str
+    created_at: datetime
+    events: int
+    clusters: int
+
+
+class SnapshotsPublic(BaseModel):
+    """The snapshot being served and every published one, newest first."""
+
+    current: str
+    items: list[SnapshotPublic]
+
+
+class Health(BaseModel):
+    """Liveness answer."""
+
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(BaseModel):
+    """Readiness answer: the snapshot being served."""
+
+    status: Literal["ready"] = "ready"
+    snapshot_id: str
+
+
+class KeyCreate(BaseModel):
+    """A new API key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]*$")
+    role: Role
+
+
+class KeyPublic(BaseModel):
+    """A stored key (never its secret)."""
+
+    name: str
+    role: Role
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class KeyCreated(KeyPublic):
+    """A newly created key with its secret, shown this once."""
+
+    key: str
+
+
+class KeysPublic(BaseModel):
+    """Every key."""
+
+    items: list[KeyPublic]

@@ -1,0 +1,1 @@
+"""One router per resource: clusters, verdicts, actors, snapshots, health, admin."""

@@ -1,0 +1,61 @@
+"""Key management over HTTP for admins (the same operations as ``ringscope keys``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, status
+
+from ringscope.api.deps import AdminKey, StoreDep
+from ringscope.api.models import KeyCreate, KeyCreated, KeyPublic, KeysPublic
+from ringscope.store import ApiKey, StoreError
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/admin/keys", tags=["admin"])
+
+
+def _public(key: ApiKey) -> KeyPublic:
+    return KeyPublic(
+        name=key.name,
+        role=key.role,
+        prefix=key.prefix,
+        created_at=key.created_at,
+        revoked_at=key.revoked_at,
+    )
+
+
+@router.get("", response_model=KeysPublic)
+def list_keys(store: StoreDep, _key: AdminKey) -> KeysPublic:
+    """Every key (never a secret), revoked ones included."""
+    return KeysPublic(items=[_public(k) for k in store.list_keys()])
+
+
+@router.post(
+    "",
+    response_model=KeyCreated,
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"description": "a key with this name exists"}},
+)
+def create_key(body: KeyCreate, store: StoreDep, admin: AdminKey) -> KeyCreated:
+    """Create a key; its secret is in this response only."""
+    try:
+        key, secret = store.create_key(body.name, body.role, principal=admin.name)
+    except StoreError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    return KeyCreated(**_public(key).model_dump(), key=secret)
+
+
+@router.delete(
+    "/{name}",
+    response_model=KeyPublic,
+    responses={404: {"description": "no key with this name"}},
+)
+def revoke_key(
+    name: Annotated[str, Path(min_length=1, max_length=100)], store: StoreDep, admin: AdminKey
+) -> KeyPublic:
+    """Revoke a key by name; requests with it get 401 from now on."""
+    try:
+        return _public(store.revoke_key(name, principal=admin.name))
+    except StoreError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None

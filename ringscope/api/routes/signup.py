@@ -1,0 +1,300 @@
+"""Repeat-offender check at signup, and appending fresh suspensions (admin).
+
+``POST /v1/signup/check`` (role ``service``) takes one signup attempt (the fields of a
+contract ``signup`` event, raw identifiers) and answers with the risk, the tier
+(``allow`` / ``review`` / ``block``) and the matched offenders with their reasons. The
+body is validated by the same code as ``ringscope check-signups``, so a bad field is a
+400 naming the field (never echoing its value). The identifiers are hashed in memory and
+never logged.
+
+``POST /v1/admin/suspensions`` (role ``admin``) appends a suspension to the snapshot
+root's journal (:mod:`ringscope.signup.journal`): durable when it answers 201, applied
+by the very next check, and kept across restarts and new snapshots. The append is also
+written to the store's audit log (actor id and principal only).
+
+The checker is built from the served snapshot on first use and rebuilt when the server
+swaps in a newer one; the secret key is ``RINGSCOPE_SECRET_KEY`` (the public demo key
+only for snapshots made with it). Members of clusters whose latest verdict is
+``confirmed`` count as offenders too (``source`` = ``confirmed``), picked up within
+five seconds of the verdict.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Annotated, Any
+
+import orjson
+import polars as pl
+from fastapi import APIRouter, Body, Depends, HTTPException, Request, Response, Security, status
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import SQLAlchemyError
+
+from ringscope.api.deps import (
+    AdminKey,
+    SnapshotDep,
+    StoreDep,
+    current_key,
+    get_holder,
+    get_snapshot,
+    get_store,
+    require_role,
+)
+from ringscope.api.snapshot_view import SnapshotView
+from ringscope.errors import RingscopeError
+from ringscope.privacy import load_keyring
+from ringscope.signup.attempt import IDENTIFIER_FIELDS, SignupInputError, parse_attempt
+from ringscope.signup.check import SignupChecker, open_checker
+from ringscope.signup.journal import append_suspension
+from ringscope.snapshot import read_manifest
+from ringscope.store import ApiKey, Store
+from ringscope.store.store import hash_key
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["signup"])
+
+_SIGNUP_EXAMPLE = {
+    "actor_id": "u-new-123",
+    "ts": "2026-10-22T10:00:00Z",
+    "email": "someone@example.com",
+    "display_name": "Some One",
+    "ip": "203.0.113.7",
+    "device_id": "d-1f2e3d",
+}
+_RESULT_EXAMPLE = {
+    "actor_id": "u-new-123",
+    "risk": 0.9712,
+    "decision": "block",
+    "matches": [
+        {
+            "actor_id": "u0badbad",
+            "source": "suspended",
+            "cluster_id": "c1a2b3c4d5e6f",
+            "cluster_score": 0.81,
+            "risk": 0.9712,
+            "reasons": [
+                {
+                    "key": "device",
+                    "similarity": 1.0,
+                    "shared_with_others": 0,
+                    "evidence": 13.122,
+                    "counted": True,
+                }
+            ],
+        }
+    ],
+    "clusters": ["c1a2b3c4d5e6f"],
+    "snapshot_id": "20261022T100000000000Z",
+}
+_MAX_BODY = 64 * 1024
+_VERDICT_POLL_S = 5.0
+_AUTH_TTL_S = 1.0
+
+log = logging.getLogger(__name__)
+
+
+class _Checkers:
+    """The checker of the served snapshot, built once per snapshot (thread-safe), with
+    the members of clusters investigators confirmed (verdicts polled every few seconds)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._checker: SignupChecker | None = None
+        self._confirmed: set[str] = set()
+        self._verdicts_at = 0.0
+
+    def get(self, snapshot: SnapshotView, store: Store) -> SignupChecker:
+        checker = self._checker
+        if checker is None or checker.index.snapshot_id != snapshot.snapshot_id:
+            with self._lock:
+                checker = self._checker
+                if checker is None or checker.index.snapshot_id != snapshot.snapshot_id:
+                    manifest = read_manifest(snapshot.path)
+                    keyring = load_keyring(allow_demo=bool(manifest.get("insecure_demo_key")))
+                    checker = open_checker(snapshot.path, keyring=keyring)
+                    self._checker, self._confirmed, self._verdicts_at = checker, set(), 0.0
+        if time.monotonic() - self._verdicts_at >= _VERDICT_POLL_S:
+            self._verdicts_at = time.monotonic()
+            self._add_confirmed(checker, snapshot, store)
+        return checker
+
+    def _add_confirmed(self, checker: SignupChecker, snapshot: SnapshotView, store: Store) -> None:
+        try:
+            verdicts = store.latest_verdicts()
+        except SQLAlchemyError as exc:  # the check must not depend on the verdict store
+            log.warning("signup check: verdicts unavailable (%s)", type(exc).__name__)
+            return
+        confirmed = {c for c, v in verdicts.items() if v.verdict == "confirmed"} - self._confirmed
+        if not confirmed:
+            return
+        members = snapshot.members.filter(pl.col("cluster_id").is_in(list(confirmed)))
+        for cluster_id, actor_id in members.select("cluster_id", "actor_id").iter_rows():
+            checker.index.add_confirmed(actor_id, cluster_id)
+        self._confirmed |= confirmed
+
+
+_bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <API key>")
+_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="X-API-Key: <API key>")
+_service_role = require_role("service")
+
+
+async def _service_key(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    header_key: Annotated[str | None, Security(_header)],
+) -> ApiKey:
+    """The API's own key and ``service`` role checks (:mod:`ringscope.api.deps`), made
+    fit for the signup path's latency budget: called inline from an ``async``
+    dependency (the sync ones each cost a hop to the thread pool, about 5 ms a request
+    on two busy cores), and an accepted key is remembered for ``_AUTH_TTL_S`` (so a
+    revoked key stops working on this route within a second, not at once)."""
+    state = request.app.state
+    cache: dict[str, tuple[float, ApiKey]] | None = getattr(state, "signup_auth_cache", None)
+    if cache is None:
+        cache = state.signup_auth_cache = {}
+    secret = bearer.credentials if bearer is not None else header_key
+    digest = hash_key(secret) if secret else ""
+    now = time.monotonic()
+    cached = cache.get(digest)
+    if cached is not None and cached[0] > now:
+        return _service_role(cached[1])
+    key = current_key(get_store(request), bearer, header_key)
+    if len(cache) > 1024:
+        cache.clear()
+    cache[digest] = (now + _AUTH_TTL_S, key)
+    return _service_role(key)
+
+
+async def _snapshot(request: Request) -> SnapshotView:
+    """The served snapshot, as :func:`ringscope.api.deps.get_snapshot` gives it."""
+    return get_snapshot(get_holder(request))
+
+
+def _checkers(request: Request) -> _Checkers:
+    state = request.app.state
+    checkers = getattr(state, "signup_checkers", None)
+    if checkers is None:
+        checkers = state.signup_checkers = _Checkers()
+    return checkers
+
+
+def _checker(request: Request, snapshot: SnapshotView, store: Store) -> SignupChecker:
+    try:
+        return _checkers(request).get(snapshot, store)
+    except RingscopeError as exc:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, f"signup check unavailable: {exc}"
+        ) from None
+
+
+async def _json_body(request: Request) -> Any:
+    raw = await request.body()
+    if len(raw) > _MAX_BODY:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "request body too large")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, "malformed_json: the body is not valid JSON"
+        ) from None
+
+
+@router.post(
+    "/v1/signup/check",
+    responses={
+        200: {
+            "description": "risk, tier and matched offenders with their reasons",
+            "content": {"application/json": {"example": _RESULT_EXAMPLE}},
+        },
+        400: {"description": "not a valid signup (the message names the field)"},
+        503: {"description": "no snapshot, or the secret key does not match it"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["actor_id"],
+                        "properties": {
+                            "actor_id": {"type": "string"},
+                            "ts": {"type": ["string", "integer"]},
+                            "event_type": {"type": "string", "enum": ["signup"]},
+                            **{f: {"type": "string"} for f in IDENTIFIER_FIELDS},
+                        },
+                    },
+                    "example": _SIGNUP_EXAMPLE,
+                }
+            },
+        }
+    },
+)
+async def check_signup(
+    request: Request,
+    snapshot: Annotated[SnapshotView, Depends(_snapshot)],
+    _key: Annotated[ApiKey, Depends(_service_key)],
+) -> Response:
+    """Risk, tier and matched offenders (with reasons) for one signup attempt.
+
+    The answer is serialised with orjson directly (no response model to validate: it is
+    built by the checker, and this route is on the signup path's latency budget).
+    """
+    record = await _json_body(request)
+    try:
+        attempt = parse_attempt(record)
+    except SignupInputError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    result = _checker(request, snapshot, get_store(request)).check(attempt)
+    return Response(orjson.dumps(result), media_type="application/json")
+
+
+@router.post(
+    "/v1/admin/suspensions",
+    status_code=status.HTTP_201_CREATED,
+    tags=["admin"],
+    responses={400: {"description": "bad actor id or identifiers"}},
+)
+def add_suspension(
+    body: Annotated[
+        dict[str, Any],
+        Body(
+            examples=[{"actor_id": "u0badbad", "identifiers": {"email": "x@example.com"}}],
+            description="actor_id (required), ts (optional), identifiers (optional object "
+            "with email, phone, display_name, ip, device_id: hashed, never stored raw)",
+        ),
+    ],
+    request: Request,
+    snapshot: SnapshotDep,
+    store: StoreDep,
+    admin: AdminKey,
+) -> dict[str, Any]:
+    """Append a suspension; the next signup check counts the actor as an offender."""
+    actor_id = body.get("actor_id")
+    if not isinstance(actor_id, str) or not actor_id.strip():
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "missing_field: actor_id")
+    identifiers = body.get("identifiers")
+    if identifiers is not None and not isinstance(identifiers, dict):
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, "wrong_type: identifiers must be an object"
+        )
+    checker = _checker(request, snapshot, store)
+    try:
+        attempt = parse_attempt({**(identifiers or {}), "actor_id": actor_id, "ts": body.get("ts")})
+        entry = append_suspension(
+            checker.root,
+            actor_id=actor_id,
+            keyring=checker.keyring,
+            source=f"api:{admin.name}",
+            identifiers=attempt if identifiers else None,
+            ts_ms=attempt.ts_ms,
+        )
+    except RingscopeError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    store.append_audit("suspension", admin.name, {"actor_id": entry.actor_id})
+    out = entry.to_json()
+    out.pop("name_grams")
+    return out

@@ -1,0 +1,42 @@
+"""Settings of the query API, from arguments or ``RINGSCOPE_*`` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["ApiSettings", "default_database_url"]
+
+DATABASE_FILE = "ringscope.sqlite3"
+
+
+def default_database_url(snapshot_root: Path) -> str:
+    """The embedded SQLite store next to the snapshots: ``<root>/ringscope.sqlite3``."""
+    return f"sqlite:///{Path(snapshot_root).resolve() / DATABASE_FILE}"
+
+
+class ApiSettings(BaseSettings):
+    """Where the snapshots and the verdict store live, and how often to look for news.
+
+    Attributes:
+        snapshot_root: directory holding published snapshots and ``LATEST``
+            (``RINGSCOPE_SNAPSHOT_ROOT``).
+        database_url: SQLAlchemy URL of the verdict store (``RINGSCOPE_DATABASE_URL``);
+            defaults to SQLite at ``<snapshot_root>/ringscope.sqlite3``.
+        reload_interval_s: seconds between checks for a newer ``LATEST``
+            (``RINGSCOPE_RELOAD_INTERVAL_S``).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="RINGSCOPE_", extra="ignore")
+
+    snapshot_root: Path
+    database_url: str | None = None
+    reload_interval_s: float = Field(default=2.0, gt=0)
+
+    @model_validator(mode="after")
+    def _default_database(self) -> ApiSettings:
+        if not self.database_url:
+            self.database_url = default_database_url(self.snapshot_root)
+        return self

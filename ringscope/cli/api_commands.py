@@ -1,0 +1,127 @@
+"""Query API commands: ``serve`` and ``keys create|list|revoke``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from ringscope.cli.console import err
+from ringscope.errors import RingscopeError
+
+__all__ = ["register"]
+
+_ROLES = ("investigator", "service", "admin")
+
+
+def _database_url(args: argparse.Namespace) -> str:
+    """--database-url, else RINGSCOPE_DATABASE_URL, else SQLite under --snapshot."""
+    from ringscope.api.settings import default_database_url
+
+    url = args.database_url or os.environ.get("RINGSCOPE_DATABASE_URL")
+    if url:
+        return url
+    if args.snapshot is None:
+        raise RingscopeError("give --snapshot ROOT or --database-url URL")
+    if not args.snapshot.is_dir():
+        raise RingscopeError(f"snapshot root is not a directory: {args.snapshot}")
+    return default_database_url(args.snapshot)
+
+
+def _add_store_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--snapshot", type=Path, help="snapshot root (store defaults to SQLite here)")
+    p.add_argument("--database-url", help="SQLAlchemy URL of the verdict store")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the query API over the latest snapshot under a root."""
+    import uvicorn
+
+    from ringscope.api.app import create_app
+    from ringscope.api.settings import ApiSettings
+
+    if not args.snapshot.is_dir():
+        raise RingscopeError(f"snapshot root is not a directory: {args.snapshot}")
+    options = {"snapshot_root": args.snapshot, "database_url": _database_url(args)}
+    if args.reload_interval is not None:
+        options["reload_interval_s"] = args.reload_interval
+    app = create_app(ApiSettings(**options))
+    err.print(f"serving {args.snapshot} on http://{args.host}:{args.port} (docs at /docs)")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def cmd_keys_create(args: argparse.Namespace) -> int:
+    """Create a key and print it once."""
+    from ringscope.store import open_store
+
+    store = open_store(_database_url(args))
+    try:
+        key, secret = store.create_key(args.name, args.role)
+    finally:
+        store.close()
+    err.print(f"created {key.role} key {key.name!r}; it is shown only this once:")
+    Console(soft_wrap=True).print(secret, highlight=False)
+    return 0
+
+
+def cmd_keys_list(args: argparse.Namespace) -> int:
+    """List keys (never their secrets)."""
+    from ringscope.store import open_store
+
+    store = open_store(_database_url(args))
+    try:
+        keys = store.list_keys()
+    finally:
+        store.close()
+    table = Table("name", "role", "prefix", "created", "revoked")
+    for k in keys:
+        revoked = k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else ""
+        table.add_row(k.name, k.role, k.prefix, k.created_at.isoformat(timespec="seconds"), revoked)
+    Console().print(table)
+    return 0
+
+
+def cmd_keys_revoke(args: argparse.Namespace) -> int:
+    """Revoke a key by name."""
+    from ringscope.store import open_store
+
+    store = open_store(_database_url(args))
+    try:
+        key = store.revoke_key(args.name)
+    finally:
+        store.close()
+    err.print(f"revoked key {key.name!r}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``serve`` and ``keys`` to the ``ringscope`` parser."""
+    p = sub.add_parser("serve", help="HTTP query API over the latest snapshot")
+    p.add_argument("--snapshot", type=Path, required=True, help="snapshot root directory")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--database-url", help="verdict store URL (default: SQLite in the root)")
+    p.add_argument(
+        "--reload-interval", type=float, help="seconds between checks for a newer snapshot"
+    )
+    p.set_defaults(func=cmd_serve)
+
+    keys = sub.add_parser("keys", help="manage API keys").add_subparsers(
+        dest="keys_command", required=True
+    )
+    create = keys.add_parser("create", help="create a key (printed once)")
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", required=True, choices=_ROLES)
+    _add_store_options(create)
+    create.set_defaults(func=cmd_keys_create)
+    listing = keys.add_parser("list", help="list keys")
+    _add_store_options(listing)
+    listing.set_defaults(func=cmd_keys_list)
+    revoke = keys.add_parser("revoke", help="revoke a key by name")
+    revoke.add_argument("name")
+    _add_store_options(revoke)
+    revoke.set_defaults(func=cmd_keys_revoke)
