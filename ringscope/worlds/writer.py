@@ -22,6 +22,7 @@ from typing import IO, Any, Literal
 import orjson
 
 from ringscope.errors import ConfigError
+from ringscope.worlds.signups import write_signups
 from ringscope.worlds.world import World
 
 __all__ = ["FIELDS", "write_world"]
@@ -242,4 +243,5 @@ def write_world(
             sink.close()
     truth_path = out_dir / "truth.json"
     truth_path.write_text(json.dumps(world.truth(n_records=n_records), indent=1) + "\n")
+    write_signups(world, out_dir)  # held-back signup attempts (repeat-offender check)
     return [*paths, truth_path]

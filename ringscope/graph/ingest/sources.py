@@ -62,11 +62,15 @@ def _source(path: Path, display: str) -> Source:
 
 
 def _walk(directory: Path) -> Iterable[Path]:
-    """Every regular file below ``directory``, hidden files and folders skipped."""
+    """Every regular file below ``directory``; names starting with ``.`` or ``_`` skipped.
+
+    As in Hadoop and Spark, ``_`` marks what sits beside the data without being data
+    (a generated world's held-back ``_holdout/`` signups, ``_SUCCESS`` markers).
+    """
     for root, dirs, files in os.walk(directory, followlinks=False):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        dirs[:] = [d for d in dirs if not d.startswith((".", "_"))]
         for name in files:
-            if not name.startswith("."):
+            if not name.startswith((".", "_")):
                 yield Path(root) / name
 
 

@@ -1,0 +1,133 @@
+"""Repeat-offender commands: ``check-signups``, ``evaluate-signups`` and ``suspend``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+
+from ringscope.cli.console import err
+from ringscope.errors import InputError
+
+if TYPE_CHECKING:
+    from ringscope.signup.check import SignupChecker
+
+__all__ = ["register"]
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--snapshot", type=Path, required=True, help="snapshot or snapshot root")
+    p.add_argument("--config", type=Path, help="TOML file; its [signup] section is used")
+    p.add_argument(
+        "--insecure-demo-key",
+        action="store_true",
+        help="the snapshot was made with the public demo key (never for real data)",
+    )
+
+
+def _checker(args: argparse.Namespace) -> SignupChecker:
+    from ringscope.config import RunConfig
+    from ringscope.privacy import load_keyring
+    from ringscope.signup.check import open_checker
+
+    config = RunConfig.from_toml(args.config).signup if args.config else None
+    keyring = load_keyring(allow_demo=args.insecure_demo_key)
+    return open_checker(args.snapshot, keyring=keyring, config=config)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Check a file of signup attempts; one result line per input line."""
+    from ringscope.signup.batch import check_file
+
+    counts = check_file(_checker(args), args.input, args.out)
+    summary = ", ".join(f"{counts[k]} {k}" for k in ("allow", "review", "block", "error"))
+    err.print(f"checked {sum(counts.values())} signups: {summary}; results in {args.out}")
+    if counts["error"]:
+        err.print(f"[red]error:[/] {counts['error']} line(s) were not valid signups (see 'error')")
+        return 2
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Check a world's held-back signups and score them against their truth."""
+    import tempfile
+
+    from ringscope.signup.batch import check_file
+    from ringscope.signup.evaluation import evaluate_signups
+    from ringscope.worlds.signups import SIGNUPS_FILE, SIGNUPS_TRUTH_FILE
+
+    world = args.world
+    signups = args.input or world / SIGNUPS_FILE
+    truth_path = args.truth or world / SIGNUPS_TRUTH_FILE
+    if not truth_path.is_file():
+        raise InputError(f"truth file not found: {truth_path}")
+    checker = _checker(args)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "results.jsonl"
+        check_file(checker, signups, out)
+        results = [json.loads(line) for line in out.read_text().splitlines()]
+    report = evaluate_signups(results, json.loads(truth_path.read_text()))
+    Console().print_json(json.dumps(report))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+def cmd_suspend(args: argparse.Namespace) -> int:
+    """Append a fresh suspension to the root's journal (applies at the next check)."""
+    from ringscope.privacy import load_keyring
+    from ringscope.signup.attempt import parse_attempt
+    from ringscope.signup.journal import append_suspension
+
+    identifiers = None
+    if args.identifiers:
+        try:
+            record = json.loads(args.identifiers.read_text())
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot read identifiers file {args.identifiers}: {exc}") from None
+        identifiers = parse_attempt(record | {"actor_id": args.actor_id})
+    keyring = load_keyring(allow_demo=args.insecure_demo_key)
+    entry = append_suspension(
+        args.snapshot,
+        actor_id=args.actor_id,
+        keyring=keyring,
+        source="cli",
+        identifiers=identifiers,
+    )
+    err.print(f"suspended {entry.actor_id} ({len(entry.keys)} identifier keys) in {args.snapshot}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the signup commands to the ``ringscope`` parser."""
+    p = sub.add_parser("check-signups", help="repeat-offender check of a file of signups")
+    _common(p)
+    p.add_argument("--in", dest="input", type=Path, required=True, help="signups (JSON Lines)")
+    p.add_argument("--out", type=Path, required=True, help="results (JSON Lines)")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("evaluate-signups", help="score the check on a world's held-back signups")
+    _common(p)
+    p.add_argument("--world", type=Path, default=Path("."), help="world directory")
+    p.add_argument(
+        "--in", dest="input", type=Path, help="signups (default WORLD/_holdout/signups.jsonl)"
+    )
+    p.add_argument("--truth", type=Path, help="truth (default WORLD/_holdout/signups_truth.json)")
+    p.add_argument("--json", type=Path, help="also write the metrics as JSON here")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("suspend", help="append a suspension to the offender index")
+    p.add_argument("--snapshot", type=Path, required=True, help="snapshot root")
+    p.add_argument("--actor-id", required=True, help="the suspended account")
+    p.add_argument(
+        "--identifiers", type=Path, help="JSON object with the account's email, ip, ... (hashed)"
+    )
+    p.add_argument(
+        "--insecure-demo-key",
+        action="store_true",
+        help="the snapshots were made with the public demo key (never for real data)",
+    )
+    p.set_defaults(func=cmd_suspend)
