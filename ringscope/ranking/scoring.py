@@ -19,6 +19,9 @@ the score is arithmetic a reader can check.
 Actor risk mixes the actor's cluster score with its own evidence:
 ``risk = 0.55 * cluster_score + 0.45 * own`` where ``own`` weighs reports (``1 - 0.5 **
 reporters``), freshness, one-shot stranger fan-out and its strongest coordination edge.
+When the run has a learned model (``ringscope.ranking.learned_risk``), ``own`` is the
+larger of that evidence and the model's calibrated risk: labels teach what suspended
+actors look like, the evidence covers abuse nobody has labelled yet.
 A suspended actor is known bad: its risk is at least 0.95.
 """
 
@@ -109,9 +112,17 @@ def score_clusters(signals: pl.DataFrame, cfg: ScoreConfig) -> pl.DataFrame:
 
 
 def actor_risk(
-    features: pl.DataFrame, memberships: pl.DataFrame, strongest_edge: pl.DataFrame
+    features: pl.DataFrame,
+    memberships: pl.DataFrame,
+    strongest_edge: pl.DataFrame,
+    *,
+    learned_risk: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Risk in [0, 1] per actor from its cluster's score and its own evidence."""
+    """Risk in [0, 1] per actor from its cluster's score and its own evidence.
+
+    ``learned_risk`` (``actor``, ``learned_risk``), when given, raises the ``own`` part
+    to the learned risk where that is higher.
+    """
     df = (
         features.join(memberships.select("actor", "cluster_id", "score"), on="actor", how="left")
         .join(strongest_edge, on="actor", how="left")
@@ -126,6 +137,9 @@ def actor_risk(
         + _OWN_MIX["fanout"] * fanout.fill_null(0.0)
         + _OWN_MIX["coordination"] * pl.col("max_weight").clip(0.0, 1.0)
     )
+    if learned_risk is not None:
+        df = df.join(learned_risk.select("actor", "learned_risk"), on="actor", how="left")
+        own = pl.max_horizontal(own, pl.col("learned_risk").fill_null(0.0))
     risk = (_CLUSTER_WEIGHT * pl.col("score") + _OWN_WEIGHT * own).clip(0.0, 1.0)
     risk = (
         pl.when(pl.col("known_bad")).then(pl.max_horizontal(risk, KNOWN_BAD_RISK)).otherwise(risk)

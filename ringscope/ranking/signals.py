@@ -17,6 +17,10 @@ Signals (the keys of ``ScoreConfig.weights``):
 * ``fanout``: share of the members' recipients who are one-shot strangers (never answered,
   contacted once), so newsletters to the same subscribers and chats among friends score low.
 * ``density``: mean weight of the evidence edges inside the cluster (capped at 1).
+* ``member_risk``: upper quartile of the members' learned risk (see
+  ``ringscope.ranking.learned_risk``), so a ring whose riskiest quarter the model knows
+  counts even when most members look unremarkable; 0 when the run has no learned model
+  (its weight is then 0 too).
 """
 
 from __future__ import annotations
@@ -29,11 +33,20 @@ from ringscope.graph.hetero import HeteroGraph
 
 __all__ = ["BEHAVIOUR_LAYERS", "SIGNALS", "SIGNAL_FAMILIES", "cluster_signals"]
 
-SIGNALS = ("labels", "freshness", "signup_burst", "synchrony", "concentration", "fanout", "density")
+SIGNALS = (
+    "labels",
+    "freshness",
+    "signup_burst",
+    "synchrony",
+    "concentration",
+    "fanout",
+    "density",
+    "member_risk",
+)
 #: How tightly members act together vs how abusive their behaviour looks (see scoring).
 SIGNAL_FAMILIES = {
     "coordination": ("synchrony", "density"),
-    "abuse": ("labels", "freshness", "signup_burst", "fanout", "concentration"),
+    "abuse": ("labels", "freshness", "signup_burst", "fanout", "concentration", "member_risk"),
 }
 BEHAVIOUR_LAYERS = ("content", "domain", "short_link", "victims")
 
@@ -123,8 +136,13 @@ def cluster_signals(
     evidence: CoordinationEvidence,
     *,
     burst_window_ms: int,
+    learned_risk: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """One row per community: the facts (counts) and the seven signals in [0, 1]."""
+    """One row per community: the facts (counts) and the eight signals in [0, 1].
+
+    ``learned_risk`` (``actor``, ``learned_risk``) feeds ``member_risk``; without it the
+    signal is 0.
+    """
     facts = (
         members.join(features, on="actor")
         .group_by("community")
@@ -148,6 +166,17 @@ def cluster_signals(
         _signup_burst(members, features, burst_window_ms),
         _internal_evidence(members, evidence),
     ]
+    if learned_risk is not None:
+        parts.append(
+            members.join(learned_risk.select("actor", "learned_risk"), on="actor", how="left")
+            .group_by("community")
+            .agg(
+                pl.col("learned_risk")
+                .fill_null(0.0)
+                .quantile(0.75, interpolation="linear")
+                .alias("member_learned_risk")
+            )
+        )
     for part in parts:
         facts = facts.join(part, on="community", how="left")
     size = pl.col("size").cast(pl.Float64)
@@ -172,4 +201,7 @@ def cluster_signals(
         ).alias("concentration"),
         _clip(pl.col("n_oneshot_strangers") / pl.col("n_recipients")).alias("fanout"),
         _clip(pl.col("mean_weight")).alias("density"),
+        _clip(pl.col("member_learned_risk") if learned_risk is not None else pl.lit(0.0)).alias(
+            "member_risk"
+        ),
     ).sort("community")

@@ -1,0 +1,107 @@
+"""Learned risk before/after: ring recall at the takedown threshold, camouflaged rings first.
+
+Each seeded world is run twice, with the learned risk model disabled (the heuristic) and
+enabled, and both snapshots are scored by ``ringscope evaluate`` at the default takedown
+threshold. The embeddings step is off in both runs so the comparison isolates the model.
+
+python bench/bench_camouflage.py --legit 3000 --seeds 1 2 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent / "out"
+VARIANTS = {
+    "heuristic": "[embeddings]\nenabled = false\n[risk_model]\nenabled = false\n",
+    "learned": "[embeddings]\nenabled = false\n[risk_model]\nenabled = true\n",
+}
+KINDS = ("camouflaged", "harassment", "reregistration", "spam_blast")
+
+
+def _cli(*args: str) -> None:
+    env = os.environ | {"RINGSCOPE_SECRET_KEY": "bench-secret-key-0123456789"}
+    subprocess.run(
+        [sys.executable, "-m", "ringscope.cli", *args],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _evaluate(world: Path, seed: int, legit: int, variant: str) -> dict:
+    config = OUT / f"camouflage-{variant}.toml"
+    config.write_text(VARIANTS[variant])
+    snaps = OUT / f"camouflage-snapshots-{legit}-{seed}-{variant}"
+    _cli(
+        "run",
+        *map(str, sorted(world.glob("events*"))),
+        "--out",
+        str(snaps),
+        "--config",
+        str(config),
+    )
+    report_path = OUT / f"camouflage-eval-{legit}-{seed}-{variant}.json"
+    _cli(
+        "evaluate",
+        "--snapshot",
+        str(snaps),
+        "--truth",
+        str(world / "truth.json"),
+        "--json",
+        str(report_path),
+    )
+    report = json.loads(report_path.read_text())
+    manifest = json.loads(
+        (sorted(p for p in snaps.iterdir() if p.is_dir())[-1] / "manifest.json").read_text()
+    )
+    report["risk_model"] = manifest["steps"]["ranking"].get("risk_model", {})
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--legit", type=int, default=3000)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    print(
+        "| seed | risk | camouflaged recall | recall (all rings) | "
+        + " | ".join(k for k in KINDS if k != "camouflaged")
+        + " | false positives | AUROC | AUPRC | precision@k | model val AUROC |"
+    )
+    print("|---" * 11 + "|")
+    totals: dict[str, list[float]] = {}
+    for seed in args.seeds:
+        world = OUT / f"world-{args.legit}-{seed}"
+        if not (world / "truth.json").exists():
+            _cli("generate", "--out", str(world), "--legit", str(args.legit), "--seed", str(seed))
+        for variant in VARIANTS:
+            r = _evaluate(world, seed, args.legit, variant)
+            by_kind = r["recall_by_kind"]
+            totals.setdefault(variant, []).append(by_kind.get("camouflaged", 0.0))
+            model = r["risk_model"]
+            val = f"{model['validation_auroc']:.3f}" if "validation_auroc" in model else "-"
+            cells = [
+                f"{by_kind.get('camouflaged', 0.0):.3f}",
+                f"{r['recall']:.3f}",
+                *(f"{by_kind.get(k, 0.0):.3f}" for k in KINDS if k != "camouflaged"),
+                str(r["false_positives"]),
+                f"{r['auroc']:.3f}",
+                f"{r['auprc']:.3f}",
+                f"{r['precision_at_k']:.3f}",
+                val,
+            ]
+            print(f"| {seed} | {variant} | " + " | ".join(cells) + " |", flush=True)
+    for variant, values in totals.items():
+        print(f"mean camouflaged recall, {variant}: {sum(values) / len(values):.3f}")
+
+
+if __name__ == "__main__":
+    main()

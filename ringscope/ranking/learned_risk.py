@@ -1,0 +1,224 @@
+"""Learned actor risk for a run: the risk model fitted on the run's own suspensions.
+
+Suspended actors (``known_bad``) are the labels; everyone else is unlabelled, not legit:
+most ring members are never suspended. So the model is fitted positive-vs-unlabelled and
+its scores are used only where they are honest:
+
+* **Cross-fitting.** Actors are split into ``folds`` stratified folds. Each fold is
+  scored by a model that learned from other folds (one of them for validation: model
+  choice, early stopping, calibration), so no actor's score comes from a model that saw
+  its own label, and the label shares (known-bad neighbours) only count training labels.
+* **PU adjustment** (Elkan & Noto, "Learning classifiers from only positive and
+  unlabeled data", KDD 2008). A calibrated model estimates P(labelled | x); dividing by
+  ``c`` = the mean of that estimate over held-out labelled actors (the share of bad
+  actors that carry a label) estimates P(bad | x), so an unsuspended member of a ring
+  whose other members were suspended is not scored as "probably fine".
+* **Features** are activity facts that exist before any suspension (suspension events
+  are left out of the counts and times), plus neighbour aggregates over the
+  coordination evidence graph; GNN embeddings are appended only when the embeddings step
+  trained without labels, since embeddings fitted on the labels would leak them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+
+from ringscope.config import RiskModelConfig
+from ringscope.graph.hetero import HeteroGraph
+from ringscope.ranking.risk_model import GraphRiskModel
+
+__all__ = ["ACTIVITY_FEATURES", "LearnedRisk", "activity_matrix", "fit_learned_risk"]
+
+log = logging.getLogger(__name__)
+
+DAY_MS = 86_400_000
+#: Per-actor columns the model learns from (all known before any suspension).
+ACTIVITY_FEATURES = (
+    "n_events",
+    "n_messages",
+    "n_logins",
+    "n_active_days",
+    "n_devices",
+    "n_ips",
+    "span_days",
+    "first_seen_day",
+    "has_signup",
+    "days_since_signup",
+    "n_reporters",
+    "n_recipients",
+    "stranger_share",
+    "oneshot_share",
+    "recipients_per_message",
+)
+_CANDIDATES = ("gbdt", "extra_trees", "gbdt_embeddings")
+
+
+@dataclass(frozen=True)
+class LearnedRisk:
+    """The outcome of the learned-risk step.
+
+    ``risk`` holds ``actor`` and ``learned_risk`` (None when the heuristic stays);
+    ``report`` says which was used and why, for the manifest.
+    """
+
+    risk: pl.DataFrame | None
+    report: dict[str, Any]
+
+
+def activity_matrix(events: pl.DataFrame, hg: HeteroGraph, features: pl.DataFrame) -> pl.DataFrame:
+    """One row per actor of ``features``: ``actor`` and the :data:`ACTIVITY_FEATURES`.
+
+    Counts and times come from the events without ``suspension`` records, so a label
+    never shows up in its own features (a suspension is an event of the suspended actor).
+    """
+    keys = hg.nodes["actor"].select(pl.col("key").alias("actor_key"), pl.col("idx").alias("actor"))
+    acts = (
+        events.filter(pl.col("event_type") != "suspension")
+        .select("actor_key", "ts", "event_type", "message_key", "device_key", "ip_key")
+        .join(keys, on="actor_key")
+    )
+    start = acts["ts"].min() if acts.height else 0
+    per_actor = acts.group_by("actor").agg(
+        pl.len().alias("n_events"),
+        pl.col("message_key").drop_nulls().n_unique().alias("n_messages"),
+        (pl.col("event_type") == "login").sum().alias("n_logins"),
+        (pl.col("ts") // DAY_MS).n_unique().alias("n_active_days"),
+        pl.col("device_key").drop_nulls().n_unique().alias("n_devices"),
+        pl.col("ip_key").drop_nulls().n_unique().alias("n_ips"),
+        ((pl.col("ts").max() - pl.col("ts").min()) / DAY_MS).alias("span_days"),
+        ((pl.col("ts").min() - start) / DAY_MS).alias("first_seen_day"),
+        pl.col("ts").filter(pl.col("event_type") == "signup").min().alias("signup_ts"),
+        pl.col("ts").max().alias("last_act_ts"),
+    )
+    recipients = pl.col("n_recipients").cast(pl.Float64)
+    return (
+        features.select(
+            "actor", "n_reporters", "n_recipients", "n_strangers", "n_oneshot_strangers"
+        )
+        .join(per_actor, on="actor", how="left")
+        .with_columns(
+            pl.col("signup_ts").is_not_null().cast(pl.Float64).alias("has_signup"),
+            ((pl.col("last_act_ts") - pl.col("signup_ts")) / DAY_MS).alias("days_since_signup"),
+            (pl.col("n_strangers") / recipients).alias("stranger_share"),
+            (pl.col("n_oneshot_strangers") / recipients).alias("oneshot_share"),
+            (recipients / pl.col("n_messages")).alias("recipients_per_message"),
+        )
+        .select("actor", *(pl.col(c).cast(pl.Float64) for c in ACTIVITY_FEATURES))
+        .with_columns(pl.col(ACTIVITY_FEATURES).fill_nan(None).fill_null(0.0))
+        .sort("actor")
+    )
+
+
+def _adjacency(edges: pl.DataFrame, row_of: dict[int, int], n: int) -> sp.csr_matrix:
+    """The coordination evidence graph over the feature rows (undirected, unweighted)."""
+    if edges.height == 0:
+        return sp.csr_matrix((n, n))
+    src = np.array([row_of.get(a, -1) for a in edges["src"].to_list()])
+    dst = np.array([row_of.get(a, -1) for a in edges["dst"].to_list()])
+    keep = (src >= 0) & (dst >= 0)
+    ones = np.ones(int(keep.sum()))
+    return sp.csr_matrix((ones, (src[keep], dst[keep])), shape=(n, n))
+
+
+def _embedding_matrix(embeddings: pl.DataFrame, actors: np.ndarray) -> np.ndarray:
+    vectors = embeddings["embedding"].to_numpy()
+    out = np.zeros((len(actors), vectors.shape[1]))
+    row = {int(a): i for i, a in enumerate(embeddings["actor"].to_list())}
+    for i, a in enumerate(actors.tolist()):
+        if a in row:
+            out[i] = vectors[row[a]]
+    return out
+
+
+def _skip(reason: str, **facts: Any) -> LearnedRisk:
+    log.info("learned risk not used: %s", reason)
+    return LearnedRisk(None, {"used": "heuristic", "reason": reason, **facts})
+
+
+def fit_learned_risk(
+    events: pl.DataFrame,
+    hg: HeteroGraph,
+    features: pl.DataFrame,
+    evidence_edges: pl.DataFrame,
+    cfg: RiskModelConfig,
+    *,
+    embeddings: pl.DataFrame | None = None,
+    embeddings_use_labels: bool = False,
+) -> LearnedRisk:
+    """Cross-fit the risk model on the run's suspensions; heuristic when labels are few.
+
+    Args:
+        events: the run's event table (``actor_key``, ``ts``, ``event_type``, keys).
+        hg: the typed graph (actor keys to actor indices).
+        features: :func:`ringscope.ranking.features.actor_features` output (with
+            ``known_bad``).
+        evidence_edges: actor–actor coordination edges (``src``, ``dst``).
+        cfg: the risk model settings.
+        embeddings: the embeddings step's frame (``actor``, ``embedding``), if any.
+        embeddings_use_labels: the embeddings were trained on ``known_bad``; they are
+            then left out (they would carry each actor's label into its features).
+    """
+    if not cfg.enabled:
+        return _skip("disabled in config (risk_model.enabled)")
+    labels = features["known_bad"].fill_null(False).to_numpy().astype(np.int64)
+    n_pos = int(labels.sum())
+    if n_pos < max(cfg.min_positives, cfg.folds):
+        return _skip(
+            f"{n_pos} suspended actors, fewer than risk_model.min_positives "
+            f"({cfg.min_positives}) or risk_model.folds ({cfg.folds})",
+            n_positives=n_pos,
+        )
+    if len(labels) - n_pos < cfg.folds * 2:
+        return _skip("too few unlabelled actors to cross-fit", n_positives=n_pos)
+
+    table = activity_matrix(events, hg, features)
+    actors = table["actor"].to_numpy()
+    x = table.select(ACTIVITY_FEATURES).to_numpy()
+    row_of = {int(a): i for i, a in enumerate(actors.tolist())}
+    adjacency = _adjacency(evidence_edges, row_of, len(actors))
+    emb_note = "none produced"
+    emb = None
+    if embeddings is not None and embeddings_use_labels:
+        emb_note = "left out: trained on the suspension labels (embeddings.label_weight > 0)"
+    elif embeddings is not None and cfg.use_embeddings:
+        emb, emb_note = _embedding_matrix(embeddings, actors), "used"
+
+    folds = list(
+        StratifiedKFold(n_splits=cfg.folds, shuffle=True, random_state=cfg.seed).split(x, labels)
+    )
+    risk = np.zeros(len(actors))
+    chosen, val_aurocs, label_freqs = [], [], []
+    for k, (_, held_out) in enumerate(folds):
+        val = folds[(k + 1) % cfg.folds][1]
+        train = np.setdiff1d(np.arange(len(actors)), np.concatenate([held_out, val]))
+        model = GraphRiskModel(seed=cfg.seed + k, candidates=_CANDIDATES).fit(
+            x, adjacency, labels, train_idx=train, val_idx=val, embeddings=emb
+        )
+        p = model.predict_proba(x, adjacency, embeddings=emb)[:, 1]
+        freq = float(p[val][labels[val] == 1].mean()) if cfg.pu_adjust else 1.0
+        risk[held_out] = np.clip(p[held_out] / max(freq, 1e-6), 0.0, 1.0)
+        chosen.append(model.chosen_)
+        val_aurocs.append(model.val_auroc_)
+        label_freqs.append(freq)
+
+    report = {
+        "used": "learned",
+        "n_actors": len(actors),
+        "n_positives": n_pos,
+        "folds": cfg.folds,
+        "chosen": chosen,
+        "validation_auroc": round(float(np.mean(val_aurocs)), 4),
+        "out_of_fold_auroc": round(float(roc_auc_score(labels, risk)), 4),
+        "label_frequency": round(float(np.mean(label_freqs)), 4),
+        "graph_edges": int(adjacency.nnz),
+        "embeddings": emb_note,
+    }
+    return LearnedRisk(pl.DataFrame({"actor": actors, "learned_risk": risk}), report)

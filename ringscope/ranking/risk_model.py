@@ -1,0 +1,284 @@
+"""A learned, calibrated node-risk model: tree ensembles on neighbour aggregates.
+
+:class:`GraphRiskModel` follows the finding of GADBench (Tang et al., NeurIPS 2023) that
+tree ensembles over neighbour-aggregated features are the baseline to beat in supervised
+graph anomaly detection. It builds 1- and 2-hop aggregates of the node features
+(:func:`~ringscope.ranking.neighbour_features.neighbour_aggregates`) and, from the
+training labels only, the share of each node's neighbours that are known positives
+(:func:`~ringscope.ranking.neighbour_features.label_aggregates`); optional GNN embeddings
+are appended for one more candidate. It trains several candidates, scores each on the
+validation split, also scores the rank average of all of them, keeps the best by
+validation AUROC, and calibrates the kept score on the validation split.
+
+The model is transductive, like the graph it learns from: ``predict_proba`` scores the
+nodes of the graph given to ``fit`` (it may pass updated features or edges, but the same
+node set), since the label shares are defined by the training labels of those nodes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.ensemble import ExtraTreesClassifier
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+
+from ringscope.ranking.neighbour_features import label_aggregates, neighbour_aggregates
+
+__all__ = ["CANDIDATES", "GraphRiskModel"]
+
+ENSEMBLE = "rank_mean"
+#: Base candidates: name -> (learner, uses the GNN embeddings).
+CANDIDATES: dict[str, tuple[str, bool]] = {
+    "gbdt": ("gbdt", False),
+    "gbdt_shallow": ("gbdt_shallow", False),
+    "extra_trees": ("extra_trees", False),
+    "gbdt_embeddings": ("gbdt", True),
+}
+_MAX_ROUNDS = 400
+_PATIENCE = 40
+_EPS = 1e-6
+
+
+@dataclass(frozen=True)
+class _Fitted:
+    """One trained candidate and the sorted scores that map its output to a quantile."""
+
+    model: Any
+    uses_embeddings: bool
+    reference: np.ndarray
+
+
+def _learner(kind: str, *, seed: int, n_jobs: int) -> Any:
+    import lightgbm as lgb
+
+    if kind == "extra_trees":
+        return ExtraTreesClassifier(
+            n_estimators=300,
+            min_samples_leaf=3,
+            max_features="sqrt",
+            n_jobs=n_jobs,
+            random_state=seed,
+        )
+    leaves, min_child = (7, 30) if kind == "gbdt_shallow" else (15, 20)
+    return lgb.LGBMClassifier(
+        n_estimators=_MAX_ROUNDS,
+        learning_rate=0.05,
+        max_bin=63,
+        num_leaves=leaves,
+        min_child_samples=min_child,
+        subsample=0.8,
+        subsample_freq=1,
+        colsample_bytree=0.5,
+        reg_lambda=1.0,
+        random_state=seed,
+        n_jobs=n_jobs,
+        verbose=-1,
+    )
+
+
+def _fit_learner(
+    kind: str, model: Any, x: np.ndarray, y: np.ndarray, train: np.ndarray, val: np.ndarray
+) -> Any:
+    """Fit one learner; boosted trees stop early on validation AUROC."""
+    if kind != "extra_trees":
+        import lightgbm as lgb
+
+        model.fit(
+            x[train],
+            y[train],
+            eval_X=(x[val],),
+            eval_y=(y[val],),
+            eval_metric="auc",
+            callbacks=[lgb.early_stopping(_PATIENCE, first_metric_only=True, verbose=False)],
+        )
+    else:
+        model.fit(x[train], y[train])
+    return model
+
+
+def _quantile(reference: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Map scores to their (interpolated) quantile among the reference scores."""
+    grid = np.linspace(0.0, 1.0, len(reference))
+    return np.interp(scores, reference, grid)
+
+
+class GraphRiskModel:
+    """Risk of each node from its features, its neighbourhood and known-bad neighbours.
+
+    Args:
+        seed: seed of every randomised learner.
+        candidates: base candidate names (keys of :data:`CANDIDATES`); the embedding
+            candidate only runs when ``fit`` gets embeddings.
+        label_features: add the share of known-positive neighbours (training labels).
+        calibration: ``"platt"`` (monotone, keeps the ranking) or ``"isotonic"``.
+        n_jobs: threads per learner.
+
+    Learned state: ``models_`` (trained candidates), ``validation_auroc_`` (per
+    candidate and for the rank average), ``chosen_``, ``val_auroc_``, ``calibrator_``,
+    ``n_nodes_``, ``labelled_idx_`` and ``labels_`` (the training labels the label
+    shares are computed from).
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        candidates: tuple[str, ...] = ("gbdt", "gbdt_shallow", "extra_trees", "gbdt_embeddings"),
+        label_features: bool = True,
+        calibration: Literal["platt", "isotonic"] = "platt",
+        n_jobs: int = 1,
+    ) -> None:
+        self.seed = seed
+        self.candidates = candidates
+        self.label_features = label_features
+        self.calibration = calibration
+        self.n_jobs = n_jobs
+
+    def _check_params(self) -> None:
+        unknown = set(self.candidates) - set(CANDIDATES)
+        if unknown or not self.candidates:
+            raise ValueError(
+                f"unknown candidates {sorted(unknown)}; valid: {', '.join(CANDIDATES)}"
+            )
+        if self.calibration not in ("platt", "isotonic"):
+            raise ValueError(f"calibration must be 'platt' or 'isotonic', not {self.calibration}")
+
+    def _design(
+        self, x: np.ndarray, adjacency: sp.spmatrix, embeddings: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Feature matrix without and with the embeddings appended."""
+        parts = [neighbour_aggregates(x, adjacency)]
+        if self.label_features:
+            parts.append(label_aggregates(adjacency, self.labels_, self.labelled_idx_))
+        base = np.hstack(parts)
+        if embeddings is None:
+            return base, None
+        return base, np.hstack([base, np.asarray(embeddings, dtype=np.float64)])
+
+    def fit(
+        self,
+        X: np.ndarray,
+        adjacency: sp.spmatrix,
+        y: np.ndarray,
+        *,
+        train_idx: np.ndarray,
+        val_idx: np.ndarray,
+        embeddings: np.ndarray | None = None,
+    ) -> GraphRiskModel:
+        """Train the candidates on ``train_idx``, choose and calibrate on ``val_idx``.
+
+        Only ``y[train_idx]`` and ``y[val_idx]`` are read; every other label (the test
+        split, or unknown) is never looked at.
+
+        Args:
+            X: ``[n, d]`` node features.
+            adjacency: ``[n, n]`` sparse adjacency (undirected use).
+            y: ``[n]`` 0/1 labels.
+            train_idx: nodes to learn from (and whose labels feed the label shares).
+            val_idx: nodes to choose, stop and calibrate on; need both classes.
+            embeddings: optional ``[n, k]`` node embeddings (e.g. from a GNN).
+        """
+        self._check_params()
+        x = np.asarray(X, dtype=np.float64)
+        n = x.shape[0]
+        if adjacency.shape != (n, n):
+            raise ValueError(f"adjacency {adjacency.shape} does not match {n} nodes")
+        train, val = np.asarray(train_idx, dtype=np.int64), np.asarray(val_idx, dtype=np.int64)
+        labels = np.zeros(n, dtype=np.int64)
+        labels[train] = np.asarray(y)[train] > 0
+        labels[val] = np.asarray(y)[val] > 0
+        for name, part in (("train", train), ("validation", val)):
+            if np.unique(labels[part]).size < 2:
+                raise ValueError(f"the {name} split needs both positive and negative nodes")
+        self.n_nodes_ = n
+        self.labelled_idx_ = train
+        self.labels_ = np.zeros(n, dtype=np.int64)
+        self.labels_[train] = labels[train]
+        plain, with_emb = self._design(x, adjacency, embeddings)
+
+        self.models_: dict[str, _Fitted] = {}
+        val_scores: dict[str, np.ndarray] = {}
+        for name in self.candidates:
+            kind, uses_emb = CANDIDATES[name]
+            if uses_emb and with_emb is None:
+                continue
+            design = with_emb if uses_emb else plain
+            learner = _learner(kind, seed=self.seed, n_jobs=self.n_jobs)
+            model = _fit_learner(kind, learner, design, labels, train, val)
+            scores = model.predict_proba(design)[:, 1]
+            self.models_[name] = _Fitted(model, uses_emb, np.sort(scores))
+            val_scores[name] = scores[val]
+        self.validation_auroc_ = {
+            name: float(roc_auc_score(labels[val], s)) for name, s in val_scores.items()
+        }
+        if len(self.models_) > 1:
+            ensemble = np.mean(
+                [_quantile(self.models_[k].reference, s) for k, s in val_scores.items()], axis=0
+            )
+            self.validation_auroc_[ENSEMBLE] = float(roc_auc_score(labels[val], ensemble))
+        self.chosen_ = max(self.validation_auroc_, key=self.validation_auroc_.get)
+        self.val_auroc_ = self.validation_auroc_[self.chosen_]
+        self.calibrator_ = self._calibrator(
+            self._raw_score(plain, with_emb)[val], labels[val].astype(np.float64)
+        )
+        return self
+
+    def _raw_score(self, plain: np.ndarray, with_emb: np.ndarray | None) -> np.ndarray:
+        """The chosen candidate's uncalibrated score (a quantile for the ensemble)."""
+
+        def score(name: str) -> np.ndarray:
+            fitted = self.models_[name]
+            return fitted.model.predict_proba(with_emb if fitted.uses_embeddings else plain)[:, 1]
+
+        if self.chosen_ == ENSEMBLE:
+            return np.mean(
+                [_quantile(self.models_[k].reference, score(k)) for k in self.models_], axis=0
+            )
+        return score(self.chosen_)
+
+    def _calibrator(self, score: np.ndarray, target: np.ndarray) -> Any:
+        if self.calibration == "isotonic":
+            return IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(score, target)
+        logit = np.log((score + _EPS) / (1.0 - score + _EPS)).reshape(-1, 1)
+        return LogisticRegression(C=1e4).fit(logit, target)
+
+    def decision_function(
+        self,
+        X: np.ndarray,
+        adjacency: sp.spmatrix,
+        *,
+        embeddings: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Uncalibrated ranking score of every node (higher = riskier)."""
+        x = np.asarray(X, dtype=np.float64)
+        if x.shape[0] != self.n_nodes_:
+            raise ValueError(
+                f"the model scores the {self.n_nodes_} nodes it was fitted on, not {x.shape[0]}"
+            )
+        needs_emb = any(f.uses_embeddings for f in self.models_.values())
+        if needs_emb and embeddings is None:
+            raise ValueError("the model was fitted with embeddings; pass them to predict")
+        plain, with_emb = self._design(x, adjacency, embeddings if needs_emb else None)
+        return self._raw_score(plain, with_emb)
+
+    def predict_proba(
+        self,
+        X: np.ndarray,
+        adjacency: sp.spmatrix,
+        *,
+        embeddings: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Calibrated ``[n, 2]`` class probabilities (column 1: positive)."""
+        score = self.decision_function(X, adjacency, embeddings=embeddings)
+        if self.calibration == "isotonic":
+            p = self.calibrator_.predict(score)
+        else:
+            logit = np.log((score + _EPS) / (1.0 - score + _EPS)).reshape(-1, 1)
+            p = self.calibrator_.predict_proba(logit)[:, 1]
+        p = np.clip(p, 0.0, 1.0)
+        return np.column_stack([1.0 - p, p])
