@@ -1,0 +1,99 @@
+"""Benchmark the local engine against Spark on one machine: wall time and peak memory.
+
+Runs the real CLI (``ringscope run --engine local`` and ``--engine spark --spark-master
+local[2]``) in child processes on a cached generated world (see ``bench_run.py``) and
+samples the resident memory of the whole process tree (the Spark JVM included) twice a
+second. Embeddings are off in both runs: they are the same driver-side step either way.
+A run that fails (out of memory, time limit) is recorded with the memory it reached.
+
+    python bench/bench_engines.py --legit 50000      # ~2M records
+    python bench/bench_engines.py --legit 500000 --engines spark --timeout 3600   # ~20M
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_run import OUT, _world
+
+_CONFIG = "[embeddings]\nenabled = false\n"
+
+
+def _tree_rss(proc: psutil.Process) -> int:
+    """Resident bytes of a process and all its descendants (the Spark JVM included)."""
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            continue
+    return total
+
+
+def _run(engine: str, inputs: list[str], legit: int, master: str, timeout: float) -> dict:
+    """One ``ringscope run``; wall time, peak tree RSS, step timings or the failure."""
+    config = OUT / "bench-engines.toml"
+    config.write_text(_CONFIG)
+    snaps = OUT / f"snapshots-engines-{engine}-{legit}"
+    cmd = [sys.executable, "-m", "ringscope.cli", "run", *inputs, "--out", str(snaps)]
+    cmd += ["--config", str(config), "--engine", engine]
+    if engine == "spark":
+        cmd += ["--spark-master", master]
+    env = os.environ | {"RINGSCOPE_SECRET_KEY": "bench-secret-key-0123456789"}
+    t0 = time.perf_counter()
+    child = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True)
+    proc, peak = psutil.Process(child.pid), 0
+    while child.poll() is None:
+        peak = max(peak, _tree_rss(proc))
+        if time.perf_counter() - t0 > timeout:
+            for p in [*proc.children(recursive=True), proc]:
+                p.kill()
+            break
+        time.sleep(0.5)
+    stderr = child.communicate()[1]
+    wall = time.perf_counter() - t0
+    result = {"engine": engine, "wall_s": round(wall, 1), "peak_rss_gb": round(peak / 2**30, 2)}
+    if child.returncode != 0:
+        tail = [line for line in stderr.splitlines() if line.strip()][-3:]
+        return result | {"failed": f"exit {child.returncode}", "stderr_tail": tail}
+    snap = snaps / (snaps / "LATEST").read_text().strip()
+    manifest = json.loads((snap / "manifest.json").read_text())
+    steps = ("ingest", "graph", "coordination", "communities", "ranking")
+    return result | {
+        "records": manifest["events"] + manifest["rejected"] + manifest["duplicates"],
+        "edges": manifest["steps"]["coordination"]["edges"],
+        "clusters": manifest["steps"]["ranking"]["clusters"],
+        "steps_s": {s: manifest["timings"][s]["seconds"] for s in steps},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--legit", type=int, default=50_000)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--engines", nargs="+", default=["local", "spark"])
+    parser.add_argument("--spark-master", default="local[2]")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds per run")
+    args = parser.parse_args()
+
+    world = _world(args.legit, args.seed)
+    inputs = sorted(str(p) for p in world.glob("events*"))
+    results = [
+        _run(engine, inputs, args.legit, args.spark_master, args.timeout) for engine in args.engines
+    ]
+    out = OUT / f"bench-engines-{args.legit}.json"
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    sys.stdout.write(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
