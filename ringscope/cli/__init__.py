@@ -18,7 +18,14 @@ from ringscope.errors import RingscopeError
 
 __all__ = ["COMMAND_MODULES", "build_parser", "main"]
 
-COMMAND_MODULES: tuple[str, ...] = ("ringscope.cli.pipeline_commands",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "ringscope.cli.pipeline_commands",
+    "ringscope.cli.signup_commands",
+    "ringscope.cli.api_commands",
+    "ringscope.cli.mail_commands",
+    "ringscope.cli.model_commands",
+    "ringscope.cli.flag_commands",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

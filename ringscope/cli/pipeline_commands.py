@@ -31,6 +31,8 @@ def _add_run(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="seed of randomised steps")
     p.add_argument("--max-reject-rate", type=float, help="fail above this reject share")
     p.add_argument("--debug-dir", type=Path, help="write every step's tables here")
+    p.add_argument("--engine", help="local (default) or spark")
+    p.add_argument("--spark-master", help="Spark master URL for --engine spark (local[*])")
     p.add_argument(
         "--insecure-demo-key",
         action="store_true",
@@ -79,6 +81,8 @@ def _run_config(args: argparse.Namespace) -> RunConfig:
         "communities.resolution": args.resolution,
         "communities.seed": args.seed,
         "max_reject_rate": args.max_reject_rate,
+        "engine": args.engine,
+        "spark.master": args.spark_master,
     }
     config = config.with_overrides({k: v for k, v in options.items() if v is not None})
     resolve_method(config.communities.method)
