@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parent / "out"
+import common
+from common import OUT, ringscope
+
 VARIANTS = {
     "heuristic": "[embeddings]\nenabled = false\n[risk_model]\nenabled = false\n",
     "learned": "[embeddings]\nenabled = false\n[risk_model]\nenabled = true\n",
@@ -24,22 +23,11 @@ VARIANTS = {
 KINDS = ("camouflaged", "harassment", "reregistration", "spam_blast")
 
 
-def _cli(*args: str) -> None:
-    env = os.environ | {"RINGSCOPE_SECRET_KEY": "bench-secret-key-0123456789"}
-    subprocess.run(
-        [sys.executable, "-m", "ringscope.cli", *args],
-        check=True,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
 def _evaluate(world: Path, seed: int, legit: int, variant: str) -> dict:
     config = OUT / f"camouflage-{variant}.toml"
     config.write_text(VARIANTS[variant])
     snaps = OUT / f"camouflage-snapshots-{legit}-{seed}-{variant}"
-    _cli(
+    ringscope(
         "run",
         *map(str, sorted(world.glob("events*"))),
         "--out",
@@ -48,7 +36,7 @@ def _evaluate(world: Path, seed: int, legit: int, variant: str) -> dict:
         str(config),
     )
     report_path = OUT / f"camouflage-eval-{legit}-{seed}-{variant}.json"
-    _cli(
+    ringscope(
         "evaluate",
         "--snapshot",
         str(snaps),
@@ -79,9 +67,7 @@ def main() -> None:
     print("|---" * 11 + "|")
     totals: dict[str, list[float]] = {}
     for seed in args.seeds:
-        world = OUT / f"world-{args.legit}-{seed}"
-        if not (world / "truth.json").exists():
-            _cli("generate", "--out", str(world), "--legit", str(args.legit), "--seed", str(seed))
+        world = common.cached_world(args.legit, seed)
         for variant in VARIANTS:
             r = _evaluate(world, seed, args.legit, variant)
             by_kind = r["recall_by_kind"]

@@ -18,12 +18,9 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import psutil
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_run import OUT, _world
+from common import OUT, SECRET, cached_world
 
 _CONFIG = "[embeddings]\nenabled = false\n"
 
@@ -48,7 +45,7 @@ def _run(engine: str, inputs: list[str], legit: int, master: str, timeout: float
     cmd += ["--config", str(config), "--engine", engine]
     if engine == "spark":
         cmd += ["--spark-master", master]
-    env = os.environ | {"RINGSCOPE_SECRET_KEY": "bench-secret-key-0123456789"}
+    env = os.environ | {"RINGSCOPE_SECRET_KEY": SECRET}
     t0 = time.perf_counter()
     child = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True)
     proc, peak = psutil.Process(child.pid), 0
@@ -85,8 +82,8 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per run")
     args = parser.parse_args()
 
-    world = _world(args.legit, args.seed)
-    inputs = sorted(str(p) for p in world.glob("events*"))
+    events = cached_world(args.legit, args.seed)
+    inputs = sorted(str(p) for p in events.glob("events*"))
     results = [
         _run(engine, inputs, args.legit, args.spark_master, args.timeout) for engine in args.engines
     ]

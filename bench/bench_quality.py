@@ -7,24 +7,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-OUT = Path(__file__).resolve().parent / "out"
+import common
+from common import OUT, ringscope
+
 COLUMNS = ("weighted_jaccard", "precision_at_k", "lookalikes_in_top_k", "auroc", "auprc")
-
-
-def _cli(*args: str) -> None:
-    env = os.environ | {"RINGSCOPE_SECRET_KEY": "bench-secret-key-0123456789"}
-    subprocess.run(
-        [sys.executable, "-m", "ringscope.cli", *args],
-        check=True,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 def main() -> None:
@@ -36,11 +23,9 @@ def main() -> None:
     print("| seed | " + " | ".join(COLUMNS) + " | Jaccard by kind |")
     print("|---" * (len(COLUMNS) + 2) + "|")
     for seed in args.seeds:
-        world = OUT / f"world-{args.legit}-{seed}"
-        if not (world / "truth.json").exists():
-            _cli("generate", "--out", str(world), "--legit", str(args.legit), "--seed", str(seed))
+        world = common.cached_world(args.legit, seed)
         snaps = OUT / f"snapshots-{args.legit}-{seed}"
-        _cli(
+        ringscope(
             "run",
             *map(str, sorted(world.glob("events*"))),
             "--out",
@@ -49,7 +34,7 @@ def main() -> None:
             args.method,
         )
         report_path = OUT / f"eval-{args.legit}-{seed}.json"
-        _cli(
+        ringscope(
             "evaluate",
             "--snapshot",
             str(snaps),

@@ -16,32 +16,8 @@ import resource
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-OUT = Path(__file__).resolve().parent / "out"
-
-
-def _world(legit: int, seed: int) -> Path:
-    world = OUT / f"world-{legit}-{seed}"
-    if not (world / "truth.json").exists():
-        t0 = time.perf_counter()
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "ringscope.cli",
-                "generate",
-                "--out",
-                str(world),
-                "--legit",
-                str(legit),
-                "--seed",
-                str(seed),
-            ],
-            check=True,
-        )
-        print(f"generated {world} in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
-    return world
+from common import OUT, SECRET, cached_world
 
 
 def main() -> None:
@@ -51,10 +27,10 @@ def main() -> None:
     parser.add_argument("--method", default="leiden")
     args = parser.parse_args()
 
-    world = _world(args.legit, args.seed)
+    world = cached_world(args.legit, args.seed)
     inputs = sorted(str(p) for p in world.glob("events*"))
     snaps = OUT / f"snapshots-{args.legit}"
-    env = os.environ | {"RINGSCOPE_SECRET_KEY": "bench-secret-key-0123456789"}
+    env = os.environ | {"RINGSCOPE_SECRET_KEY": SECRET}
     t0 = time.perf_counter()
     subprocess.run(
         [

@@ -9,11 +9,18 @@ Other routers protect themselves the same way: ``ServiceKey`` (signup checks),
 ``AdminKey``, or ``Annotated[ApiKey, Depends(require_role("service"))]`` for any mix of
 roles. ``admin`` passes every role check. A missing, unknown or revoked key is a 401;
 a valid key without the role is a 403.
+
+Every dependency here is ``async``: FastAPI runs a sync dependency in its thread pool, a
+hop that costs more than the work of these few lines. An accepted key is remembered for
+:data:`AUTH_TTL_S` (a store lookup per request would dominate a cached answer), so a key
+revoked by another process (``ringscope keys revoke``) stops working within that time;
+one revoked through this server's admin route stops at once (:func:`forget_keys`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security, status
@@ -23,6 +30,7 @@ from ringscope.api.holder import SnapshotHolder
 from ringscope.api.settings import ApiSettings
 from ringscope.api.snapshot_view import SnapshotView
 from ringscope.store import ROLES, ApiKey, Store
+from ringscope.store.store import hash_key
 
 __all__ = [
     "AdminKey",
@@ -34,24 +42,29 @@ __all__ = [
     "SnapshotDep",
     "StoreDep",
     "current_key",
+    "forget_keys",
     "require_role",
 ]
+
+#: Seconds an accepted key is trusted without asking the store again.
+AUTH_TTL_S = 1.0
+_AUTH_CACHE_MAX = 1024
 
 _bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <API key>")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="X-API-Key: <API key>")
 
 
-def get_settings(request: Request) -> ApiSettings:
+async def get_settings(request: Request) -> ApiSettings:
     """The app's settings."""
     return request.app.state.settings
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     """The app's verdict store."""
     return request.app.state.store
 
 
-def get_holder(request: Request) -> SnapshotHolder:
+async def get_holder(request: Request) -> SnapshotHolder:
     """The app's snapshot holder."""
     return request.app.state.snapshots
 
@@ -61,7 +74,7 @@ StoreDep = Annotated[Store, Depends(get_store)]
 HolderDep = Annotated[SnapshotHolder, Depends(get_holder)]
 
 
-def get_snapshot(holder: HolderDep) -> SnapshotView:
+async def get_snapshot(holder: HolderDep) -> SnapshotView:
     """The snapshot this request answers from, taken once for its whole duration."""
     view = holder.current
     if view is None:
@@ -75,8 +88,20 @@ def get_snapshot(holder: HolderDep) -> SnapshotView:
 SnapshotDep = Annotated[SnapshotView, Depends(get_snapshot)]
 
 
-def current_key(
-    store: StoreDep,
+def _accepted_keys(request: Request) -> dict[str, tuple[float, ApiKey]]:
+    state = request.app.state
+    if not hasattr(state, "accepted_keys"):
+        state.accepted_keys = {}
+    return state.accepted_keys
+
+
+def forget_keys(request: Request) -> None:
+    """Drop the remembered keys, so a change to a key applies to the next request."""
+    _accepted_keys(request).clear()
+
+
+async def current_key(
+    request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     header_key: Annotated[str | None, Security(_header)],
 ) -> ApiKey:
@@ -89,25 +114,34 @@ def current_key(
             "missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
             headers=challenge,
         )
-    key = store.authenticate(secret)
+    accepted = _accepted_keys(request)
+    digest = hash_key(secret)
+    now = time.monotonic()
+    cached = accepted.get(digest)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    key = (await get_store(request)).authenticate(secret)
     if key is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "unknown or revoked API key", headers=challenge
         )
+    if len(accepted) >= _AUTH_CACHE_MAX:
+        accepted.clear()
+    accepted[digest] = (now + AUTH_TTL_S, key)
     return key
 
 
 ApiKeyDep = Annotated[ApiKey, Depends(current_key)]
 
 
-def require_role(*roles: str) -> Callable[[ApiKey], ApiKey]:
+def require_role(*roles: str) -> Callable[[ApiKey], Awaitable[ApiKey]]:
     """A dependency that admits keys with one of ``roles`` (``admin`` always passes)."""
     unknown = set(roles) - set(ROLES)
     if unknown:
         raise ValueError(f"unknown roles {sorted(unknown)}; roles are {ROLES}")
     allowed = {*roles, "admin"}
 
-    def check(key: ApiKeyDep) -> ApiKey:
+    async def check(key: ApiKeyDep) -> ApiKey:
         if key.role not in allowed:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -132,10 +132,14 @@ class Store:
         self.engine.dispose()
 
     def ping(self) -> bool:
-        """True when the database answers a trivial query."""
+        """True when the database answers a query on the store's own tables.
+
+        Not ``SELECT 1``: a SQLite file deleted and recreated empty answers that, yet
+        holds no keys or verdicts.
+        """
         try:
             with self.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
+                conn.execute(select(ApiKeyRow.id).limit(1))
         except SQLAlchemyError:
             return False
         return True

@@ -1,12 +1,12 @@
 """/readyz when the verdict store stops answering: 503 and why, then 200 once it is back.
 
-Readiness asks the store for ``SELECT 1`` on a pooled connection. On PostgreSQL the
+Readiness asks the store to read its key table on a pooled connection. On PostgreSQL the
 engine pings a pooled connection before use and reconnects, so a server that went away
 is noticed at once: here the app reaches a real PostgreSQL through a TCP gate that the
 test shuts (port closed, live connections cut) and opens again on the same port.
 
-SQLite differs: ``SELECT 1`` reads no page of the file, so a pooled connection keeps
-answering after the file's directory is gone; readiness notices only when the store has
+SQLite differs: a pooled connection holds the file open, so it keeps answering after
+the file's directory is gone; readiness notices only when the store has
 to open a new connection (after the pool let go of its idle ones, as ``close`` does).
 """
 
@@ -23,7 +23,6 @@ from sqlalchemy.engine import make_url
 
 from ringscope.api.app import create_app
 from ringscope.api.settings import ApiSettings
-from tests.store.conftest import postgres_url  # noqa: F401 (a real PostgreSQL, or skip)
 
 UNREACHABLE = {"detail": "verdict store unreachable"}
 
@@ -86,7 +85,7 @@ class _Gate:
             dst.shutdown(socket.SHUT_WR)
 
 
-def test_readyz_is_503_while_postgres_is_unreachable(postgres_url, root, snapshots):  # noqa: F811
+def test_readyz_is_503_while_postgres_is_unreachable(postgres_url, root, snapshots):
     database = make_url(postgres_url)
     gate = _Gate((database.host or "127.0.0.1", database.port or 5432))
     gate.open()

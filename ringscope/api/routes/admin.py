@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, status
+from fastapi import APIRouter, HTTPException, Path, Request, status
 
-from ringscope.api.deps import AdminKey, StoreDep
+from ringscope.api.deps import AdminKey, StoreDep, forget_keys
 from ringscope.api.models import KeyCreate, KeyCreated, KeyPublic, KeysPublic
 from ringscope.store import ApiKey, StoreError
 
@@ -52,10 +52,15 @@ def create_key(body: KeyCreate, store: StoreDep, admin: AdminKey) -> KeyCreated:
     responses={404: {"description": "no key with this name"}},
 )
 def revoke_key(
-    name: Annotated[str, Path(min_length=1, max_length=100)], store: StoreDep, admin: AdminKey
+    name: Annotated[str, Path(min_length=1, max_length=100)],
+    request: Request,
+    store: StoreDep,
+    admin: AdminKey,
 ) -> KeyPublic:
     """Revoke a key by name; requests with it get 401 from now on."""
     try:
-        return _public(store.revoke_key(name, principal=admin.name))
+        revoked = store.revoke_key(name, principal=admin.name)
     except StoreError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    forget_keys(request)
+    return _public(revoked)

@@ -28,20 +28,10 @@ from typing import Annotated, Any
 
 import orjson
 import polars as pl
-from fastapi import APIRouter, Body, Depends, HTTPException, Request, Response, Security, status
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import APIRouter, Body, HTTPException, Request, Response, status
 from sqlalchemy.exc import SQLAlchemyError
 
-from ringscope.api.deps import (
-    AdminKey,
-    SnapshotDep,
-    StoreDep,
-    current_key,
-    get_holder,
-    get_snapshot,
-    get_store,
-    require_role,
-)
+from ringscope.api.deps import AdminKey, ServiceKey, SnapshotDep, StoreDep
 from ringscope.api.snapshot_view import SnapshotView
 from ringscope.errors import RingscopeError
 from ringscope.privacy import load_keyring
@@ -49,8 +39,7 @@ from ringscope.signup.attempt import IDENTIFIER_FIELDS, SignupInputError, parse_
 from ringscope.signup.check import SignupChecker, open_checker
 from ringscope.signup.journal import append_suspension
 from ringscope.snapshot import read_manifest
-from ringscope.store import ApiKey, Store
-from ringscope.store.store import hash_key
+from ringscope.store import Store
 
 __all__ = ["router"]
 
@@ -91,7 +80,6 @@ _RESULT_EXAMPLE = {
 }
 _MAX_BODY = 64 * 1024
 _VERDICT_POLL_S = 5.0
-_AUTH_TTL_S = 1.0
 
 log = logging.getLogger(__name__)
 
@@ -134,43 +122,6 @@ class _Checkers:
         for cluster_id, actor_id in members.select("cluster_id", "actor_id").iter_rows():
             checker.index.add_confirmed(actor_id, cluster_id)
         self._confirmed |= confirmed
-
-
-_bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <API key>")
-_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="X-API-Key: <API key>")
-_service_role = require_role("service")
-
-
-async def _service_key(
-    request: Request,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
-    header_key: Annotated[str | None, Security(_header)],
-) -> ApiKey:
-    """The API's own key and ``service`` role checks (:mod:`ringscope.api.deps`), made
-    fit for the signup path's latency budget: called inline from an ``async``
-    dependency (the sync ones each cost a hop to the thread pool, about 5 ms a request
-    on two busy cores), and an accepted key is remembered for ``_AUTH_TTL_S`` (so a
-    revoked key stops working on this route within a second, not at once)."""
-    state = request.app.state
-    cache: dict[str, tuple[float, ApiKey]] | None = getattr(state, "signup_auth_cache", None)
-    if cache is None:
-        cache = state.signup_auth_cache = {}
-    secret = bearer.credentials if bearer is not None else header_key
-    digest = hash_key(secret) if secret else ""
-    now = time.monotonic()
-    cached = cache.get(digest)
-    if cached is not None and cached[0] > now:
-        return _service_role(cached[1])
-    key = current_key(get_store(request), bearer, header_key)
-    if len(cache) > 1024:
-        cache.clear()
-    cache[digest] = (now + _AUTH_TTL_S, key)
-    return _service_role(key)
-
-
-async def _snapshot(request: Request) -> SnapshotView:
-    """The served snapshot, as :func:`ringscope.api.deps.get_snapshot` gives it."""
-    return get_snapshot(get_holder(request))
 
 
 def _checkers(request: Request) -> _Checkers:
@@ -234,9 +185,7 @@ async def _json_body(request: Request) -> Any:
     },
 )
 async def check_signup(
-    request: Request,
-    snapshot: Annotated[SnapshotView, Depends(_snapshot)],
-    _key: Annotated[ApiKey, Depends(_service_key)],
+    request: Request, snapshot: SnapshotDep, store: StoreDep, _key: ServiceKey
 ) -> Response:
     """Risk, tier and matched offenders (with reasons) for one signup attempt.
 
@@ -248,7 +197,7 @@ async def check_signup(
         attempt = parse_attempt(record)
     except SignupInputError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
-    result = _checker(request, snapshot, get_store(request)).check(attempt)
+    result = _checker(request, snapshot, store).check(attempt)
     return Response(orjson.dumps(result), media_type="application/json")
 
 

@@ -1,0 +1,45 @@
+"""What every benchmark script shares: where outputs go, the CLI, cached worlds.
+
+Benchmarks run as scripts (``python bench/bench_x.py``), so this directory is first on
+``sys.path`` and they import this module as ``common``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["OUT", "SECRET", "cached_world", "ringscope"]
+
+OUT = Path(__file__).resolve().parent / "out"
+"""Generated worlds, snapshots and result files (git-ignored)."""
+
+SECRET = "bench-secret-key-0123456789"
+"""The operator key of every benchmark run (never a real one)."""
+
+
+def ringscope(*args: str) -> None:
+    """Run the real ``ringscope`` CLI in a child process; exit with its stderr on failure."""
+    env = os.environ | {"RINGSCOPE_SECRET_KEY": SECRET}
+    done = subprocess.run(
+        [sys.executable, "-m", "ringscope.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        sys.exit(f"ringscope {' '.join(args)} failed:\n{done.stderr[-2000:]}")
+
+
+def cached_world(legit: int, seed: int) -> Path:
+    """The seeded world ``OUT/world-<legit>-<seed>``, generated on first use."""
+    path = OUT / f"world-{legit}-{seed}"
+    if not (path / "truth.json").exists():
+        t0 = time.perf_counter()
+        ringscope("generate", "--out", str(path), "--legit", str(legit), "--seed", str(seed))
+        print(f"generated {path} in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    return path
