@@ -36,8 +36,14 @@ def _tree_rss(proc: psutil.Process) -> int:
     return total
 
 
-def _run(engine: str, inputs: list[str], legit: int, master: str, timeout: float) -> dict:
-    """One ``ringscope run``; wall time, peak tree RSS, step timings or the failure."""
+def _run(
+    engine: str, inputs: list[str], legit: int, master: str, timeout: float, max_rss: float
+) -> dict:
+    """One ``ringscope run``; wall time, peak tree RSS, step timings or the failure.
+
+    A run past ``timeout`` seconds or ``max_rss`` bytes is killed (before the kernel's
+    out-of-memory killer picks a victim) and recorded as failed, with what it reached.
+    """
     config = OUT / "bench-engines.toml"
     config.write_text(_CONFIG)
     snaps = OUT / f"snapshots-engines-{engine}-{legit}"
@@ -48,10 +54,14 @@ def _run(engine: str, inputs: list[str], legit: int, master: str, timeout: float
     env = os.environ | {"RINGSCOPE_SECRET_KEY": SECRET}
     t0 = time.perf_counter()
     child = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True)
-    proc, peak = psutil.Process(child.pid), 0
+    proc, peak, killed = psutil.Process(child.pid), 0, None
     while child.poll() is None:
         peak = max(peak, _tree_rss(proc))
         if time.perf_counter() - t0 > timeout:
+            killed = f"time limit {timeout:.0f} s"
+        elif peak > max_rss:
+            killed = f"memory cap {max_rss / 2**30:.0f} GB"
+        if killed:
             for p in [*proc.children(recursive=True), proc]:
                 p.kill()
             break
@@ -59,9 +69,9 @@ def _run(engine: str, inputs: list[str], legit: int, master: str, timeout: float
     stderr = child.communicate()[1]
     wall = time.perf_counter() - t0
     result = {"engine": engine, "wall_s": round(wall, 1), "peak_rss_gb": round(peak / 2**30, 2)}
-    if child.returncode != 0:
+    if killed or child.returncode != 0:
         tail = [line for line in stderr.splitlines() if line.strip()][-3:]
-        return result | {"failed": f"exit {child.returncode}", "stderr_tail": tail}
+        return result | {"failed": killed or f"exit {child.returncode}", "stderr_tail": tail}
     snap = snaps / (snaps / "LATEST").read_text().strip()
     manifest = json.loads((snap / "manifest.json").read_text())
     steps = ("ingest", "graph", "coordination", "communities", "ranking")
@@ -80,12 +90,14 @@ def main() -> None:
     parser.add_argument("--engines", nargs="+", default=["local", "spark"])
     parser.add_argument("--spark-master", default="local[2]")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per run")
+    parser.add_argument("--max-rss-gb", type=float, default=20.0, help="memory cap per run")
     args = parser.parse_args()
 
     events = cached_world(args.legit, args.seed)
     inputs = sorted(str(p) for p in events.glob("events*"))
     results = [
-        _run(engine, inputs, args.legit, args.spark_master, args.timeout) for engine in args.engines
+        _run(engine, inputs, args.legit, args.spark_master, args.timeout, args.max_rss_gb * 2**30)
+        for engine in args.engines
     ]
     out = OUT / f"bench-engines-{args.legit}.json"
     out.write_text(json.dumps(results, indent=2) + "\n")

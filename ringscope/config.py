@@ -161,6 +161,13 @@ class ScoreConfig(_Strict):
 class EmbeddingConfig(_Strict):
     """Graph embeddings (``ringscope.embeddings``): a hetero GraphSAGE trained full batch.
 
+    Off by default (``ringscope run --embeddings`` or ``enabled = true`` turns them on):
+    the default risk model leaves them out (trained on the suspension labels, they would
+    leak those labels into its features), and training is the costliest step of a run
+    (about 75 s at 2M records on two cores, against about 45 s for everything else).
+    Turn them on for the snapshot's ``embeddings.parquet`` and ``gnn_encoder.pt`` (the
+    inductive encoder), or with ``label_weight = 0`` to feed the risk model.
+
     ``device`` is ``"cpu"`` or ``"auto"`` (CUDA when present). Training stops after
     ``epochs`` or ``max_train_seconds``, whichever comes first, so large graphs stay
     bounded (the manifest records which). ``label_weight`` weighs the supervised loss on
@@ -169,7 +176,7 @@ class EmbeddingConfig(_Strict):
     the step fast on machines shared with other work, where waiting OpenMP threads spin.
     """
 
-    enabled: bool = True
+    enabled: bool = False
     dim: int = Field(default=32, ge=2, le=512)
     epochs: int = Field(default=20, ge=1)
     lr: float = Field(default=0.01, gt=0)
@@ -193,7 +200,7 @@ class RiskModelConfig(_Strict):
 
     enabled: bool = True
     min_positives: int = Field(default=10, ge=2)
-    folds: int = Field(default=4, ge=3, le=10)
+    folds: int = Field(default=3, ge=3, le=10)
     seed: int = 0
     pu_adjust: bool = True
     use_embeddings: bool = True
@@ -225,6 +232,7 @@ def _signup_matches() -> dict[str, SignupMatchConfig]:
         "subnet": SignupMatchConfig(reuse=0.5, base_rate=1e-3),
         "name": SignupMatchConfig(reuse=0.3, base_rate=1e-3),
         "name_similar": SignupMatchConfig(reuse=0.4, base_rate=5e-3),
+        "embedding": SignupMatchConfig(reuse=0.3, base_rate=1e-2),
     }
 
 
@@ -237,7 +245,11 @@ class SignupConfig(_Strict):
     counted as independent users of a key (see :mod:`ringscope.signup.index`).
     ``prior`` is the share of signups that are repeat offenders, spread evenly over
     the offenders. ``review`` and ``block`` are the risk thresholds of the tiers; names
-    match fuzzily from ``name_min_similarity`` (trigram Jaccard).
+    match fuzzily from ``name_min_similarity`` (trigram Jaccard). When the snapshot has
+    the GNN encoder (``--embeddings``), the ``embedding_neighbours`` offenders nearest
+    the attempt's inductive embedding with cosine at least ``embedding_min_similarity``
+    are matched too (kind ``embedding``; its default weights keep it a corroborating
+    signal, never enough on its own to reach ``review``).
     """
 
     matches: dict[str, SignupMatchConfig] = Field(default_factory=_signup_matches)
@@ -247,6 +259,8 @@ class SignupConfig(_Strict):
     review: float = Field(default=0.5, gt=0, le=1)
     block: float = Field(default=0.9, gt=0, le=1)
     name_min_similarity: float = Field(default=0.5, gt=0, le=1)
+    embedding_min_similarity: float = Field(default=0.9, gt=0, le=1)
+    embedding_neighbours: int = Field(default=3, ge=1)
     max_matches: int = Field(default=5, ge=1)
 
     @field_validator("matches", mode="before")

@@ -34,6 +34,12 @@ def _add_run(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--engine", help="local (default) or spark")
     p.add_argument("--spark-master", help="Spark master URL for --engine spark (local[*])")
     p.add_argument(
+        "--embeddings",
+        action="store_true",
+        default=None,
+        help="also train the GNN embeddings (off by default; see README)",
+    )
+    p.add_argument(
         "--insecure-demo-key",
         action="store_true",
         help="hash identifiers with the public demo key (never for real data)",
@@ -83,6 +89,7 @@ def _run_config(args: argparse.Namespace) -> RunConfig:
         "max_reject_rate": args.max_reject_rate,
         "engine": args.engine,
         "spark.master": args.spark_master,
+        "embeddings.enabled": args.embeddings,
     }
     config = config.with_overrides({k: v for k, v in options.items() if v is not None})
     resolve_method(config.communities.method)
@@ -172,7 +179,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         world = generate_world(WorldConfig(n_legit=args.legit), seed=args.seed)
         inputs = [p for p in write_world(world, world_dir) if p.name.startswith("events")]
     keyring = load_keyring(allow_demo=True)
-    snap = _progress_run(inputs, args.out / "snapshots", config=RunConfig(), keyring=keyring)
+    config = RunConfig().with_overrides({"embeddings.enabled": True})  # the demo shows them
+    snap = _progress_run(inputs, args.out / "snapshots", config=config, keyring=keyring)
     console = Console()
     console.print(top_clusters_table(snap, top=args.top))
     console.print(evaluate_snapshot(snap, world_dir / "truth.json").render())

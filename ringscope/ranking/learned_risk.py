@@ -199,7 +199,7 @@ def fit_learned_risk(
     for k, (_, held_out) in enumerate(folds):
         val = folds[(k + 1) % cfg.folds][1]
         train = np.setdiff1d(np.arange(len(actors)), np.concatenate([held_out, val]))
-        model = GraphRiskModel(seed=cfg.seed + k, candidates=_CANDIDATES).fit(
+        model = GraphRiskModel(seed=cfg.seed + k, candidates=_CANDIDATES, n_jobs=-1).fit(
             x, adjacency, labels, train_idx=train, val_idx=val, embeddings=emb
         )
         p = model.predict_proba(x, adjacency, embeddings=emb)[:, 1]

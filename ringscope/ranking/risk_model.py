@@ -77,6 +77,9 @@ def _learner(kind: str, *, seed: int, n_jobs: int) -> Any:
         reg_lambda=1.0,
         random_state=seed,
         n_jobs=n_jobs,
+        # the same trees whatever the thread count (row-wise histograms, fixed order)
+        deterministic=True,
+        force_row_wise=True,
         verbose=-1,
     )
 
@@ -98,6 +101,9 @@ def _fit_learner(
         )
     else:
         model.fit(x[train], y[train])
+        # a forest's parallel predict_proba adds tree outputs in thread-arrival order,
+        # so it would differ in the last bits from run to run: predict on one thread
+        model.set_params(n_jobs=1)
     return model
 
 
@@ -116,7 +122,7 @@ class GraphRiskModel:
             candidate only runs when ``fit`` gets embeddings.
         label_features: add the share of known-positive neighbours (training labels).
         calibration: ``"platt"`` (monotone, keeps the ranking) or ``"isotonic"``.
-        n_jobs: threads per learner.
+        n_jobs: threads per learner (-1: one per core; results do not depend on it).
 
     Learned state: ``models_`` (trained candidates), ``validation_auroc_`` (per
     candidate and for the rank average), ``chosen_``, ``val_auroc_``, ``calibrator_``,

@@ -52,7 +52,7 @@ def snapshots(tmp_path_factory: pytest.TempPathFactory) -> Snapshots:
         fh.writelines(lines[: int(len(lines) * EARLY_SHARE)])
     keyring = load_keyring(allow_demo=True)
     # Embeddings are not what these tests are about and cost most of a small run.
-    config = RunConfig().with_overrides({"embeddings.enabled": False})
+    config = RunConfig()
     root = base / "snapshots"
     early = run_pipeline([early_events], root, config=config, keyring=keyring)
     full = run_pipeline([events], root, config=config, keyring=keyring)

@@ -26,7 +26,7 @@ from ringscope.ranking.features import actor_features
 from ringscope.worlds import WorldConfig, generate_world, write_world
 
 #: Small but complete: every ring kind, trains in about a second on two cores.
-TEST_EMBEDDINGS = {"epochs": 8, "seed": 7}
+TEST_EMBEDDINGS = {"enabled": True, "epochs": 8, "seed": 7}
 
 
 @dataclass(frozen=True)

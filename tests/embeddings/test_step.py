@@ -39,8 +39,8 @@ def test_snapshot_holds_embeddings_and_a_loadable_encoder(world):
     assert embed_new_actor(encoder, {"ip": ["unseen"]}).shape == (step["dim"],)
 
 
-def test_disabled_step_publishes_no_embeddings(world, tmp_path):
-    config = RunConfig().with_overrides({"embeddings.enabled": False})
+def test_off_by_default_publishes_no_embeddings(world, tmp_path):
+    config = RunConfig()
     snap = run_pipeline(
         [world.events_path], tmp_path, config=config, keyring=load_keyring(allow_demo=True)
     )
@@ -66,8 +66,9 @@ from pathlib import Path
 from ringscope.config import RunConfig
 from ringscope.pipeline import run_pipeline
 from ringscope.privacy import load_keyring
+config = RunConfig().with_overrides({{"embeddings.enabled": True}})
 snap = run_pipeline([Path({str(world.events_path)!r})], Path({str(tmp_path)!r}),
-                    config=RunConfig(), keyring=load_keyring(allow_demo=True))
+                    config=config, keyring=load_keyring(allow_demo=True))
 print(snap)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

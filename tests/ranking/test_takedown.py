@@ -26,7 +26,7 @@ def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("takedown")
     paths = write_world(generate_world(WorldConfig(n_legit=300), seed=3), base / "world")
     events = [p for p in paths if p.name.startswith("events")]
-    config = RunConfig().with_overrides({"embeddings.enabled": False})
+    config = RunConfig()
     return run_pipeline(
         events, base / "snaps", config=config, keyring=load_keyring(allow_demo=True)
     )

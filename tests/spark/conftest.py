@@ -49,7 +49,7 @@ def engine_runs(spark, tmp_path_factory: pytest.TempPathFactory) -> EngineRuns:
     paths = write_world(generate_world(WorldConfig(n_legit=300), seed=3), base / "world")
     events = [p for p in paths if p.name.startswith("events")]
     keyring = load_keyring(allow_demo=True)
-    config = RunConfig().with_overrides({"embeddings.enabled": False})
+    config = RunConfig()
     local = run_pipeline(events, base / "local", config=config, keyring=keyring)
     on_spark = run_pipeline(
         events, base / "spark", config=config.with_overrides({"engine": "spark"}), keyring=keyring
