@@ -200,7 +200,7 @@ class RiskModelConfig(_Strict):
 
     enabled: bool = True
     min_positives: int = Field(default=10, ge=2)
-    folds: int = Field(default=3, ge=3, le=10)
+    folds: int = Field(default=4, ge=3, le=10)
     seed: int = 0
     pu_adjust: bool = True
     use_embeddings: bool = True
@@ -246,9 +246,10 @@ class SignupConfig(_Strict):
     ``prior`` is the share of signups that are repeat offenders, spread evenly over
     the offenders. ``review`` and ``block`` are the risk thresholds of the tiers; names
     match fuzzily from ``name_min_similarity`` (trigram Jaccard). When the snapshot has
-    the GNN encoder (``--embeddings``), the ``embedding_neighbours`` offenders nearest
-    the attempt's inductive embedding with cosine at least ``embedding_min_similarity``
-    are matched too (kind ``embedding``; its default weights keep it a corroborating
+    the GNN encoder (``--embeddings``), up to ``embedding_neighbours`` offenders that the
+    attempt's inductive embedding is closer to than their usual newcomers by at least
+    ``embedding_min_margin`` (cosine) are matched too (kind ``embedding``, see
+    :mod:`ringscope.signup.neighbours`; its default weights keep it a corroborating
     signal, never enough on its own to reach ``review``).
     """
 
@@ -259,7 +260,7 @@ class SignupConfig(_Strict):
     review: float = Field(default=0.5, gt=0, le=1)
     block: float = Field(default=0.9, gt=0, le=1)
     name_min_similarity: float = Field(default=0.5, gt=0, le=1)
-    embedding_min_similarity: float = Field(default=0.9, gt=0, le=1)
+    embedding_min_margin: float = Field(default=0.05, gt=0, le=2)
     embedding_neighbours: int = Field(default=3, ge=1)
     max_matches: int = Field(default=5, ge=1)
 

@@ -101,10 +101,26 @@ def _fit_learner(
         )
     else:
         model.fit(x[train], y[train])
-        # a forest's parallel predict_proba adds tree outputs in thread-arrival order,
-        # so it would differ in the last bits from run to run: predict on one thread
-        model.set_params(n_jobs=1)
     return model
+
+
+def _positive_proba(model: Any, x: np.ndarray, n_jobs: int) -> np.ndarray:
+    """P(positive) of a fitted learner, the same bits whatever the thread count.
+
+    A forest's own parallel ``predict_proba`` adds the trees' outputs in the order its
+    threads finish. Here each thread scores a block of rows with the whole forest on one
+    thread, so every row's sum runs over the trees in tree order.
+    """
+    if not isinstance(model, ExtraTreesClassifier):
+        return model.predict_proba(x)[:, 1]
+    from joblib import Parallel, delayed, effective_n_jobs
+
+    model.set_params(n_jobs=1)
+    blocks = np.array_split(np.arange(x.shape[0]), effective_n_jobs(n_jobs))
+    parts = Parallel(n_jobs=len(blocks), prefer="threads")(
+        delayed(model.predict_proba)(x[rows]) for rows in blocks
+    )
+    return np.concatenate([p[:, 1] for p in parts])
 
 
 def _quantile(reference: np.ndarray, scores: np.ndarray) -> np.ndarray:
@@ -216,7 +232,7 @@ class GraphRiskModel:
             design = with_emb if uses_emb else plain
             learner = _learner(kind, seed=self.seed, n_jobs=self.n_jobs)
             model = _fit_learner(kind, learner, design, labels, train, val)
-            scores = model.predict_proba(design)[:, 1]
+            scores = _positive_proba(model, design, self.n_jobs)
             self.models_[name] = _Fitted(model, uses_emb, np.sort(scores))
             val_scores[name] = scores[val]
         self.validation_auroc_ = {
@@ -239,7 +255,8 @@ class GraphRiskModel:
 
         def score(name: str) -> np.ndarray:
             fitted = self.models_[name]
-            return fitted.model.predict_proba(with_emb if fitted.uses_embeddings else plain)[:, 1]
+            design = with_emb if fitted.uses_embeddings else plain
+            return _positive_proba(fitted.model, design, self.n_jobs)
 
         if self.chosen_ == ENSEMBLE:
             return np.mean(
