@@ -3,8 +3,10 @@
 The pipeline step ``offender_index`` writes the index tables into each snapshot
 (:mod:`~ringscope.signup.index`); :func:`open_checker` loads them into memory, follows
 the root's journal of fresh suspensions (:mod:`~ringscope.signup.journal`) and checks
-attempts (:mod:`~ringscope.signup.check`); :mod:`~ringscope.signup.evaluation` scores
-results against a generated world's held-back signups.
+attempts (:mod:`~ringscope.signup.check`), with the offenders nearest the attempt in the
+GNN's embedding space when the snapshot has the encoder (:mod:`~ringscope.signup.neighbours`);
+:mod:`~ringscope.signup.evaluation` scores results against a generated world's held-back
+signups.
 
 Example::
 

@@ -17,6 +17,12 @@ look-alike; ``network``: IP, subnet) only the strongest counts; families add up:
                   + log(cluster score)          (members of unconfirmed rings)
 
 ``prior`` is the share of signups that are repeat offenders, spread over the offenders.
+When the snapshot has the GNN encoder (``--embeddings``), the offenders nearest the
+attempt's inductive embedding are matched too (kind ``embedding``, ``similarity`` the
+cosine; :mod:`~ringscope.signup.neighbours`): a family of its own, weighed like a key
+whose ``others`` are the unrelated newcomers estimated to come as close to that
+offender, with weights that keep it a corroborating signal.
+
 The attempt's risk is that of its best-matching offender: ``block`` from
 ``SignupConfig.block``, ``review`` from ``SignupConfig.review``, else ``allow``. Up to
 ``max_matches`` offenders are returned with their keys (kind, similarity, how many other
@@ -29,7 +35,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -40,13 +46,17 @@ from ringscope.signup.attempt import SignupAttempt
 from ringscope.signup.fuzzy import EXACT_KINDS, attempt_keys
 from ringscope.signup.journal import JOURNAL_NAME, read_suspensions
 from ringscope.signup.lookup import KeyMatch, Offender, OffenderIndex, load_index
+from ringscope.signup.neighbours import open_neighbours
 from ringscope.snapshot import read_manifest, resolve_snapshot
+
+if TYPE_CHECKING:
+    from ringscope.signup.neighbours import EmbeddingNeighbours
 
 __all__ = ["FAMILY", "TIERS", "SignupChecker", "open_checker", "tier_of"]
 
 #: Decision tiers, weakest first.
 TIERS = ("allow", "review", "block")
-_ORDER = {kind: i for i, kind in enumerate((*EXACT_KINDS, "name_similar"))}
+_ORDER = {kind: i for i, kind in enumerate((*EXACT_KINDS, "name_similar", "embedding"))}
 #: Key kinds that carry the same information; only the strongest of a family counts.
 FAMILY = {
     "device": "device",
@@ -57,6 +67,7 @@ FAMILY = {
     "name_similar": "identity",
     "ip": "network",
     "subnet": "network",
+    "embedding": "embedding",
 }
 
 
@@ -78,12 +89,15 @@ class SignupChecker:
         keyring: The keys the snapshot was made with.
         config: Weights and thresholds.
         root: The snapshot root whose suspension journal is followed (None: not followed).
+        neighbours: Embedding neighbours of the offenders (None: the snapshot has no
+            encoder, or torch is missing).
     """
 
     index: OffenderIndex
     keyring: Keyring
     config: SignupConfig
     root: Path | None = None
+    neighbours: EmbeddingNeighbours | None = None
     _offset: int = field(default=0, repr=False)
     _seen_size: int = field(default=-1, repr=False)
 
@@ -121,6 +135,9 @@ class SignupChecker:
             keys, min_similarity=cfg.name_min_similarity
         ).items():
             found.setdefault(pos, []).append(match)
+        if self.neighbours is not None:
+            for pos, match in self.neighbours.nearest(keys.keys, self.index).items():
+                found.setdefault(pos, []).append(match)
         prior = math.log(cfg.prior / (1.0 - cfg.prior)) - math.log(len(self.index.offenders_) or 1)
         scored = []
         for pos, matches in found.items():
@@ -210,6 +227,12 @@ def open_checker(
                 f"({where}); pass a config file with a signup section"
             ) from None
     index = load_index(snap, snapshot_id=manifest["snapshot_id"], key_fingerprint=fingerprint)
-    checker = SignupChecker(index=index, keyring=keyring, config=config, root=snap.parent)
+    checker = SignupChecker(
+        index=index,
+        keyring=keyring,
+        config=config,
+        root=snap.parent,
+        neighbours=open_neighbours(snap, index, config),
+    )
     checker.refresh()
     return checker

@@ -195,6 +195,16 @@ class OffenderIndex:
 
     # --- lookups --------------------------------------------------------------------
 
+    @property
+    def insiders(self) -> frozenset[str]:
+        """Offenders and their associates: not counted among any key's other users."""
+        return frozenset(self._insiders)
+
+    @property
+    def actor_keys(self) -> pl.DataFrame:
+        """The snapshot's ``actor_keys`` table (every actor's distinct keys)."""
+        return self._actor_keys
+
     def others(self, kind: str, key: str) -> int:
         """Snapshot accounts outside the offender set that used this key."""
         k = kind + _SEP + key

@@ -5,6 +5,9 @@ Offenders: ``b-john`` (John Smith, serial gmail address, own device, phone, an a
 (a rare name). Legit: 60 colleagues behind that NAT, ten other "John Smith" accounts,
 five neighbours on 203.0.113.0/24. The log goes through the real pipeline (ingest,
 graph, ranking, ``offender_index``) into a snapshot root.
+
+For the embedding reason, a small generated world (rings, held-back signups) goes
+through the pipeline with the ``embeddings`` step on (:func:`embedded`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import pytest
 from ringscope.config import RunConfig
 from ringscope.pipeline import run_pipeline
 from ringscope.privacy import Keyring, load_keyring
+from ringscope.worlds import WorldConfig, generate_world, write_world
 
 T0 = 1_790_000_000  # epoch seconds
 NAT_IP = "198.51.100.7"
@@ -125,3 +129,29 @@ def make_trap_root(base: Path) -> TrapSnapshot:
 def trap(tmp_path_factory: pytest.TempPathFactory) -> TrapSnapshot:
     """The trap snapshot, built once per session (tests that append copy it first)."""
     return make_trap_root(tmp_path_factory.mktemp("signup-trap"))
+
+
+@dataclass(frozen=True)
+class EmbeddedWorld:
+    """A generated world run with the embeddings step: snapshot root, keyring, world."""
+
+    root: Path
+    keyring: Keyring
+    world: Path  # events, truth.json and _holdout/ (held-back signups and their truth)
+
+
+@pytest.fixture(scope="session")
+def embedded(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedWorld:
+    """400 legit actors and their rings, run once with embeddings (encoder included)."""
+    pytest.importorskip("torch")
+    from tests.embeddings.conftest import TEST_EMBEDDINGS
+
+    base = tmp_path_factory.mktemp("signup-embedded")
+    paths = write_world(generate_world(WorldConfig(n_legit=400), seed=3), base / "world")
+    events = [p for p in paths if p.name.startswith("events")]
+    keyring = load_keyring(allow_demo=True)
+    overrides = {f"embeddings.{k}": v for k, v in TEST_EMBEDDINGS.items()}
+    run_pipeline(
+        events, base / "root", config=RunConfig().with_overrides(overrides), keyring=keyring
+    )
+    return EmbeddedWorld(root=base / "root", keyring=keyring, world=base / "world")
