@@ -196,6 +196,8 @@ class RiskModelConfig(_Strict):
     otherwise the heuristic stays. ``pu_adjust`` divides by the share of bad actors that
     carry a label (Elkan & Noto 2008), because unlabelled is not the same as legit.
     ``use_embeddings`` appends the embeddings step's vectors when it produced them.
+    ``max_fit_actors`` caps the actors the trees of one fold fit on (every suspended one
+    kept, the others sampled, seeded); label shares and predictions use every actor.
     """
 
     enabled: bool = True
@@ -204,6 +206,7 @@ class RiskModelConfig(_Strict):
     seed: int = 0
     pu_adjust: bool = True
     use_embeddings: bool = True
+    max_fit_actors: int = Field(default=20_000, ge=100)
 
 
 class SignupMatchConfig(_Strict):

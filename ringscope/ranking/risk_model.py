@@ -139,6 +139,10 @@ class GraphRiskModel:
         label_features: add the share of known-positive neighbours (training labels).
         calibration: ``"platt"`` (monotone, keeps the ranking) or ``"isotonic"``.
         n_jobs: threads per learner (-1: one per core; results do not depend on it).
+        max_fit_rows: the learners fit on at most this many training nodes: every
+            positive, and a seeded sample of the rest (None: all). The label shares still
+            count every training label. Trees gain little from the 30,000th unlabelled
+            account and their cost grows with it.
 
     Learned state: ``models_`` (trained candidates), ``validation_auroc_`` (per
     candidate and for the rank average), ``chosen_``, ``val_auroc_``, ``calibrator_``,
@@ -154,12 +158,14 @@ class GraphRiskModel:
         label_features: bool = True,
         calibration: Literal["platt", "isotonic"] = "platt",
         n_jobs: int = 1,
+        max_fit_rows: int | None = None,
     ) -> None:
         self.seed = seed
         self.candidates = candidates
         self.label_features = label_features
         self.calibration = calibration
         self.n_jobs = n_jobs
+        self.max_fit_rows = max_fit_rows
 
     def _check_params(self) -> None:
         unknown = set(self.candidates) - set(CANDIDATES)
@@ -222,6 +228,7 @@ class GraphRiskModel:
         self.labels_ = np.zeros(n, dtype=np.int64)
         self.labels_[train] = labels[train]
         plain, with_emb = self._design(x, adjacency, embeddings)
+        fit_rows = self._fit_rows(train, labels)
 
         self.models_: dict[str, _Fitted] = {}
         val_scores: dict[str, np.ndarray] = {}
@@ -231,7 +238,7 @@ class GraphRiskModel:
                 continue
             design = with_emb if uses_emb else plain
             learner = _learner(kind, seed=self.seed, n_jobs=self.n_jobs)
-            model = _fit_learner(kind, learner, design, labels, train, val)
+            model = _fit_learner(kind, learner, design, labels, fit_rows, val)
             scores = _positive_proba(model, design, self.n_jobs)
             self.models_[name] = _Fitted(model, uses_emb, np.sort(scores))
             val_scores[name] = scores[val]
@@ -249,6 +256,16 @@ class GraphRiskModel:
             self._raw_score(plain, with_emb)[val], labels[val].astype(np.float64)
         )
         return self
+
+    def _fit_rows(self, train: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """The training nodes the learners see: all, or positives plus sampled others."""
+        if self.max_fit_rows is None or len(train) <= self.max_fit_rows:
+            return train
+        positive = train[labels[train] == 1]
+        others = train[labels[train] == 0]
+        keep = max(self.max_fit_rows - len(positive), 1)
+        sampled = np.random.default_rng(self.seed).choice(others, size=keep, replace=False)
+        return np.sort(np.concatenate([positive, sampled]))
 
     def _raw_score(self, plain: np.ndarray, with_emb: np.ndarray | None) -> np.ndarray:
         """The chosen candidate's uncalibrated score (a quantile for the ensemble)."""

@@ -122,6 +122,20 @@ def test_model_finds_anomalies_only_visible_through_neighbours(hidden_ring_graph
     assert abs(proba[test, 1].sum() - y[test].sum()) < 0.5 * y[test].sum()
 
 
+def test_a_fit_cap_keeps_every_positive_and_still_finds_the_ring(hidden_ring_graph):
+    x, adj, y, train, val, test = hidden_ring_graph
+    model = GraphRiskModel(seed=0, candidates=("gbdt", "extra_trees"), max_fit_rows=250)
+    model.fit(x, adj, y, train_idx=train, val_idx=val)
+    rows = model._fit_rows(train, model.labels_)
+    assert len(rows) == 250 and len(train) == 600
+    assert set(train[y[train] == 1]) <= set(rows) <= set(train)
+    assert np.array_equal(rows, model._fit_rows(train, model.labels_))  # seeded
+    proba = model.predict_proba(x, adj)[:, 1]
+    assert roc_auc_score(y[test], proba[test]) > 0.85
+    # the label shares still count every training label, not only the sampled ones
+    assert np.array_equal(model.labelled_idx_, train)
+
+
 def test_embedding_candidate_runs_only_with_embeddings(hidden_ring_graph):
     x, adj, y, train, val, _ = hidden_ring_graph
     emb = np.random.default_rng(0).normal(size=(len(y), 4))
