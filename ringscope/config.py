@@ -128,8 +128,10 @@ def _score_weights() -> dict[str, float]:
         "signup_burst": 0.1,
         "fanout": 0.3,
         "concentration": 0.15,
-        # members' learned risk (upper quartile); weight 0 in runs without a learned model
-        "member_risk": 0.3,
+        # members' learned risk (upper quartile). Off by default: at 0.3 it let a
+        # look-alike into the top 10 on 2 of 5 worlds and pushed unlabelled rings down;
+        # the learned risk still raises each actor's own risk (bench/RESULTS.md)
+        "member_risk": 0.0,
     }
 
 
