@@ -36,16 +36,7 @@ def _evaluate(world: Path, seed: int, legit: int, variant: str) -> dict:
         str(config),
     )
     report_path = OUT / f"camouflage-eval-{legit}-{seed}-{variant}.json"
-    ringscope(
-        "evaluate",
-        "--snapshot",
-        str(snaps),
-        "--truth",
-        str(world / "truth.json"),
-        "--json",
-        str(report_path),
-    )
-    report = json.loads(report_path.read_text())
+    report = common.evaluate(snaps, world, report_path)
     manifest = json.loads(
         (sorted(p for p in snaps.iterdir() if p.is_dir())[-1] / "manifest.json").read_text()
     )

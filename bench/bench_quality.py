@@ -6,7 +6,6 @@ python bench/bench_quality.py --legit 3000 --seeds 1 2 3 5 7
 from __future__ import annotations
 
 import argparse
-import json
 
 import common
 from common import OUT, ringscope
@@ -34,16 +33,7 @@ def main() -> None:
             args.method,
         )
         report_path = OUT / f"eval-{args.legit}-{seed}.json"
-        ringscope(
-            "evaluate",
-            "--snapshot",
-            str(snaps),
-            "--truth",
-            str(world / "truth.json"),
-            "--json",
-            str(report_path),
-        )
-        report = json.loads(report_path.read_text())
+        report = common.evaluate(snaps, world, report_path)
         kinds = ", ".join(f"{k} {v:.2f}" for k, v in sorted(report["jaccard_by_kind"].items()))
         cells = [
             f"{report[c]:.3f}" if isinstance(report[c], float) else str(report[c]) for c in COLUMNS

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 
-from common import OUT, SECRET, cached_world
+from common import OUT, SECRET, cached_world, evaluate
 
 
 def main() -> None:
@@ -53,22 +53,7 @@ def main() -> None:
     manifest = json.loads((snap / "manifest.json").read_text())
     records = manifest["events"] + manifest["rejected"] + manifest["duplicates"]
     eval_json = OUT / f"eval-{args.legit}.json"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ringscope.cli",
-            "evaluate",
-            "--snapshot",
-            str(snap),
-            "--truth",
-            str(world / "truth.json"),
-            "--json",
-            str(eval_json),
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+    quality = evaluate(snap, world, eval_json)
     result = {
         "legit_actors": args.legit,
         "records": records,
@@ -77,7 +62,7 @@ def main() -> None:
         "records_per_s": round(records / wall),
         "steps": manifest["timings"],
         "cpu_count": os.cpu_count(),
-        "quality": json.loads(eval_json.read_text()),
+        "quality": quality,
     }
     (OUT / f"bench-run-{args.legit}.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({k: v for k, v in result.items() if k != "quality"}, indent=2))

@@ -6,13 +6,14 @@ Benchmarks run as scripts (``python bench/bench_x.py``), so this directory is fi
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-__all__ = ["OUT", "SECRET", "cached_world", "ringscope"]
+__all__ = ["OUT", "SECRET", "cached_world", "evaluate", "ringscope"]
 
 OUT = Path(__file__).resolve().parent / "out"
 """Generated worlds, snapshots and result files (git-ignored)."""
@@ -43,3 +44,17 @@ def cached_world(legit: int, seed: int) -> Path:
         ringscope("generate", "--out", str(path), "--legit", str(legit), "--seed", str(seed))
         print(f"generated {path} in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
     return path
+
+
+def evaluate(snapshot: Path, world_dir: Path, report: Path) -> dict:
+    """``ringscope evaluate`` of a snapshot against the world's truth; the JSON report."""
+    ringscope(
+        "evaluate",
+        "--snapshot",
+        str(snapshot),
+        "--truth",
+        str(world_dir / "truth.json"),
+        "--json",
+        str(report),
+    )
+    return json.loads(report.read_text())

@@ -37,7 +37,34 @@ import polars as pl
 from ringscope.config import CoordinationConfig, LayerConfig
 from ringscope.graph.hetero import HeteroGraph
 
-__all__ = ["LAYER_ITEM_TYPES", "CoordinationEvidence", "build_evidence", "layer_occurrences"]
+__all__ = [
+    "EDGE_SCHEMA",
+    "EVIDENCE_SCHEMA",
+    "LAYER_ITEM_TYPES",
+    "CoordinationEvidence",
+    "build_evidence",
+    "layer_occurrences",
+]
+
+#: The per-layer ledger (``CoordinationEvidence.evidence``), whichever engine built it.
+EVIDENCE_SCHEMA: dict[str, pl.DataType] = {
+    "src": pl.UInt32,
+    "dst": pl.UInt32,
+    "layer": pl.Utf8,
+    "similarity": pl.Float64,
+    "contribution": pl.Float64,
+    "n_items": pl.UInt32,
+    "first_ts": pl.Int64,
+    "last_ts": pl.Int64,
+    "items": pl.List(pl.Utf8),
+}
+#: The weighted actor–actor edges (``CoordinationEvidence.edges``).
+EDGE_SCHEMA: dict[str, pl.DataType] = {
+    "src": pl.UInt32,
+    "dst": pl.UInt32,
+    "weight": pl.Float64,
+    "layers": pl.List(pl.Utf8),
+}
 
 #: The node type each layer's items come from (for display of evidence items).
 LAYER_ITEM_TYPES = {
@@ -362,7 +389,7 @@ def build_evidence(hg: HeteroGraph, cfg: CoordinationConfig) -> CoordinationEvid
             "hub_items_skipped": items.filter(pl.col("df") > cfg.max_item_actors).height,
             "pairs": sim.height,
         }
-    evidence = pl.concat(ledger) if ledger else _empty_evidence()
+    evidence = pl.concat(ledger) if ledger else pl.DataFrame(schema=EVIDENCE_SCHEMA)
     edges = (
         evidence.group_by("src", "dst")
         .agg(
@@ -376,19 +403,3 @@ def build_evidence(hg: HeteroGraph, cfg: CoordinationConfig) -> CoordinationEvid
         "src", "dst", "layer"
     )
     return CoordinationEvidence(edges=edges, evidence=evidence, stats=stats)
-
-
-def _empty_evidence() -> pl.DataFrame:
-    return pl.DataFrame(
-        schema={
-            "src": pl.UInt32,
-            "dst": pl.UInt32,
-            "layer": pl.Utf8,
-            "similarity": pl.Float64,
-            "contribution": pl.Float64,
-            "n_items": pl.UInt32,
-            "first_ts": pl.Int64,
-            "last_ts": pl.Int64,
-            "items": pl.List(pl.Utf8),
-        }
-    )

@@ -31,6 +31,8 @@ import polars as pl
 
 from ringscope.config import CoordinationConfig, LayerConfig
 from ringscope.graph.coordination import (
+    EDGE_SCHEMA,
+    EVIDENCE_SCHEMA,
     LAYER_ITEM_TYPES,
     CoordinationEvidence,
     _idf,
@@ -43,25 +45,7 @@ from ringscope.graph.spark.frames import WorkDir
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
 
-__all__ = ["EVIDENCE_SCHEMA", "build_evidence_spark"]
-
-EVIDENCE_SCHEMA: dict[str, pl.DataType] = {
-    "src": pl.UInt32,
-    "dst": pl.UInt32,
-    "layer": pl.Utf8,
-    "similarity": pl.Float64,
-    "contribution": pl.Float64,
-    "n_items": pl.UInt32,
-    "first_ts": pl.Int64,
-    "last_ts": pl.Int64,
-    "items": pl.List(pl.Utf8),
-}
-_EDGE_SCHEMA: dict[str, pl.DataType] = {
-    "src": pl.UInt32,
-    "dst": pl.UInt32,
-    "weight": pl.Float64,
-    "layers": pl.List(pl.Utf8),
-}
+__all__ = ["build_evidence_spark"]
 
 
 def _ordered_sum(column: str) -> Column:
@@ -274,7 +258,7 @@ def build_evidence_spark(
     layers = _active_layers(cfg)
     if not layers:
         return CoordinationEvidence(
-            edges=pl.DataFrame(schema=_EDGE_SCHEMA),
+            edges=pl.DataFrame(schema=EDGE_SCHEMA),
             evidence=pl.DataFrame(schema=EVIDENCE_SCHEMA),
             stats={},
         )
@@ -310,7 +294,7 @@ def build_evidence_spark(
     )
     kept = evidence.join(edges.select("src", "dst"), on=["src", "dst"], how="left_semi")
     return CoordinationEvidence(
-        edges=work.to_polars(edges, "edges", _EDGE_SCHEMA).sort("src", "dst"),
+        edges=work.to_polars(edges, "edges", EDGE_SCHEMA).sort("src", "dst"),
         evidence=work.to_polars(kept, "evidence", EVIDENCE_SCHEMA).sort("src", "dst", "layer"),
         stats=_stats(tables["occ"], items, evidence, layers, cfg),
     )
