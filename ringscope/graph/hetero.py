@@ -153,41 +153,50 @@ def _edge_table(frame: pl.LazyFrame, src: str, dst: str) -> pl.DataFrame:
     ).collect()
 
 
-def _shared_bands(messages: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _shared_bands(
+    bands: pl.Series, first: np.ndarray, ts: np.ndarray
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Content-fingerprint bands used by 2+ messages, and per message its unshared count.
 
-    A band only one message has can link nothing, so it becomes no node; how many such
-    bands a message has is kept (``unique_bands`` on the message) because an actor's
-    unshared content still dilutes its similarity to others. Works on the flat band
-    array with numpy (a sort finds the repeated keys) instead of a hash group-by.
+    ``bands`` is the event table's band column, ``first`` marks each message's first
+    record (the rows that become message nodes, ``msg`` numbering them in order) and
+    ``ts`` holds the events' times. A band only one message has can link nothing, so it
+    becomes no node; how many such bands a message has is kept (``unique_bands`` on the
+    message) because an actor's unshared content still dilutes its similarity to others.
+    Works on the column's flat value array (one sorted copy finds the repeated keys)
+    instead of a hash group-by or filtered copies of the lists.
     """
-    lists = messages["content_bands"]
-    lengths = lists.list.len().fill_null(0).to_numpy()
-    # the list's child values, zero-copy (null and empty lists own no values)
-    flat = np.asarray(lists.to_arrow().flatten())
-    # values seen twice: one sort of a copy, then a hash membership test per band
-    ordered = np.sort(flat)
+    lengths = bands.list.len().fill_null(0).to_numpy().astype(np.int64)
+    # the list's child values, zero-copy for one chunk (null and empty lists own none)
+    flat = np.asarray(bands.to_arrow().flatten())
+    valid = np.repeat(first, lengths)  # the bands of each message's first record
+    ordered = flat[valid]
+    ordered.sort()  # in place: a polars sort would hold a second copy
     dups = ordered[1:][ordered[1:] == ordered[:-1]]
     del ordered
-    repeated = pl.Series(flat).is_in(pl.Series(np.unique(dups)).implode()).to_numpy()
-    # reduceat over segment starts; a trailing 0 keeps every start index valid
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-    unshared = np.append(~repeated, False)
+    dups = dups[np.concatenate([[True], dups[1:] != dups[:-1]])] if len(dups) else dups
+    repeated = pl.Series(flat).is_in(pl.Series(dups).implode()).to_numpy() & valid
+    # per message: its bands minus the repeated ones (reduceat over segment starts; a
+    # trailing 0 keeps every start index valid)
+    rows = np.flatnonzero(first)
+    ends = np.cumsum(lengths)
+    unshared = np.append(valid & ~repeated, False)
     counts = (
-        np.add.reduceat(unshared, starts, dtype=np.int64)
-        if len(starts)
+        np.add.reduceat(unshared, (ends - lengths)[rows], dtype=np.int64)
+        if len(rows)
         else np.zeros(0, dtype=np.int64)
     )
+    msg = np.arange(len(rows), dtype=np.uint32)
     unique_counts = pl.DataFrame(
-        {"msg": messages["msg"], "unique_bands": np.where(lengths > 0, counts, 0)}
+        {"msg": msg, "unique_bands": np.where(lengths[rows] > 0, counts, 0)}
     )
-    # the message of every repeated band, found by binary search over segment ends
+    # the event row of every repeated band (binary search over segment ends) -> message
     hits = np.flatnonzero(repeated)
-    row = np.searchsorted(np.cumsum(lengths), hits, side="right")
+    row = np.searchsorted(ends, hits, side="right")
     shared = pl.DataFrame(
         {
-            "msg": messages["msg"].to_numpy()[row],
-            "ts": messages["ts"].to_numpy()[row],
+            "msg": (np.cumsum(first, dtype=np.int64)[row] - 1).astype(np.uint32),
+            "ts": ts[row],
             "content_bands": flat[hits],
         }
     )
@@ -212,9 +221,11 @@ def build_hetero_graph(events: pl.DataFrame) -> HeteroGraph:
     Joins run on a slim copy of the key columns; list columns (recipients, domains,
     fingerprint bands) are exploded once, per message, never carried through joins.
     """
-    msg_rows = events.filter(pl.col("message_key").is_not_null()).select(
-        "message_key", "ts", "recipients", "domains", "content_bands"
-    )
+    # lazy, so that only the selected columns are filtered (copied)
+    is_message = pl.col("message_key").is_not_null()
+    msg_rows = (
+        events.lazy().filter(is_message).select("message_key", "ts", "recipients", "domains")
+    ).collect()
     recipients = msg_rows.select("message_key", "ts", "recipients").explode("recipients")
     nodes = {
         "actor": _index(pl.concat([events["actor_key"], recipients["recipients"]])),
@@ -261,14 +272,18 @@ def build_hetero_graph(events: pl.DataFrame) -> HeteroGraph:
     )
     # One row per message (its first record) for message-level relations. The message
     # node table lists keys in first-seen order of ``msg_rows``, so row number = index.
+    first = events.select(is_message & pl.col("message_key").is_first_distinct()).to_series()
     messages = (
-        msg_rows.select("message_key", "ts", "domains", "content_bands")
-        .filter(pl.col("message_key").is_first_distinct())
+        events.lazy()
+        .filter(first)
+        .select("ts", "domains")
+        .collect()
         .with_row_index("msg")
         .with_columns(pl.col("msg").cast(pl.UInt32))
     )
-    bands, unique_bands = _shared_bands(messages)
-    messages = messages.drop("content_bands")
+    bands, unique_bands = _shared_bands(
+        events["content_bands"], first.to_numpy(), events["ts"].to_numpy()
+    )
     nodes["content"] = _index(bands["content_bands"])
     rcpt = _with_index(
         _with_index(recipients.lazy(), "message_key", nodes["message"], "msg"),

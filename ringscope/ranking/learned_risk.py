@@ -202,7 +202,7 @@ def fit_learned_risk(
         model = GraphRiskModel(
             seed=cfg.seed + k, candidates=_CANDIDATES, n_jobs=-1, max_fit_rows=cfg.max_fit_actors
         ).fit(x, adjacency, labels, train_idx=train, val_idx=val, embeddings=emb)
-        p = model.predict_proba(x, adjacency, embeddings=emb)[:, 1]
+        p = model.fitted_proba()[:, 1]
         freq = float(p[val][labels[val] == 1].mean()) if cfg.pu_adjust else 1.0
         risk[held_out] = np.clip(p[held_out] / max(freq, 1e-6), 0.0, 1.0)
         chosen.append(model.chosen_)

@@ -46,10 +46,12 @@ _EPS = 1e-6
 
 @dataclass(frozen=True)
 class _Fitted:
-    """One trained candidate and the sorted scores that map its output to a quantile."""
+    """One trained candidate, its score of every fitted node, and those scores sorted
+    (the reference that maps its output to a quantile)."""
 
     model: Any
     uses_embeddings: bool
+    scores: np.ndarray
     reference: np.ndarray
 
 
@@ -58,7 +60,7 @@ def _learner(kind: str, *, seed: int, n_jobs: int) -> Any:
 
     if kind == "extra_trees":
         return ExtraTreesClassifier(
-            n_estimators=300,
+            n_estimators=100,
             min_samples_leaf=3,
             max_features="sqrt",
             n_jobs=n_jobs,
@@ -144,10 +146,10 @@ class GraphRiskModel:
             count every training label. Trees gain little from the 30,000th unlabelled
             account and their cost grows with it.
 
-    Learned state: ``models_`` (trained candidates), ``validation_auroc_`` (per
-    candidate and for the rank average), ``chosen_``, ``val_auroc_``, ``calibrator_``,
-    ``n_nodes_``, ``labelled_idx_`` and ``labels_`` (the training labels the label
-    shares are computed from).
+    Learned state: ``models_`` (trained candidates with their scores of every node),
+    ``validation_auroc_`` (per candidate and for the rank average), ``chosen_``,
+    ``val_auroc_``, ``calibrator_``, ``n_nodes_``, ``labelled_idx_`` and ``labels_`` (the
+    training labels the label shares are computed from).
     """
 
     def __init__(
@@ -240,7 +242,7 @@ class GraphRiskModel:
             learner = _learner(kind, seed=self.seed, n_jobs=self.n_jobs)
             model = _fit_learner(kind, learner, design, labels, fit_rows, val)
             scores = _positive_proba(model, design, self.n_jobs)
-            self.models_[name] = _Fitted(model, uses_emb, np.sort(scores))
+            self.models_[name] = _Fitted(model, uses_emb, scores, np.sort(scores))
             val_scores[name] = scores[val]
         self.validation_auroc_ = {
             name: float(roc_auc_score(labels[val], s)) for name, s in val_scores.items()
@@ -253,9 +255,19 @@ class GraphRiskModel:
         self.chosen_ = max(self.validation_auroc_, key=self.validation_auroc_.get)
         self.val_auroc_ = self.validation_auroc_[self.chosen_]
         self.calibrator_ = self._calibrator(
-            self._raw_score(plain, with_emb)[val], labels[val].astype(np.float64)
+            self._combined({k: f.scores for k, f in self.models_.items()})[val],
+            labels[val].astype(np.float64),
         )
         return self
+
+    def fitted_proba(self) -> np.ndarray:
+        """Calibrated ``[n, 2]`` probabilities of the nodes ``fit`` saw, from its inputs.
+
+        The same as ``predict_proba`` with the arguments given to ``fit``, without scoring
+        every node again (``fit`` already did, to choose and calibrate).
+        """
+        raw = self._combined({k: f.scores for k, f in self.models_.items()})
+        return self._calibrated(raw)
 
     def _fit_rows(self, train: np.ndarray, labels: np.ndarray) -> np.ndarray:
         """The training nodes the learners see: all, or positives plus sampled others."""
@@ -267,19 +279,26 @@ class GraphRiskModel:
         sampled = np.random.default_rng(self.seed).choice(others, size=keep, replace=False)
         return np.sort(np.concatenate([positive, sampled]))
 
-    def _raw_score(self, plain: np.ndarray, with_emb: np.ndarray | None) -> np.ndarray:
-        """The chosen candidate's uncalibrated score (a quantile for the ensemble)."""
+    def _needed(self) -> list[str]:
+        """The candidates whose scores the chosen score is made of."""
+        return list(self.models_) if self.chosen_ == ENSEMBLE else [self.chosen_]
 
-        def score(name: str) -> np.ndarray:
-            fitted = self.models_[name]
-            design = with_emb if fitted.uses_embeddings else plain
-            return _positive_proba(fitted.model, design, self.n_jobs)
-
+    def _combined(self, scores: dict[str, np.ndarray]) -> np.ndarray:
+        """The chosen uncalibrated score from candidate scores (a quantile for the ensemble)."""
         if self.chosen_ == ENSEMBLE:
             return np.mean(
-                [_quantile(self.models_[k].reference, score(k)) for k in self.models_], axis=0
+                [_quantile(self.models_[k].reference, scores[k]) for k in scores], axis=0
             )
-        return score(self.chosen_)
+        return scores[self.chosen_]
+
+    def _raw_score(self, plain: np.ndarray, with_emb: np.ndarray | None) -> np.ndarray:
+        """The chosen candidate's uncalibrated score of the given design rows."""
+        scores = {}
+        for name in self._needed():
+            fitted = self.models_[name]
+            design = with_emb if fitted.uses_embeddings else plain
+            scores[name] = _positive_proba(fitted.model, design, self.n_jobs)
+        return self._combined(scores)
 
     def _calibrator(self, score: np.ndarray, target: np.ndarray) -> Any:
         if self.calibration == "isotonic":
@@ -314,7 +333,10 @@ class GraphRiskModel:
         embeddings: np.ndarray | None = None,
     ) -> np.ndarray:
         """Calibrated ``[n, 2]`` class probabilities (column 1: positive)."""
-        score = self.decision_function(X, adjacency, embeddings=embeddings)
+        return self._calibrated(self.decision_function(X, adjacency, embeddings=embeddings))
+
+    def _calibrated(self, score: np.ndarray) -> np.ndarray:
+        """``[n, 2]`` probabilities from uncalibrated scores."""
         if self.calibration == "isotonic":
             p = self.calibrator_.predict(score)
         else:

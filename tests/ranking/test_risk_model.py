@@ -122,6 +122,17 @@ def test_model_finds_anomalies_only_visible_through_neighbours(hidden_ring_graph
     assert abs(proba[test, 1].sum() - y[test].sum()) < 0.5 * y[test].sum()
 
 
+@pytest.mark.parametrize("candidates", [("gbdt",), ("gbdt", "extra_trees")])
+def test_fitted_probabilities_are_what_predict_gives_on_the_fit_inputs(
+    hidden_ring_graph, candidates
+):
+    x, adj, y, train, val, _ = hidden_ring_graph
+    model = GraphRiskModel(seed=0, candidates=candidates).fit(
+        x, adj, y, train_idx=train, val_idx=val
+    )
+    np.testing.assert_array_equal(model.fitted_proba(), model.predict_proba(x, adj))
+
+
 def test_a_fit_cap_keeps_every_positive_and_still_finds_the_ring(hidden_ring_graph):
     x, adj, y, train, val, test = hidden_ring_graph
     model = GraphRiskModel(seed=0, candidates=("gbdt", "extra_trees"), max_fit_rows=250)

@@ -35,7 +35,7 @@ from ringscope.errors import RejectRateExceeded
 from ringscope.graph.ingest.domains import DomainResolver
 from ringscope.graph.ingest.fingerprint import content_bands, normalize_content
 from ringscope.graph.ingest.hashing import BackgroundHashes, hash_distinct, hex_digests
-from ringscope.graph.ingest.jsonl import DEFAULT_BLOCK_BYTES, jsonl_blocks, new_parser, parse_block
+from ringscope.graph.ingest.jsonl import jsonl_blocks, new_parser, parse_block
 from ringscope.graph.ingest.name_grams import name_gram_table
 from ringscope.graph.ingest.normalize import (
     email_pattern,
@@ -354,7 +354,7 @@ _WORKER: dict[str, Any] = {}
 #: JSONL files at least this large (on disk) are parsed by a pool of processes.
 PARALLEL_MIN_BYTES = 16 << 20
 #: Decompressed bytes per block handed to a worker.
-PARALLEL_BLOCK_BYTES = DEFAULT_BLOCK_BYTES
+PARALLEL_BLOCK_BYTES = 16 << 20  # half the serial batch: a worker holds ~0.5 GB, not ~0.8
 _IN_FLIGHT = 2  # blocks queued per worker beyond the one it works on
 
 
