@@ -468,6 +468,19 @@ def test_missing_path_and_bad_extension_are_clear_errors(tmp_path: Path) -> None
     broken.write_bytes(gzip.compress(GOOD * 100)[:-20])
     with pytest.raises(InputError, match="truncated"):
         _ingest(broken)
+    garbage = tmp_path / "garbage.jsonl.gz"
+    garbage.write_bytes(b"\x1f\x8b\x08\x00" + b"this is not deflate data" * 10)
+    with pytest.raises(InputError, match="not a valid gzip file"):
+        _ingest(garbage)
+
+
+def test_every_member_of_a_concatenated_gzip_file_is_read(tmp_path: Path) -> None:
+    lines = [json.dumps(e).encode() + b"\n" for e in _events()]
+    half = len(lines) // 2
+    joined = tmp_path / "joined.jsonl.gz"  # what `cat a.gz b.gz` makes
+    joined.write_bytes(gzip.compress(b"".join(lines[:half])) + gzip.compress(b"".join(lines[half:])))
+    plain = _write_jsonl(tmp_path / "plain.jsonl", _events())
+    assert _ingest(joined).events.equals(_ingest(plain).events)
 
 
 def test_same_input_twice_gives_identical_frames(tmp_path: Path) -> None:

@@ -2,19 +2,21 @@
 
 Also the byte-level plumbing readers share: opening a (possibly gzip-compressed) file
 and reading it ahead in a background thread, so decompression overlaps with parsing.
+Gzip is inflated with ISA-L (``isal``, the zlib API at about three times zlib's speed:
+at 2M records decompression took 2.2 s of the reading process's CPU with zlib).
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import overload
 
 import numpy as np
 import polars as pl
+from isal import isal_zlib
 
 from ringscope.errors import InputError
 from ringscope.graph.ingest.sources import Source
@@ -25,7 +27,7 @@ __all__ = ["LazyRecords", "ProgressCallback", "RawBatch", "decompressed_blocks",
 ProgressCallback = Callable[[int], None]
 
 _READ_SIZE = 1 << 22  # bytes read from disk per call
-_GZIP_WBITS = 16 + zlib.MAX_WBITS
+_GZIP_WBITS = 16 + isal_zlib.MAX_WBITS
 
 
 class LazyRecords(Sequence[bytes]):
@@ -98,7 +100,7 @@ def decompressed_blocks(
     """
     try:
         with open(source.path, "rb") as handle:
-            decomp = zlib.decompressobj(_GZIP_WBITS) if source.compressed else None
+            decomp = isal_zlib.decompressobj(_GZIP_WBITS) if source.compressed else None
             parts: list[bytes] = []
             size = 0
             empty = True
@@ -110,7 +112,7 @@ def decompressed_blocks(
                     out = [decomp.decompress(chunk)]
                     while decomp.eof and decomp.unused_data:
                         rest = decomp.unused_data
-                        decomp = zlib.decompressobj(_GZIP_WBITS)
+                        decomp = isal_zlib.decompressobj(_GZIP_WBITS)
                         out.append(decomp.decompress(rest))
                     chunk = b"".join(out)
                 parts.append(chunk)
@@ -127,7 +129,7 @@ def decompressed_blocks(
                 raise InputError(f"{source.display}: gzip stream is truncated")
             if size:
                 yield memoryview(b"".join(parts))
-    except zlib.error as exc:
+    except isal_zlib.error as exc:
         raise InputError(f"{source.display}: not a valid gzip file ({exc})") from exc
     except OSError as exc:
         raise InputError(f"{source.display}: cannot read ({exc.strerror or exc})") from exc
@@ -139,7 +141,7 @@ _DONE = object()
 def read_ahead(blocks: Iterator[memoryview], *, depth: int = 2) -> Iterator[memoryview]:
     """Run ``blocks`` in a background thread, keeping up to ``depth`` blocks ready.
 
-    zlib and file reads release the GIL, so decompressing the next block overlaps
+    Inflating and file reads release the GIL, so decompressing the next block overlaps
     with parsing the current one. Errors in the producer are re-raised here.
     """
     q: queue.Queue[object] = queue.Queue(maxsize=depth)
