@@ -2,8 +2,8 @@
 
 Runs the real CLI (``ringscope run --engine local`` and ``--engine spark --spark-master
 local[2]``) in child processes on a cached generated world (see ``bench_run.py``) and
-samples the resident memory of the whole process tree (the Spark JVM included) twice a
-second. Embeddings are off in both runs: they are the same driver-side step either way.
+samples the resident memory (PSS) of the whole process tree (the Spark JVM included)
+twice a second. Embeddings are off in both runs: they are the same driver-side step either way.
 A run that fails (out of memory, time limit) is recorded with the memory it reached.
 
     python bench/bench_engines.py --legit 50000      # ~2M records
@@ -26,11 +26,16 @@ _CONFIG = "[embeddings]\nenabled = false\n"
 
 
 def _tree_rss(proc: psutil.Process) -> int:
-    """Resident bytes of a process and all its descendants (the Spark JVM included)."""
+    """Resident bytes of a process and all its descendants (the Spark JVM included).
+
+    Each process counts its proportional set size (PSS: a page shared by k processes
+    counts 1/k in each), so a forked child's copy-on-write pages are not counted twice,
+    as a sum of plain RSS would.
+    """
     total = 0
     for p in [proc, *proc.children(recursive=True)]:
         try:
-            total += p.memory_info().rss
+            total += p.memory_full_info().pss
         except psutil.Error:
             continue
     return total

@@ -223,14 +223,14 @@ def build_hetero_graph(events: pl.DataFrame) -> HeteroGraph:
     """
     # lazy, so that only the selected columns are filtered (copied)
     is_message = pl.col("message_key").is_not_null()
-    msg_rows = (
-        events.lazy().filter(is_message).select("message_key", "ts", "recipients", "domains")
-    ).collect()
-    recipients = msg_rows.select("message_key", "ts", "recipients").explode("recipients")
+    msg_rows = events.lazy().filter(is_message)
+    recipients = (
+        msg_rows.select("message_key", "ts", "recipients").explode("recipients").collect()
+    )
     nodes = {
         "actor": _index(pl.concat([events["actor_key"], recipients["recipients"]])),
-        "message": _index(msg_rows["message_key"]),
-        "domain": _index(msg_rows["domains"].explode()),
+        "message": _index(events["message_key"]),  # nulls dropped: the message rows' keys
+        "domain": _index(msg_rows.select(pl.col("domains").explode()).collect().to_series()),
         "ip": _index(events["ip_key"]),
         "subnet": _index(events["subnet_key"]),
         "device": _index(events["device_key"]),
@@ -271,7 +271,7 @@ def build_hetero_graph(events: pl.DataFrame) -> HeteroGraph:
         "ident",
     )
     # One row per message (its first record) for message-level relations. The message
-    # node table lists keys in first-seen order of ``msg_rows``, so row number = index.
+    # node table lists keys in first-seen order, so row number = index.
     first = events.select(is_message & pl.col("message_key").is_first_distinct()).to_series()
     messages = (
         events.lazy()

@@ -478,7 +478,8 @@ def test_every_member_of_a_concatenated_gzip_file_is_read(tmp_path: Path) -> Non
     lines = [json.dumps(e).encode() + b"\n" for e in _events()]
     half = len(lines) // 2
     joined = tmp_path / "joined.jsonl.gz"  # what `cat a.gz b.gz` makes
-    joined.write_bytes(gzip.compress(b"".join(lines[:half])) + gzip.compress(b"".join(lines[half:])))
+    first, second = b"".join(lines[:half]), b"".join(lines[half:])
+    joined.write_bytes(gzip.compress(first) + gzip.compress(second))
     plain = _write_jsonl(tmp_path / "plain.jsonl", _events())
     assert _ingest(joined).events.equals(_ingest(plain).events)
 
