@@ -207,3 +207,15 @@ def test_demo_prints_ranked_rings_and_their_evaluation(tmp_path, capsys, monkeyp
     assert latest_snapshot(tmp_path / "snapshots") is not None
     manifest = json.loads((latest_snapshot(tmp_path / "snapshots") / "manifest.json").read_text())
     assert manifest["insecure_demo_key"] is True
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, "False"), ("1", "True")])
+def test_cli_turns_off_numpy_huge_pages_unless_the_operator_chose(given, expected):
+    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+    if given is not None:
+        env["NUMPY_MADVISE_HUGEPAGE"] = given
+    probe = "import ringscope.cli, numpy; print(numpy._core.multiarray._get_madvise_hugepage())"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == expected
