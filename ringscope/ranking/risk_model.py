@@ -255,8 +255,7 @@ class GraphRiskModel:
         self.chosen_ = max(self.validation_auroc_, key=self.validation_auroc_.get)
         self.val_auroc_ = self.validation_auroc_[self.chosen_]
         self.calibrator_ = self._calibrator(
-            self._combined({k: f.scores for k, f in self.models_.items()})[val],
-            labels[val].astype(np.float64),
+            self._combined(self._fitted_scores())[val], labels[val].astype(np.float64)
         )
         return self
 
@@ -266,8 +265,11 @@ class GraphRiskModel:
         The same as ``predict_proba`` with the arguments given to ``fit``, without scoring
         every node again (``fit`` already did, to choose and calibrate).
         """
-        raw = self._combined({k: f.scores for k, f in self.models_.items()})
-        return self._calibrated(raw)
+        return self._calibrated(self._combined(self._fitted_scores()))
+
+    def _fitted_scores(self) -> dict[str, np.ndarray]:
+        """Each candidate's score of every node ``fit`` saw."""
+        return {name: fitted.scores for name, fitted in self.models_.items()}
 
     def _fit_rows(self, train: np.ndarray, labels: np.ndarray) -> np.ndarray:
         """The training nodes the learners see: all, or positives plus sampled others."""
