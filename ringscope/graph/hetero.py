@@ -224,9 +224,7 @@ def build_hetero_graph(events: pl.DataFrame) -> HeteroGraph:
     # lazy, so that only the selected columns are filtered (copied)
     is_message = pl.col("message_key").is_not_null()
     msg_rows = events.lazy().filter(is_message)
-    recipients = (
-        msg_rows.select("message_key", "ts", "recipients").explode("recipients").collect()
-    )
+    recipients = msg_rows.select("message_key", "ts", "recipients").explode("recipients").collect()
     nodes = {
         "actor": _index(pl.concat([events["actor_key"], recipients["recipients"]])),
         "message": _index(events["message_key"]),  # nulls dropped: the message rows' keys
