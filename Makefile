@@ -1,7 +1,10 @@
 # Every target creates .venv and installs what it needs, so a fresh clone works.
+# `make demo` installs only what the demo runs (the package and torch for its embeddings);
+# `make test` adds the dev, GNN, Spark and PostgreSQL extras, the GraphFrames JAR and Chromium.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+DEMO_STAMP := $(VENV)/.demo-stamp
 STAMP := $(VENV)/.installed-stamp
 GRAPHFRAMES_JAR := $(VENV)/share/ringscope/jars/graphframes-0.8.2-spark3.1-s_2.12.jar
 
@@ -10,10 +13,14 @@ GRAPHFRAMES_JAR := $(VENV)/share/ringscope/jars/graphframes-0.8.2-spark3.1-s_2.1
 install: $(STAMP) $(GRAPHFRAMES_JAR)
 
 # torch goes in first, pinned, so nothing later pulls a multi-GB CUDA build.
-$(STAMP): pyproject.toml
+$(DEMO_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(DEMO_STAMP)
+
+$(STAMP): $(DEMO_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,gnn,spark,postgres]'
 	@# Headless Chromium for the web-page browser tests (Debian package; they skip without it).
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium) \
@@ -25,7 +32,7 @@ $(STAMP): pyproject.toml
 $(GRAPHFRAMES_JAR): $(STAMP)
 	$(BIN)/python -m ringscope.graph.spark.jars --dest $@
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(BIN)/ringscope demo --out demo-out
 
 test: $(STAMP) $(GRAPHFRAMES_JAR)
