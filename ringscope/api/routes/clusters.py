@@ -23,6 +23,7 @@ from ringscope.api.models import (
     SignalPublic,
     TimelineBucket,
 )
+from ringscope.api.routes.actors import ACTOR_ID_MAX
 from ringscope.api.snapshot_view import SnapshotView
 from ringscope.ranking.signals import SIGNAL_FAMILIES
 
@@ -59,7 +60,7 @@ def list_clusters(
     min_score: Annotated[float | None, Query(ge=0.0, le=1.0)] = None,
     min_size: Annotated[int | None, Query(ge=0, le=10_000_000)] = None,
     kind: Kind | None = None,
-    contains_actor: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    contains_actor: Annotated[str | None, Query(min_length=1, max_length=ACTOR_ID_MAX)] = None,
     verdict: Annotated[
         VerdictFilter | None, Query(description="latest verdict; 'none' = not yet reviewed")
     ] = None,

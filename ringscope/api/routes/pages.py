@@ -72,9 +72,16 @@ def client_route(request: Request, page_path: str) -> HTMLResponse:
 
 @router.api_route("/static/{asset_path:path}", methods=["GET", "HEAD"])
 def static_asset(asset_path: str) -> FileResponse:
-    """A file of the page (script, style sheet, icon, vendored library), never outside it."""
-    path = (STATIC_DIR / asset_path).resolve()
-    if not path.is_relative_to(STATIC_DIR) or not path.is_file():
+    """A file of the page (script, style sheet, icon, vendored library), never outside it.
+
+    Any path that names no such file (``..``, a NUL byte, a name too long) is a 404.
+    """
+    try:
+        path = (STATIC_DIR / asset_path).resolve()
+        found = path.is_relative_to(STATIC_DIR) and path.is_file()
+    except (ValueError, OSError):
+        found = False
+    if not found:
         raise HTTPException(status_code=404, detail=f"no static asset {asset_path!r}")
     media_type = MEDIA_TYPES.get(path.suffix, "application/octet-stream")
     return FileResponse(path, media_type=media_type, headers=SECURITY_HEADERS)
