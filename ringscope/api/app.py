@@ -17,6 +17,7 @@ from fastapi import APIRouter, FastAPI
 
 import ringscope
 from ringscope.api.errors import install_error_handlers
+from ringscope.api.guard import RequestGuard
 from ringscope.api.holder import SnapshotHolder
 from ringscope.api.metrics import ApiMetrics
 from ringscope.api.routes import (
@@ -82,7 +83,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.store = store
     app.state.snapshots = holder
     app.state.metrics = ApiMetrics(holder)
-    app.state.metrics.install(app)
+    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
+    app.state.metrics.install(app)  # added last: outermost, so it times guarded answers too
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
