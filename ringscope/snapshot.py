@@ -30,16 +30,18 @@ from pathlib import Path
 
 import polars as pl
 
-from ringscope.errors import SnapshotError
+from ringscope.errors import SnapshotDataError, SnapshotError
 
 __all__ = [
     "FORMAT_VERSION",
+    "LATEST",
     "REQUIRED_FILES",
     "latest_snapshot",
     "list_snapshots",
     "new_snapshot_id",
     "publish_snapshot",
     "read_manifest",
+    "read_parquet_file",
     "read_table",
     "remove_stale_partials",
     "resolve_snapshot",
@@ -218,4 +220,16 @@ def read_table(snapshot: Path, name: str) -> pl.DataFrame:
     path = snapshot / f"{name}.parquet"
     if not path.exists():
         raise SnapshotError(f"snapshot {snapshot} has no {name}.parquet")
-    return pl.read_parquet(path)
+    return read_parquet_file(path)
+
+
+def read_parquet_file(path: Path, columns: list[str] | None = None) -> pl.DataFrame:
+    """A snapshot's parquet file; a file that cannot be read is a
+    :class:`SnapshotDataError` naming it (a truncated or corrupt snapshot)."""
+    try:
+        return pl.read_parquet(path, columns=columns)
+    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+        first = (str(exc).strip().splitlines() or ["no detail"])[0]
+        raise SnapshotDataError(
+            f"snapshot {path.parent.name}: {path.name} cannot be read ({first})"
+        ) from None

@@ -59,7 +59,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     if not settings.snapshot_root.is_dir():
         raise SnapshotError(f"snapshot root is not a directory: {settings.snapshot_root}")
     store = open_store(settings.database_url)
-    holder = SnapshotHolder(settings.snapshot_root)
+    checkers = signup.SignupCheckers()
+    holder = SnapshotHolder(settings.snapshot_root, checks=[checkers.prepare])
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -82,6 +83,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.store = store
     app.state.snapshots = holder
+    app.state.signup_checkers = checkers
     app.state.metrics = ApiMetrics(holder)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     app.state.metrics.install(app)  # added last: outermost, so it times guarded answers too
