@@ -20,6 +20,7 @@ from ringscope.api.errors import install_error_handlers
 from ringscope.api.guard import RequestGuard
 from ringscope.api.holder import SnapshotHolder
 from ringscope.api.metrics import ApiMetrics
+from ringscope.api.queue import QueueCache
 from ringscope.api.routes import (
     actors,
     admin,
@@ -84,6 +85,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.store = store
     app.state.snapshots = holder
     app.state.signup_checkers = checkers
+    app.state.queue_cache = QueueCache(store)
     app.state.metrics = ApiMetrics(holder)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     app.state.metrics.install(app)  # added last: outermost, so it times guarded answers too

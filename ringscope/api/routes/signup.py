@@ -140,7 +140,7 @@ class SignupCheckers:
 
     def _add_confirmed(self, checker: SignupChecker, snapshot: SnapshotView, store: Store) -> None:
         try:
-            verdicts = store.latest_verdicts()
+            verdicts = store.latest_verdicts(snapshot.clusters["cluster_id"])
         except SQLAlchemyError as exc:  # the check must not depend on the verdict store
             log.warning("signup check: verdicts unavailable (%s)", type(exc).__name__)
             return
