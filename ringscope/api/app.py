@@ -21,6 +21,7 @@ from ringscope.api.guard import RequestGuard
 from ringscope.api.holder import SnapshotHolder
 from ringscope.api.metrics import ApiMetrics
 from ringscope.api.queue import QueueCache
+from ringscope.api.responses import PROTECTED_ERRORS
 from ringscope.api.routes import (
     actors,
     admin,
@@ -91,5 +92,6 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.metrics.install(app)  # added last: outermost, so it times guarded answers too
     install_error_handlers(app)
     for router in ROUTERS:
-        app.include_router(router)
+        public = router in (health.router, pages.router)
+        app.include_router(router, responses=None if public else PROTECTED_ERRORS)
     return app

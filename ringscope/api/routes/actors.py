@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from ringscope.api.convert import ms_to_datetime
 from ringscope.api.deps import InvestigatorKey, SnapshotDep
 from ringscope.api.models import ActorPublic, Neighbour, NeighbourLayer
+from ringscope.api.responses import errors
 
 __all__ = ["ACTOR_ID_MAX", "ActorId", "router"]
 
@@ -32,7 +33,7 @@ ActorId = Annotated[
 @router.get(
     "/{actor_id:path}",
     response_model=ActorPublic,
-    responses={404: {"description": "no such actor in the current snapshot"}},
+    responses=errors(404, e404="no such actor in the current snapshot"),
 )
 def get_actor(
     actor_id: ActorId,

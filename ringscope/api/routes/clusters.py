@@ -8,7 +8,7 @@ import polars as pl
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
 
 from ringscope.api.convert import ms_to_datetime, to_summary, to_verdict
-from ringscope.api.cursors import decode_cursor, encode_cursor
+from ringscope.api.cursors import CURSOR_PATTERNS, decode_cursor, encode_cursor
 from ringscope.api.deps import InvestigatorKey, SnapshotDep, StoreDep
 from ringscope.api.models import (
     ClusterDetail,
@@ -23,6 +23,7 @@ from ringscope.api.models import (
     TimelineBucket,
 )
 from ringscope.api.queue import QueueQuery
+from ringscope.api.responses import errors
 from ringscope.api.routes.actors import ACTOR_ID_MAX
 from ringscope.api.snapshot_view import SnapshotView
 from ringscope.ranking.signals import SIGNAL_FAMILIES
@@ -34,7 +35,7 @@ router = APIRouter(prefix="/v1/clusters", tags=["clusters"])
 ClusterId = Annotated[str, Path(min_length=1, max_length=64, description="stable cluster id")]
 Kind = Literal["content", "infrastructure", "victims", "identity", "signup", "unknown"]
 VerdictFilter = Literal["confirmed", "dismissed", "needs_more_info", "none"]
-_NOT_FOUND = {404: {"description": "no such cluster in the current snapshot"}}
+_NOT_FOUND = errors(404, e404="no such cluster in the current snapshot")
 
 
 def find_cluster(view: SnapshotView, cluster_id: str) -> dict:
@@ -60,7 +61,9 @@ async def list_clusters(
     verdict: Annotated[
         VerdictFilter | None, Query(description="latest verdict; 'none' = not yet reviewed")
     ] = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[
+        str | None, Query(pattern=CURSOR_PATTERNS["rank"], description="next_cursor, unchanged")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Response:
     """The ranked queue (rank 1 first), filtered, one page at a time.
@@ -131,7 +134,10 @@ def get_cluster(
     view: SnapshotDep,
     store: StoreDep,
     _key: InvestigatorKey,
-    members_cursor: Annotated[str | None, Query(max_length=200)] = None,
+    members_cursor: Annotated[
+        str | None,
+        Query(pattern=CURSOR_PATTERNS["members"], description="members.next_cursor, unchanged"),
+    ] = None,
     members_limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ClusterDetail:
     """One cluster: why it ranks where it does, who is in it, what binds them, verdicts."""

@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from ringscope.api.deps import HolderDep, StoreDep, require_role
 from ringscope.api.models import Health, Readiness, SnapshotProblemPublic
+from ringscope.api.responses import errors
 from ringscope.store import ApiKey
 
 __all__ = ["router"]
@@ -49,7 +50,14 @@ def readyz(holder: HolderDep, store: StoreDep) -> Readiness | JSONResponse:
     return Readiness(snapshot_id=view.snapshot_id, degraded=bool(problems), problems=problems)
 
 
-@router.get("/metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+        **errors(401, 403, 413, 503),
+    },
+)
 def metrics(
     request: Request, _key: Annotated[ApiKey, Depends(require_role("service"))]
 ) -> Response:

@@ -34,10 +34,16 @@ from fastapi import APIRouter, Body, HTTPException, Request, Response, status
 from sqlalchemy.exc import SQLAlchemyError
 
 from ringscope.api.deps import AdminKey, ServiceKey, SnapshotDep, StoreDep
+from ringscope.api.responses import errors
 from ringscope.api.snapshot_view import SnapshotView
 from ringscope.errors import ConfigError, RingscopeError, SnapshotDataError, SnapshotError
 from ringscope.privacy import load_keyring
-from ringscope.signup.attempt import IDENTIFIER_FIELDS, SignupInputError, parse_attempt
+from ringscope.signup.attempt import (
+    IDENTIFIER_FIELDS,
+    SIGNUP_JSON_SCHEMA,
+    SignupInputError,
+    parse_attempt,
+)
 from ringscope.signup.check import SignupChecker, open_checker
 from ringscope.signup.journal import append_suspension
 from ringscope.snapshot import read_manifest
@@ -192,24 +198,19 @@ async def _json_body(request: Request) -> Any:
             "description": "risk, tier and matched offenders with their reasons",
             "content": {"application/json": {"example": _RESULT_EXAMPLE}},
         },
-        400: {"description": "not a valid signup (the message names the field)"},
-        503: {"description": "no snapshot, or the secret key does not match it"},
+        **errors(
+            400,
+            503,
+            e400="not JSON, or not a valid signup (the message names the field)",
+            e503="no valid snapshot, or the secret key does not match it",
+        ),
     },
     openapi_extra={
         "requestBody": {
             "required": True,
             "content": {
                 "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["actor_id"],
-                        "properties": {
-                            "actor_id": {"type": "string"},
-                            "ts": {"type": ["string", "integer"]},
-                            "event_type": {"type": "string", "enum": ["signup"]},
-                            **{f: {"type": "string"} for f in IDENTIFIER_FIELDS},
-                        },
-                    },
+                    "schema": SIGNUP_JSON_SCHEMA,
                     "example": _SIGNUP_EXAMPLE,
                 }
             },
@@ -237,7 +238,30 @@ async def check_signup(
     "/v1/admin/suspensions",
     status_code=status.HTTP_201_CREATED,
     tags=["admin"],
-    responses={400: {"description": "bad actor id or identifiers"}},
+    responses=errors(400, e400="not JSON, or a bad actor id or identifier (the message says)"),
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["actor_id"],
+                        "properties": {
+                            "actor_id": SIGNUP_JSON_SCHEMA["properties"]["actor_id"],
+                            "ts": SIGNUP_JSON_SCHEMA["properties"]["ts"],
+                            "identifiers": {
+                                "type": ["object", "null"],
+                                "properties": {
+                                    f: SIGNUP_JSON_SCHEMA["properties"][f]
+                                    for f in IDENTIFIER_FIELDS
+                                },
+                            },
+                        },
+                    }
+                }
+            }
+        }
+    },
 )
 def add_suspension(
     body: Annotated[
