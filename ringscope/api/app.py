@@ -81,6 +81,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         version=ringscope.__version__,
         summary="Ranked coordinated bad-actor rings, their evidence, and investigator verdicts.",
         lifespan=lifespan,
+        docs_url=None,  # served by the pages router from vendored assets
+        redoc_url=None,  # ReDoc would load from a CDN
     )
     app.state.settings = settings
     app.state.store = store
