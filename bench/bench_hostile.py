@@ -1,14 +1,15 @@
 """Hostile input and faults on ``ringscope run``: one huge bad record, and ``kill -9``.
 
-    python bench/bench_hostile.py --legit 3000 --seed 3 [--bad-mb 50] [--kills 3]
+    python bench/bench_hostile.py --legit 3000 --seed 3 [--bad-mb 50] [--kill workers publish]
 
 * ``huge``: the seeded world's events (cached under bench/out/) plus one bad record
   (``"ts": "x"``) whose ``reason`` is ``--bad-mb`` MB long; the run must finish, with that
   record rejected, in at most 30 s (the same run without it is timed too).
-* ``kill``: ``--kills`` runs of the world killed with SIGKILL at spread-out moments
-  (while ingest workers run, and while a snapshot is being published); after each, the
-  seconds until no process of the run's process group is left, and whether the next
-  run removed the ``.partial`` directory the killed one left.
+* ``kill``: runs of the world plus the bad record (a file big enough for ingest's worker
+  pool) killed with SIGKILL while the ingest workers run (``workers``) and while the
+  snapshot is being published (``publish``); after each, the seconds until no process
+  of the run's process group is left, and whether the next run removed the
+  ``.partial`` directory the killed one left.
 
 Prints a Markdown table for bench/RESULTS.md and writes bench/out/hostile/results.json.
 """
@@ -92,24 +93,40 @@ def _huge(world: Path, bad_mb: int) -> dict:
     }
 
 
-def _kill(world: Path, fraction: float, plain_s: float) -> dict:
-    root = HOSTILE / f"snaps-kill-{fraction:g}"
-    shutil.rmtree(root, ignore_errors=True)
-    proc = _run([world / "events.jsonl.gz"], root)
-    time.sleep(plain_s * fraction)
-    seen = len(_group(proc.pid))
-    partial_at_kill = bool(list(root.glob(".*.partial")))
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+def _wait(check, timeout_s: float) -> bool:
+    deadline = time.perf_counter() + timeout_s
+    while time.perf_counter() < deadline:
+        if check():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def _kill(inputs: list[Path], moment: str) -> dict:
+    """Kill a run while its ingest workers run (``workers``) or while it publishes
+    (``publish``, retried until a kill lands while the ``.partial`` directory exists)."""
+    root = HOSTILE / f"snaps-kill-{moment}"
+    for _ in range(5):
+        shutil.rmtree(root, ignore_errors=True)
+        proc = _run(inputs, root)
+        if moment == "workers":
+            _wait(lambda p=proc: len(_group(p.pid)) >= 3 or p.poll() is not None, 120)
+        else:
+            _wait(lambda p=proc: bool(list(root.glob(".*.partial"))) or p.poll() is not None, 300)
+        seen = len(_group(proc.pid))
+        partial_at_kill = bool(list(root.glob(".*.partial")))
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        if moment == "workers" or partial_at_kill:
+            break
     killed = time.perf_counter()
-    while _group(proc.pid) and time.perf_counter() - killed < 30:
-        time.sleep(0.05)
-    left = _group(proc.pid)
+    _wait(lambda: not _group(proc.pid), 30)
     gone_s = time.perf_counter() - killed
-    nxt = _run([world / "events.jsonl.gz"], root)
+    left = _group(proc.pid)
+    nxt = _run(inputs, root)
     nxt.communicate()
     return {
-        "killed_at_fraction": fraction,
+        "moment": moment,
         "processes_at_kill": seen,
         "partial_at_kill": partial_at_kill,
         "processes_left": len(left),
@@ -124,13 +141,14 @@ def main() -> None:
     parser.add_argument("--legit", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--bad-mb", type=int, default=50)
-    parser.add_argument("--kill-at", type=float, nargs="+", default=[0.3, 0.6, 0.9])
+    parser.add_argument("--kill", nargs="*", default=["workers", "publish"])
     args = parser.parse_args()
     HOSTILE.mkdir(parents=True, exist_ok=True)
     world = cached_world(args.legit, args.seed)
     huge = _huge(world, args.bad_mb)
     print(json.dumps(huge), file=sys.stderr, flush=True)
-    kills = [_kill(world, f, huge["plain_s"]) for f in args.kill_at]
+    inputs = [world / "events.jsonl.gz", HOSTILE / "bad.jsonl"]  # past the worker threshold
+    kills = [_kill(inputs, moment) for moment in args.kill]
     report = {"legit": args.legit, "seed": args.seed, "huge": huge, "kills": kills}
     (HOSTILE / "results.json").write_text(json.dumps(report, indent=1) + "\n")
     print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}\n")
@@ -146,7 +164,7 @@ def main() -> None:
     )
     for k in kills:
         print(
-            f"| {k['killed_at_fraction']:g} of a run | {k['processes_at_kill']} "
+            f"| {k['moment']} | {k['processes_at_kill']} "
             f"| {k['partial_at_kill']} | {k['processes_left']} | {k['all_gone_within_s']} s "
             f"| {k['partial_after_next_run']} | {k['next_run_rc']} |"
         )

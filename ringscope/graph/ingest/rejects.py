@@ -183,7 +183,9 @@ def write_rejects(rejects: pl.DataFrame, path: Path) -> None:
     """
     path = Path(path)
     columns = list(REJECT_SCHEMA)
-    with gzip.open(path, "wb", compresslevel=6) as out:
+    # Level 1: most of a rejects file is sealed (incompressible) bytes, and one huge bad
+    # record would otherwise cost seconds of futile compression.
+    with gzip.open(path, "wb", compresslevel=1) as out:
         for batch in rejects.select(columns).iter_slices(50_000):
             rows = batch.rows()
             out.write(
