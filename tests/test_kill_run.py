@@ -16,6 +16,9 @@ import pytest
 from ringscope.worlds import WorldConfig, generate_world, write_world
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(sys.platform != "linux", reason="/proc")]
+needs_workers = pytest.mark.skipif(
+    (os.cpu_count() or 1) < 2, reason="ingest starts worker processes only with 2+ CPUs"
+)
 
 
 def _run(events: Path, out: Path) -> subprocess.Popen:
@@ -78,13 +81,14 @@ def _large_events(path: Path) -> Path:
     return path
 
 
+@needs_workers
 def test_no_worker_survives_a_killed_run(tmp_path: Path) -> None:
     events = _large_events(tmp_path / "events.jsonl")
     assert events.stat().st_size > 16 << 20
     proc = _run(events, tmp_path / "snaps")
     try:
-        # the run itself, its resource tracker and ingest workers
-        assert _wait_until(lambda: len(_group(proc.pid)) >= 4, 120), _group(proc.pid)
+        # the run itself, its resource tracker and at least one ingest worker
+        assert _wait_until(lambda: len(_group(proc.pid)) >= 3, 120), _group(proc.pid)
         assert proc.poll() is None
     finally:
         _kill_and_reap(proc)
