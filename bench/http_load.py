@@ -8,6 +8,8 @@
   two-core machine that would measure the client);
 * :func:`open_loop` sends requests at a fixed rate whatever the server's speed, and
   times each one from when it was due and from when it was sent;
+* :func:`closed_loop` keeps every connection busy (the next request as soon as the
+  answer is in) and measures the rate one server sustains;
 * :func:`percentiles` and :func:`cpu_seconds` (of a process, from ``/proc``).
 
 Imported by the bench scripts, which run as ``python bench/bench_x.py`` (the script's
@@ -39,6 +41,7 @@ __all__ = [
     "LoadResult",
     "Server",
     "api_server",
+    "closed_loop",
     "cpu_seconds",
     "fetch",
     "free_port",
@@ -284,5 +287,47 @@ async def open_loop(
         error_statuses=errors,
         achieved_rate=total / elapsed,
         warmup=failed_warmup,
+        server_cpu_s=cpu,
+    )
+
+
+async def closed_loop(
+    port: int,
+    requests: Sequence[bytes],
+    seconds: float,
+    *,
+    connections: int = 16,
+    server_pid: int | None = None,
+) -> LoadResult:
+    """Throughput: ``connections`` clients each send their next request as soon as the
+    previous answer is in, for ``seconds``; latency is from send (``from_due`` equal)."""
+    pool = Connections(HOST, port, connections)
+    await pool.open()
+    latencies: list[float] = []
+    errors: Counter[int] = Counter()
+    cpu0 = cpu_seconds(server_pid) if server_pid is not None else None
+    start = time.perf_counter()
+    stop = start + seconds
+
+    async def client(offset: int) -> None:
+        i = offset
+        while time.perf_counter() < stop:
+            sent = time.perf_counter()
+            status, _ = await pool.send(requests[i % len(requests)])
+            latencies.append((time.perf_counter() - sent) * 1000)
+            if status != 200:
+                errors[status] += 1
+            i += connections
+
+    await asyncio.gather(*(client(c) for c in range(connections)))
+    elapsed = time.perf_counter() - start
+    cpu = cpu_seconds(server_pid) - cpu0 if server_pid is not None and cpu0 is not None else None
+    pool.close()
+    return LoadResult(
+        from_due=latencies,
+        from_send=latencies,
+        errors=sum(errors.values()),
+        error_statuses=errors,
+        achieved_rate=len(latencies) / elapsed,
         server_cpu_s=cpu,
     )

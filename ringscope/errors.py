@@ -19,3 +19,7 @@ class RejectRateExceeded(RingscopeError):
 
 class SnapshotError(RingscopeError):
     """A snapshot is missing, incomplete or of an unknown format."""
+
+
+class SnapshotDataError(SnapshotError):
+    """A snapshot file is there but cannot be read (truncated, corrupt): never serve it."""

@@ -43,6 +43,7 @@ from ringscope.snapshot import (
     latest_snapshot,
     new_snapshot_id,
     publish_snapshot,
+    remove_stale_partials,
 )
 
 __all__ = ["STEPS", "RunState", "Step", "run_pipeline"]
@@ -305,7 +306,10 @@ def run_pipeline(
 
     When the reject-rate limit trips, the rejects are still written (next to the
     snapshots, as ``rejects-failed-<id>.jsonl.gz``) and the error names that file.
+    What a killed run left half-published under ``out_root`` is removed first.
     """
+    for stale in remove_stale_partials(Path(out_root)):
+        log.warning("removed %s, left by a run that did not finish", stale.name)
     started = datetime.now(UTC)
     snapshot_id = new_snapshot_id(started)
     state = RunState(

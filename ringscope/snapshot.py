@@ -9,30 +9,41 @@ Layout of a snapshot root::
 A snapshot is written under its ``.partial`` name and renamed when every file is on disk
 (``os.rename`` is atomic within a file system); only then is ``LATEST`` replaced, again
 by an atomic rename. A crash at any point leaves the previous snapshot and pointer intact.
+
+A writer holds an exclusive ``flock`` on ``.owner`` inside its ``.partial`` directory
+while it writes; the kernel drops the lock when the writer dies, even by ``kill -9``, so
+:func:`remove_stale_partials` (run when a run starts) removes exactly the directories no
+live writer holds, and never a concurrent run's work in progress.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 
-from ringscope.errors import SnapshotError
+from ringscope.errors import SnapshotDataError, SnapshotError
 
 __all__ = [
     "FORMAT_VERSION",
+    "LATEST",
     "REQUIRED_FILES",
     "latest_snapshot",
     "list_snapshots",
     "new_snapshot_id",
     "publish_snapshot",
     "read_manifest",
+    "read_parquet_file",
     "read_table",
+    "remove_stale_partials",
     "resolve_snapshot",
 ]
 
@@ -40,6 +51,10 @@ FORMAT_VERSION = 1
 LATEST = "LATEST"
 REQUIRED_FILES = ("manifest.json", "actors.parquet", "clusters.parquet", "members.parquet")
 _PARTIAL_SUFFIX = ".partial"
+_OWNER = ".owner"
+# A partial directory younger than this without an owner file may be one a writer has
+# just created and not yet locked.
+_UNOWNED_GRACE_S = 60.0
 
 
 def new_snapshot_id(now: datetime | None = None) -> str:
@@ -61,12 +76,14 @@ def publish_snapshot(root: Path, snapshot_id: str, write: Callable[[Path], None]
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
-        write(tmp)
-        missing = [f for f in REQUIRED_FILES if not (tmp / f).exists()]
-        if missing:
-            raise SnapshotError(f"snapshot writer did not produce {missing}")
-        _fsync_dir(tmp)
-        os.rename(tmp, final)
+        with _owned(tmp):
+            write(tmp)
+            missing = [f for f in REQUIRED_FILES if not (tmp / f).exists()]
+            if missing:
+                raise SnapshotError(f"snapshot writer did not produce {missing}")
+            (tmp / _OWNER).unlink()
+            _fsync_dir(tmp)
+            os.rename(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -75,6 +92,66 @@ def publish_snapshot(root: Path, snapshot_id: str, write: Callable[[Path], None]
     os.replace(pointer_tmp, root / LATEST)
     _fsync_dir(root)
     return final
+
+
+@contextlib.contextmanager
+def _owned(partial: Path) -> Iterator[None]:
+    """Hold the owner lock of a partial directory (released by the kernel on any exit)."""
+    fd = os.open(partial / _OWNER, os.O_CREAT | os.O_WRONLY, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _abandoned(partial: Path) -> bool:
+    """True when no live writer holds ``partial``."""
+    try:
+        fd = os.open(partial / _OWNER, os.O_RDONLY)
+    except FileNotFoundError:
+        try:
+            return time.time() - partial.stat().st_mtime > _UNOWNED_GRACE_S
+        except FileNotFoundError:
+            return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+    return True
+
+
+def remove_stale_partials(root: Path) -> list[Path]:
+    """Remove the ``.partial`` directories (and ``LATEST`` temp files) of dead writers.
+
+    A run killed while publishing leaves them behind; call this when a run starts.
+    Returns what was removed.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    removed = []
+    for path in root.iterdir():
+        if path.is_dir() and path.name.startswith(".") and path.name.endswith(_PARTIAL_SUFFIX):
+            if _abandoned(path):
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+        elif path.name.startswith(f".{LATEST}.") and not _pid_alive(path.suffix[1:]):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def _pid_alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _fsync_dir(path: Path) -> None:
@@ -143,4 +220,16 @@ def read_table(snapshot: Path, name: str) -> pl.DataFrame:
     path = snapshot / f"{name}.parquet"
     if not path.exists():
         raise SnapshotError(f"snapshot {snapshot} has no {name}.parquet")
-    return pl.read_parquet(path)
+    return read_parquet_file(path)
+
+
+def read_parquet_file(path: Path, columns: list[str] | None = None) -> pl.DataFrame:
+    """A snapshot's parquet file; a file that cannot be read is a
+    :class:`SnapshotDataError` naming it (a truncated or corrupt snapshot)."""
+    try:
+        return pl.read_parquet(path, columns=columns)
+    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+        first = (str(exc).strip().splitlines() or ["no detail"])[0]
+        raise SnapshotDataError(
+            f"snapshot {path.parent.name}: {path.name} cannot be read ({first})"
+        ) from None

@@ -10,6 +10,7 @@ from ringscope.snapshot import (
     latest_snapshot,
     list_snapshots,
     publish_snapshot,
+    remove_stale_partials,
     resolve_snapshot,
 )
 
@@ -58,3 +59,23 @@ def test_existing_snapshot_id_is_refused(tmp_path):
     publish_snapshot(tmp_path, "s1", _complete)
     with pytest.raises(SnapshotError, match="already exists"):
         publish_snapshot(tmp_path, "s1", _complete)
+
+
+def test_stale_partials_go_but_a_live_writers_stays(tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    dead = root / ".20240101T000000000000Z.partial"
+    dead.mkdir()
+    (dead / ".owner").touch()  # its writer died: nobody holds the lock
+    (root / ".LATEST.999999999").write_text("x\n")
+    seen_while_writing: list = []
+
+    def write(tmp):
+        seen_while_writing.extend(remove_stale_partials(root))
+        assert tmp.is_dir(), "a live writer's partial directory is kept"
+        for name in REQUIRED_FILES:
+            (tmp / name).write_text("{}")
+
+    publish_snapshot(root, "20240102T000000000000Z", write)
+    assert sorted(p.name for p in seen_while_writing) == sorted([dead.name, ".LATEST.999999999"])
+    assert not (root / "20240102T000000000000Z" / ".owner").exists()

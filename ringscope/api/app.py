@@ -17,8 +17,11 @@ from fastapi import APIRouter, FastAPI
 
 import ringscope
 from ringscope.api.errors import install_error_handlers
+from ringscope.api.guard import RequestGuard
 from ringscope.api.holder import SnapshotHolder
 from ringscope.api.metrics import ApiMetrics
+from ringscope.api.queue import QueueCache
+from ringscope.api.responses import PROTECTED_ERRORS
 from ringscope.api.routes import (
     actors,
     admin,
@@ -58,7 +61,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     if not settings.snapshot_root.is_dir():
         raise SnapshotError(f"snapshot root is not a directory: {settings.snapshot_root}")
     store = open_store(settings.database_url)
-    holder = SnapshotHolder(settings.snapshot_root)
+    checkers = signup.SignupCheckers()
+    holder = SnapshotHolder(settings.snapshot_root, checks=[checkers.prepare])
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -77,13 +81,19 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         version=ringscope.__version__,
         summary="Ranked coordinated bad-actor rings, their evidence, and investigator verdicts.",
         lifespan=lifespan,
+        docs_url=None,  # served by the pages router from vendored assets
+        redoc_url=None,  # ReDoc would load from a CDN
     )
     app.state.settings = settings
     app.state.store = store
     app.state.snapshots = holder
+    app.state.signup_checkers = checkers
+    app.state.queue_cache = QueueCache(store)
     app.state.metrics = ApiMetrics(holder)
-    app.state.metrics.install(app)
+    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
+    app.state.metrics.install(app)  # added last: outermost, so it times guarded answers too
     install_error_handlers(app)
     for router in ROUTERS:
-        app.include_router(router)
+        public = router in (health.router, pages.router)
+        app.include_router(router, responses=None if public else PROTECTED_ERRORS)
     return app

@@ -11,26 +11,24 @@ roles. ``admin`` passes every role check. A missing, unknown or revoked key is a
 a valid key without the role is a 403.
 
 Every dependency here is ``async``: FastAPI runs a sync dependency in its thread pool, a
-hop that costs more than the work of these few lines. An accepted key is remembered for
-:data:`AUTH_TTL_S` (a store lookup per request would dominate a cached answer), so a key
-revoked by another process (``ringscope keys revoke``) stops working within that time;
-one revoked through this server's admin route stops at once (:func:`forget_keys`).
+hop that costs more than the work of these few lines. The key itself is checked by
+:class:`ringscope.api.guard.RequestGuard` before the body is read; :func:`current_key`
+takes the key it accepted (see :mod:`ringscope.api.auth` for the key cache).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from ringscope.api import auth
 from ringscope.api.holder import SnapshotHolder
 from ringscope.api.settings import ApiSettings
 from ringscope.api.snapshot_view import SnapshotView
 from ringscope.store import ROLES, ApiKey, Store
-from ringscope.store.store import hash_key
 
 __all__ = [
     "AdminKey",
@@ -45,10 +43,6 @@ __all__ = [
     "forget_keys",
     "require_role",
 ]
-
-#: Seconds an accepted key is trusted without asking the store again.
-AUTH_TTL_S = 1.0
-_AUTH_CACHE_MAX = 1024
 
 _bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <API key>")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="X-API-Key: <API key>")
@@ -88,16 +82,9 @@ async def get_snapshot(holder: HolderDep) -> SnapshotView:
 SnapshotDep = Annotated[SnapshotView, Depends(get_snapshot)]
 
 
-def _accepted_keys(request: Request) -> dict[str, tuple[float, ApiKey]]:
-    state = request.app.state
-    if not hasattr(state, "accepted_keys"):
-        state.accepted_keys = {}
-    return state.accepted_keys
-
-
 def forget_keys(request: Request) -> None:
     """Drop the remembered keys, so a change to a key applies to the next request."""
-    _accepted_keys(request).clear()
+    auth.forget_keys(request.app.state)
 
 
 async def current_key(
@@ -106,28 +93,16 @@ async def current_key(
     header_key: Annotated[str | None, Security(_header)],
 ) -> ApiKey:
     """The active API key of the request (``Authorization: Bearer`` or ``X-API-Key``)."""
+    key = request.scope.get("state", {}).get(auth.KEY_STATE)
+    if key is not None:
+        return key
     secret = bearer.credentials if bearer is not None else header_key
     challenge = {"WWW-Authenticate": "Bearer"}
     if not secret:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
-            headers=challenge,
-        )
-    accepted = _accepted_keys(request)
-    digest = hash_key(secret)
-    now = time.monotonic()
-    cached = accepted.get(digest)
-    if cached is not None and cached[0] > now:
-        return cached[1]
-    key = (await get_store(request)).authenticate(secret)
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, auth.MISSING_KEY, headers=challenge)
+    key = await auth.authenticate(request.app.state, secret)
     if key is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, "unknown or revoked API key", headers=challenge
-        )
-    if len(accepted) >= _AUTH_CACHE_MAX:
-        accepted.clear()
-    accepted[digest] = (now + AUTH_TTL_S, key)
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, auth.UNKNOWN_KEY, headers=challenge)
     return key
 
 

@@ -14,8 +14,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
-__all__ = ["install_error_handlers", "validation_message"]
+__all__ = ["allowed_methods", "install_error_handlers", "validation_message"]
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,17 @@ def validation_message(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers on this path (Starlette names only the first
+    route that matched the path, so a path with a GET and a POST route said one)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": ""})
+        if match != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
+
+
 def _detail(status_code: int, message: str, headers: dict | None = None) -> JSONResponse:
     return JSONResponse({"detail": message}, status_code=status_code, headers=headers)
 
@@ -49,8 +61,11 @@ def install_error_handlers(app: FastAPI) -> None:
         return _detail(status.HTTP_422_UNPROCESSABLE_CONTENT, validation_message(exc))
 
     @app.exception_handler(HTTPException)
-    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
-        return _detail(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
+            headers = {"Allow": ", ".join(allowed_methods(request))}
+        return _detail(exc.status_code, str(exc.detail), headers)
 
     @app.exception_handler(SQLAlchemyError)
     async def _store(_: Request, exc: SQLAlchemyError) -> JSONResponse:

@@ -215,19 +215,30 @@ class ActorPublic(BaseModel):
     neighbours: list[Neighbour]
 
 
-class SnapshotPublic(BaseModel):
-    """A published snapshot."""
+class SnapshotProblemPublic(BaseModel):
+    """Why a snapshot is not served, or serves with a part unavailable."""
 
     snapshot_id: str
-    created_at: datetime
-    events: int
-    clusters: int
+    reason: str
+
+
+class SnapshotPublic(BaseModel):
+    """A published snapshot (counts are null when its manifest cannot be read)."""
+
+    snapshot_id: str
+    created_at: datetime | None
+    events: int | None
+    clusters: int | None
+    valid: bool = Field(description="false when it failed validation and is never served")
+    problem: str | None = Field(description="why it is not valid")
 
 
 class SnapshotsPublic(BaseModel):
     """The snapshot being served and every published one, newest first."""
 
     current: str
+    degraded: bool = Field(description="a newer snapshot is broken, or a part is unavailable")
+    problems: list[SnapshotProblemPublic]
     items: list[SnapshotPublic]
 
 
@@ -238,10 +249,15 @@ class Health(BaseModel):
 
 
 class Readiness(BaseModel):
-    """Readiness answer: the snapshot being served."""
+    """Readiness answer: the snapshot being served, and whether the service is degraded."""
 
     status: Literal["ready"] = "ready"
     snapshot_id: str
+    degraded: bool = Field(
+        description="serving an older snapshot because a newer one is broken, "
+        "or a part of the service (the signup check) is unavailable"
+    )
+    problems: list[SnapshotProblemPublic]
 
 
 class KeyCreate(BaseModel):

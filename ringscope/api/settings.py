@@ -27,6 +27,8 @@ class ApiSettings(BaseSettings):
             defaults to SQLite at ``<snapshot_root>/ringscope.sqlite3``.
         reload_interval_s: seconds between checks for a newer ``LATEST``
             (``RINGSCOPE_RELOAD_INTERVAL_S``).
+        max_body_bytes: largest request body accepted; a larger one is a 413 before it
+            is read (``RINGSCOPE_MAX_BODY_BYTES``).
     """
 
     model_config = SettingsConfigDict(env_prefix="RINGSCOPE_", extra="ignore")
@@ -34,6 +36,7 @@ class ApiSettings(BaseSettings):
     snapshot_root: Path
     database_url: str | None = None
     reload_interval_s: float = Field(default=2.0, gt=0)
+    max_body_bytes: int = Field(default=1 << 20, gt=0)
 
     @model_validator(mode="after")
     def _default_database(self) -> ApiSettings:

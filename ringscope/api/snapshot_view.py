@@ -16,7 +16,7 @@ import polars as pl
 
 from ringscope.config import ScoreConfig
 from ringscope.ranking.signals import SIGNAL_FAMILIES
-from ringscope.snapshot import read_manifest, resolve_snapshot
+from ringscope.snapshot import read_manifest, read_parquet_file, resolve_snapshot
 
 __all__ = ["CLUSTER_KINDS", "LAYER_KINDS", "SnapshotView", "load_view", "manifest_counts"]
 
@@ -56,7 +56,7 @@ def manifest_counts(manifest: dict[str, Any]) -> tuple[int, int]:
 def _read(snap: Path, name: str, schema: dict[str, pl.DataType] | None = None) -> pl.DataFrame:
     path = snap / f"{name}.parquet"
     if path.exists():
-        return pl.read_parquet(path)
+        return read_parquet_file(path)
     return pl.DataFrame(schema=schema or {})
 
 
@@ -130,12 +130,12 @@ def load_view(path: Path) -> SnapshotView:
     """Read a snapshot (a directory, or a root with ``LATEST``) completely into memory."""
     snap = resolve_snapshot(path)
     manifest = read_manifest(snap)
-    clusters = pl.read_parquet(snap / "clusters.parquet")
-    actors = pl.read_parquet(snap / "actors.parquet").with_columns(
+    clusters = read_parquet_file(snap / "clusters.parquet")
+    actors = read_parquet_file(snap / "actors.parquet").with_columns(
         pl.col("risk_score").fill_nan(0.0).fill_null(0.0)
     )
     members = (
-        pl.read_parquet(snap / "members.parquet", columns=["cluster_id", "actor_id"])
+        read_parquet_file(snap / "members.parquet", columns=["cluster_id", "actor_id"])
         .join(actors.select("actor_id", "risk_score", "known_bad"), on="actor_id", how="left")
         .with_columns(pl.col("risk_score").fill_null(0.0), pl.col("known_bad").fill_null(False))
         .sort(["cluster_id", "risk_score", "actor_id"], descending=[False, True, False])

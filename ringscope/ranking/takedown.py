@@ -11,7 +11,10 @@ Listed clusters are ordered confirmed first, then by score (highest first), then
 cluster id; ``max_clusters`` keeps the first N. Rows are one per member account, in that
 cluster order and then by actor id, with a fixed column order, so one snapshot and one
 set of settings and verdicts always give byte-identical files (CSV, or Parquet written
-with fixed options).
+with fixed options). CSV text cells are always quoted, and one that a spreadsheet would
+run as a formula (starting with ``= + - @``, a tab or a carriage return) is prefixed
+with ``'`` (OWASP's CSV-injection guidance): actor ids come from event logs, so from
+whoever wrote the events.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ __all__ = [
     "TakedownList",
     "TakedownSettings",
     "audit_payload",
+    "csv_safe",
     "output_format",
     "takedown_list",
     "write_takedown",
@@ -41,6 +45,7 @@ __all__ = [
 #: Column order of a takedown file.
 COLUMNS = ("actor", "cluster", "score", "reasons")
 _FORMATS = {".csv": "csv", ".parquet": "parquet"}
+_FORMULA_START = r"^[=+\-@\t\r]"
 
 
 @dataclass(frozen=True)
@@ -133,6 +138,18 @@ def output_format(path: Path) -> str:
         raise RingscopeError(f"--out must end in .csv or .parquet, got {path.name!r}") from None
 
 
+def csv_safe(rows: pl.DataFrame) -> pl.DataFrame:
+    """Text cells a spreadsheet would run as formulas, prefixed with ``'`` (OWASP)."""
+    text = [c for c, t in rows.schema.items() if t == pl.Utf8]
+    return rows.with_columns(
+        pl.when(pl.col(c).str.contains(_FORMULA_START))
+        .then(pl.lit("'") + pl.col(c))
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c in text
+    )
+
+
 def write_takedown(rows: pl.DataFrame, path: Path) -> str:
     """Write the rows atomically in the format the suffix names; returns the file's SHA-256.
 
@@ -144,7 +161,7 @@ def write_takedown(rows: pl.DataFrame, path: Path) -> str:
         raise RingscopeError(f"output directory does not exist: {path.parent}")
     partial = path.with_name(f".{path.name}.partial")
     if fmt == "csv":
-        rows.write_csv(partial)
+        csv_safe(rows).write_csv(partial, quote_style="non_numeric")
     else:
         rows.write_parquet(
             partial, compression="zstd", statistics=False, row_group_size=max(rows.height, 1)

@@ -10,6 +10,7 @@ to hash them (:mod:`ringscope.signup.fuzzy`); no error message ever quotes them.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -18,11 +19,60 @@ from ringscope.errors import InputError
 from ringscope.graph.ingest.normalize import normalize_ip
 from ringscope.graph.ingest.timestamps import MAX_MS, MILLIS_THRESHOLD, MIN_MS
 
-__all__ = ["IDENTIFIER_FIELDS", "SignupAttempt", "SignupInputError", "parse_attempt"]
+__all__ = [
+    "IDENTIFIER_FIELDS",
+    "SIGNUP_JSON_SCHEMA",
+    "TS_JSON_SCHEMA",
+    "SignupAttempt",
+    "SignupInputError",
+    "parse_attempt",
+]
 
 #: The identifier fields of a signup, each hashed (never kept) by the check.
 IDENTIFIER_FIELDS = ("email", "phone", "display_name", "ip", "device_id")
 _MAX_LEN = 1024
+_MAX_S = MAX_MS // 1000 - 1
+# ISO-8601 as accepted, years 1971..2098 so that no offset moves it out of 1970..2100.
+_ISO_TS = (
+    r"^(197[1-9]|19[89][0-9]|20[0-8][0-9]|209[0-8])-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])"
+    r"(T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"
+    r"(Z|[+-](0[0-9]|1[0-3]):[0-5][0-9])?)?$"
+)
+#: JSON Schema of ``ts`` (for the API's OpenAPI): what :func:`parse_attempt` accepts.
+TS_JSON_SCHEMA = {
+    "anyOf": [
+        {"type": "string", "pattern": _ISO_TS},
+        {"type": "number", "minimum": 0, "maximum": _MAX_S},
+        {"type": "number", "minimum": MILLIS_THRESHOLD, "maximum": MAX_MS - 1},
+        {"type": "null"},
+    ],
+    "description": "ISO-8601 (no zone = UTC), epoch seconds (integer or fractional) or "
+    "epoch milliseconds",
+}
+_TEXT = {"type": ["string", "null"], "maxLength": _MAX_LEN}
+#: JSON Schema of one signup attempt (for the API's OpenAPI): what :func:`parse_attempt`
+#: accepts; unknown fields are ignored.
+SIGNUP_JSON_SCHEMA = {
+    "type": "object",
+    "required": ["actor_id"],
+    "properties": {
+        "actor_id": {"type": "string", "minLength": 1, "maxLength": _MAX_LEN, "pattern": r"\S"},
+        "ts": TS_JSON_SCHEMA,
+        "event_type": {"type": ["string", "null"], "enum": ["signup", None]},
+        "email": _TEXT,
+        "phone": _TEXT,
+        "display_name": _TEXT,
+        "device_id": _TEXT,
+        "ip": {
+            "anyOf": [
+                {"type": "string", "format": "ipv4"},
+                {"type": "string", "format": "ipv6"},
+                {"type": "string", "pattern": r"^\s*$", "description": "blank: absent"},
+                {"type": "null"},
+            ]
+        },
+    },
+}
 
 
 class SignupInputError(InputError):
@@ -72,7 +122,10 @@ def _timestamp(value: Any) -> int | None:
         raise SignupInputError("bad_timestamp: ts must be ISO-8601 or epoch seconds/ms")
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         value = int(value.strip())
-    if isinstance(value, int):
+    if isinstance(value, float) and math.isfinite(value):
+        value = round(value if abs(value) >= MILLIS_THRESHOLD else value * 1000)
+        ms = value
+    elif isinstance(value, int):
         ms = value if abs(value) >= MILLIS_THRESHOLD else value * 1000
     elif isinstance(value, str):
         try:

@@ -18,6 +18,7 @@ import polars as pl
 from ringscope.errors import SnapshotError
 from ringscope.signup.fuzzy import AttemptKeys
 from ringscope.signup.journal import Suspension
+from ringscope.snapshot import read_parquet_file
 
 __all__ = ["KeyMatch", "Offender", "OffenderIndex", "load_index"]
 
@@ -262,6 +263,6 @@ def load_index(snapshot: Path, *, snapshot_id: str, key_fingerprint: str) -> Off
                 f"snapshot {snapshot} has no {name}.parquet: re-run `ringscope run` to build "
                 "the offender index"
             )
-        tables[name] = pl.read_parquet(path)
+        tables[name] = read_parquet_file(path)
     index = OffenderIndex(snapshot_id=snapshot_id, key_fingerprint=key_fingerprint)
     return index.build(tables["offenders"], tables["actor_keys"], tables["name_grams"])

@@ -58,7 +58,10 @@ class VerdictRow(Base):
     """An investigator's verdict on a cluster, keyed by the cluster's stable id."""
 
     __tablename__ = "verdicts"
-    __table_args__ = (Index("ix_verdicts_cluster_created", "cluster_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_verdicts_cluster_created", "cluster_id", "created_at"),
+        Index("ix_verdicts_cluster_id_id", "cluster_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     cluster_id: Mapped[str] = mapped_column(String(64))

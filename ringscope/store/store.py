@@ -38,6 +38,9 @@ ROLES = ("investigator", "service", "admin")
 VERDICTS = ("confirmed", "dismissed", "needs_more_info")
 KEY_PREFIX = "rsk_"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
+# Cluster ids per IN list (well under every backend's bound-parameter limit).
+_IN_CHUNK = 500
+_NEWEST_VERDICT = select(func.max(VerdictRow.id))
 
 
 def hash_key(secret: str) -> str:
@@ -236,16 +239,40 @@ class Store:
             return [_verdict(r) for r in rows]
 
     def latest_verdicts(self, cluster_ids: Iterable[str] | None = None) -> dict[str, VerdictRecord]:
-        """The latest verdict per cluster id (all clusters, or only ``cluster_ids``)."""
+        """The latest verdict per cluster id (all clusters, or only ``cluster_ids``).
+
+        With ``cluster_ids`` each lookup is a probe of the ``(cluster_id, id)`` index, in
+        chunks, so verdicts on other clusters cost nothing.
+        """
         latest = select(func.max(VerdictRow.id)).group_by(VerdictRow.cluster_id)
-        if cluster_ids is not None:
-            ids = list(cluster_ids)
-            if not ids:
-                return {}
-            latest = latest.where(VerdictRow.cluster_id.in_(ids))
+        if cluster_ids is None:
+            chunks = [latest]
+        else:
+            ids = sorted(set(cluster_ids))
+            chunks = [
+                latest.where(VerdictRow.cluster_id.in_(ids[i : i + _IN_CHUNK]))
+                for i in range(0, len(ids), _IN_CHUNK)
+            ]
+        out = {}
         with self._sessions() as session:
-            rows = session.scalars(select(VerdictRow).where(VerdictRow.id.in_(latest)))
-            return {r.cluster_id: _verdict(r) for r in rows}
+            for chunk in chunks:
+                rows = session.scalars(select(VerdictRow).where(VerdictRow.id.in_(chunk)))
+                out.update({r.cluster_id: _verdict(r) for r in rows})
+        return out
+
+    def verdict_version(self) -> int:
+        """The id of the newest verdict (0 when none): verdicts are append-only, so any
+        new verdict changes it. One primary-key lookup."""
+        with self.engine.connect() as conn:
+            return conn.execute(_NEWEST_VERDICT).scalar() or 0
+
+    def verdicts_since(self, after_id: int) -> list[VerdictRecord]:
+        """Verdicts with an id above ``after_id``, oldest first (a primary-key range)."""
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(VerdictRow).where(VerdictRow.id > after_id).order_by(VerdictRow.id)
+            )
+            return [_verdict(r) for r in rows]
 
     # --- audit log ------------------------------------------------------------------
 

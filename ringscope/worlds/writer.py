@@ -22,6 +22,7 @@ from typing import IO, Any, Literal
 import orjson
 
 from ringscope.errors import ConfigError
+from ringscope.lifetime import parent_watch
 from ringscope.worlds.signups import write_signups
 from ringscope.worlds.world import World
 
@@ -222,7 +223,7 @@ def write_world(
     global _WORLD
     _WORLD = world
     pool = (
-        mp.get_context("fork").Pool(workers) if workers > 1 else None
+        mp.get_context("fork").Pool(workers, **parent_watch()) if workers > 1 else None
     )  # fork before opening files
     sinks: list[_Sink] = []
     try:

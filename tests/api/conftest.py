@@ -11,11 +11,17 @@ from __future__ import annotations
 
 import gzip
 import shutil
+import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import uvicorn
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from ringscope.api.app import create_app
@@ -130,3 +136,23 @@ def client(settings: ApiSettings, keys: dict[str, str]) -> Iterator[TestClient]:
 def auth(keys: dict[str, str]) -> Callable[[str], dict[str, str]]:
     """Headers carrying the key of a role."""
     return lambda role: {"Authorization": f"Bearer {keys[role]}"}
+
+
+@contextmanager
+def running_server(app: FastAPI) -> Iterator[str]:
+    """``app`` behind a real uvicorn server on a free port (in a thread); yields its URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

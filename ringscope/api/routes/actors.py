@@ -10,19 +10,33 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from ringscope.api.convert import ms_to_datetime
 from ringscope.api.deps import InvestigatorKey, SnapshotDep
 from ringscope.api.models import ActorPublic, Neighbour, NeighbourLayer
+from ringscope.api.responses import errors
 
-__all__ = ["router"]
+__all__ = ["ACTOR_ID_MAX", "ActorId", "router"]
 
 router = APIRouter(prefix="/v1/actors", tags=["actors"])
 
+#: Longest actor id a request may name (ids come from event logs: any text).
+ACTOR_ID_MAX = 4096
+#: Any actor id, percent-encoded (``/`` as ``%2F``): the path converter takes the rest of
+#: the path, slashes included, so no id is unreachable.
+ActorId = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=ACTOR_ID_MAX,
+        description="the actor id, percent-encoded (any character, '/' included)",
+    ),
+]
+
 
 @router.get(
-    "/{actor_id}",
+    "/{actor_id:path}",
     response_model=ActorPublic,
-    responses={404: {"description": "no such actor in the current snapshot"}},
+    responses=errors(404, e404="no such actor in the current snapshot"),
 )
 def get_actor(
-    actor_id: Annotated[str, Path(min_length=1, max_length=200)],
+    actor_id: ActorId,
     view: SnapshotDep,
     _key: InvestigatorKey,
     max_neighbours: Annotated[int, Query(ge=1, le=1000)] = 100,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Path, Request, status
 
 from ringscope.api.deps import AdminKey, StoreDep, forget_keys
 from ringscope.api.models import KeyCreate, KeyCreated, KeyPublic, KeysPublic
+from ringscope.api.responses import errors
 from ringscope.store import ApiKey, StoreError
 
 __all__ = ["router"]
@@ -35,7 +36,7 @@ def list_keys(store: StoreDep, _key: AdminKey) -> KeysPublic:
     "",
     response_model=KeyCreated,
     status_code=status.HTTP_201_CREATED,
-    responses={409: {"description": "a key with this name exists"}},
+    responses=errors(400, 409, e400="the body is not JSON", e409="a key with this name exists"),
 )
 def create_key(body: KeyCreate, store: StoreDep, admin: AdminKey) -> KeyCreated:
     """Create a key; its secret is in this response only."""
@@ -49,7 +50,7 @@ def create_key(body: KeyCreate, store: StoreDep, admin: AdminKey) -> KeyCreated:
 @router.delete(
     "/{name}",
     response_model=KeyPublic,
-    responses={404: {"description": "no key with this name"}},
+    responses=errors(404, e404="no key with this name"),
 )
 def revoke_key(
     name: Annotated[str, Path(min_length=1, max_length=100)],

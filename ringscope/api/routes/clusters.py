@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Annotated, Literal
 
 import polars as pl
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
 
 from ringscope.api.convert import ms_to_datetime, to_summary, to_verdict
-from ringscope.api.cursors import decode_cursor, encode_cursor
+from ringscope.api.cursors import CURSOR_PATTERNS, decode_cursor, encode_cursor
 from ringscope.api.deps import InvestigatorKey, SnapshotDep, StoreDep
 from ringscope.api.models import (
     ClusterDetail,
@@ -23,6 +22,9 @@ from ringscope.api.models import (
     SignalPublic,
     TimelineBucket,
 )
+from ringscope.api.queue import QueueQuery
+from ringscope.api.responses import errors
+from ringscope.api.routes.actors import ACTOR_ID_MAX
 from ringscope.api.snapshot_view import SnapshotView
 from ringscope.ranking.signals import SIGNAL_FAMILIES
 
@@ -33,7 +35,7 @@ router = APIRouter(prefix="/v1/clusters", tags=["clusters"])
 ClusterId = Annotated[str, Path(min_length=1, max_length=64, description="stable cluster id")]
 Kind = Literal["content", "infrastructure", "victims", "identity", "signup", "unknown"]
 VerdictFilter = Literal["confirmed", "dismissed", "needs_more_info", "none"]
-_NOT_FOUND = {404: {"description": "no such cluster in the current snapshot"}}
+_NOT_FOUND = errors(404, e404="no such cluster in the current snapshot")
 
 
 def find_cluster(view: SnapshotView, cluster_id: str) -> dict:
@@ -47,53 +49,39 @@ def find_cluster(view: SnapshotView, cluster_id: str) -> dict:
     return row
 
 
-def _ids(ids: Iterable[str]) -> pl.Series:
-    return pl.Series(list(ids), dtype=pl.Utf8).implode()
-
-
 @router.get("", response_model=ClustersPublic)
-def list_clusters(
+async def list_clusters(
+    request: Request,
     view: SnapshotDep,
-    store: StoreDep,
     _key: InvestigatorKey,
     min_score: Annotated[float | None, Query(ge=0.0, le=1.0)] = None,
     min_size: Annotated[int | None, Query(ge=0, le=10_000_000)] = None,
     kind: Kind | None = None,
-    contains_actor: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    contains_actor: Annotated[str | None, Query(min_length=1, max_length=ACTOR_ID_MAX)] = None,
     verdict: Annotated[
         VerdictFilter | None, Query(description="latest verdict; 'none' = not yet reviewed")
     ] = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[
+        str | None, Query(pattern=CURSOR_PATTERNS["rank"], description="next_cursor, unchanged")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> ClustersPublic:
-    """The ranked queue (rank 1 first), filtered, one page at a time."""
-    after_rank = decode_cursor(cursor, "rank")
-    clusters = view.clusters
-    if min_score is not None:
-        clusters = clusters.filter(pl.col("score") >= min_score)
-    if min_size is not None:
-        clusters = clusters.filter(pl.col("size") >= min_size)
-    if kind is not None:
-        clusters = clusters.filter(pl.col("kind") == kind)
-    if contains_actor is not None:
-        owner = view.actors.filter(pl.col("actor_id") == contains_actor)["cluster_id"]
-        clusters = clusters.filter(pl.col("cluster_id").is_in(owner.drop_nulls().implode()))
-    latest = store.latest_verdicts()
-    if verdict == "none":
-        clusters = clusters.filter(~pl.col("cluster_id").is_in(_ids(latest)))
-    elif verdict is not None:
-        chosen = [c for c, v in latest.items() if v.verdict == verdict]
-        clusters = clusters.filter(pl.col("cluster_id").is_in(_ids(chosen)))
-    total = clusters.height
-    page = clusters.filter(pl.col("rank") > after_rank).head(limit + 1)
-    rows = page.head(limit).to_dicts()
-    next_cursor = encode_cursor("rank", rows[-1]["rank"]) if page.height > limit else None
-    return ClustersPublic(
-        snapshot_id=view.snapshot_id,
-        total=total,
-        items=[to_summary(r, latest.get(r["cluster_id"])) for r in rows],
-        next_cursor=next_cursor,
+) -> Response:
+    """The ranked queue (rank 1 first), filtered, one page at a time.
+
+    Answered from rows precomputed per snapshot and verdict version
+    (:mod:`ringscope.api.queue`); a verdict added anywhere shows in the next answer.
+    """
+    query = QueueQuery(
+        min_score=min_score,
+        min_size=min_size,
+        kind=kind,
+        contains_actor=contains_actor,
+        verdict=verdict,
+        after_rank=decode_cursor(cursor, "rank"),
+        limit=limit,
     )
+    body = request.app.state.queue_cache.answer(view, query)
+    return Response(body, media_type="application/json")
 
 
 def _signals(view: SnapshotView, row: dict) -> list[SignalPublic]:
@@ -146,7 +134,10 @@ def get_cluster(
     view: SnapshotDep,
     store: StoreDep,
     _key: InvestigatorKey,
-    members_cursor: Annotated[str | None, Query(max_length=200)] = None,
+    members_cursor: Annotated[
+        str | None,
+        Query(pattern=CURSOR_PATTERNS["members"], description="members.next_cursor, unchanged"),
+    ] = None,
     members_limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ClusterDetail:
     """One cluster: why it ranks where it does, who is in it, what binds them, verdicts."""

@@ -30,6 +30,8 @@ MEDIA_TYPES = {
     ".svg": "image/svg+xml",
     ".md": "text/plain; charset=utf-8",
     ".LICENSE": "text/plain; charset=utf-8",
+    ".NOTICE": "text/plain; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
 }
 
 # Only the page's own scripts run; API data is inserted as text, and this policy is the
@@ -49,13 +51,20 @@ SECURITY_HEADERS = {
 router = APIRouter(include_in_schema=False)
 
 
-def _shell(request: Request) -> HTMLResponse:
-    """The page shell with its base URL set to where the app is mounted."""
+def _shell(request: Request, name: str = "index.html") -> HTMLResponse:
+    """A page of the package with its base URL set to where the app is mounted."""
     root = html.escape(request.scope.get("root_path", "").rstrip("/"), quote=True)
-    page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+    page = (STATIC_DIR / name).read_text(encoding="utf-8")
     return HTMLResponse(
         page.replace(SHELL_BASE, f'<base href="{root}/">', 1), headers=SECURITY_HEADERS
     )
+
+
+@router.api_route("/docs", methods=["GET", "HEAD"], response_class=HTMLResponse)
+def api_docs(request: Request) -> HTMLResponse:
+    """Swagger UI over ``/openapi.json``, its assets vendored in the package (no CDN, so
+    nothing from another origin runs beside a page that holds an API key)."""
+    return _shell(request, "docs.html")
 
 
 @router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
@@ -72,9 +81,16 @@ def client_route(request: Request, page_path: str) -> HTMLResponse:
 
 @router.api_route("/static/{asset_path:path}", methods=["GET", "HEAD"])
 def static_asset(asset_path: str) -> FileResponse:
-    """A file of the page (script, style sheet, icon, vendored library), never outside it."""
-    path = (STATIC_DIR / asset_path).resolve()
-    if not path.is_relative_to(STATIC_DIR) or not path.is_file():
+    """A file of the page (script, style sheet, icon, vendored library), never outside it.
+
+    Any path that names no such file (``..``, a NUL byte, a name too long) is a 404.
+    """
+    try:
+        path = (STATIC_DIR / asset_path).resolve()
+        found = path.is_relative_to(STATIC_DIR) and path.is_file()
+    except (ValueError, OSError):
+        found = False
+    if not found:
         raise HTTPException(status_code=404, detail=f"no static asset {asset_path!r}")
     media_type = MEDIA_TYPES.get(path.suffix, "application/octet-stream")
     return FileResponse(path, media_type=media_type, headers=SECURITY_HEADERS)

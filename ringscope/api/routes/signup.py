@@ -12,8 +12,10 @@ root's journal (:mod:`ringscope.signup.journal`): durable when it answers 201, a
 by the very next check, and kept across restarts and new snapshots. The append is also
 written to the store's audit log (actor id and principal only).
 
-The checker is built from the served snapshot on first use and rebuilt when the server
-swaps in a newer one; the secret key is ``RINGSCOPE_SECRET_KEY`` (the public demo key
+The checker of a snapshot is built (its offender index read and checked) before the
+server swaps the snapshot in (:meth:`SignupCheckers.prepare` is one of the holder's
+snapshot checks): an unreadable index keeps the snapshot from being served at all, so a
+check never meets a broken index; the secret key is ``RINGSCOPE_SECRET_KEY`` (the public demo key
 only for snapshots made with it). Members of clusters whose latest verdict is
 ``confirmed`` count as offenders too (``source`` = ``confirmed``), picked up within
 five seconds of the verdict.
@@ -32,16 +34,22 @@ from fastapi import APIRouter, Body, HTTPException, Request, Response, status
 from sqlalchemy.exc import SQLAlchemyError
 
 from ringscope.api.deps import AdminKey, ServiceKey, SnapshotDep, StoreDep
+from ringscope.api.responses import errors
 from ringscope.api.snapshot_view import SnapshotView
-from ringscope.errors import RingscopeError
+from ringscope.errors import ConfigError, RingscopeError, SnapshotDataError, SnapshotError
 from ringscope.privacy import load_keyring
-from ringscope.signup.attempt import IDENTIFIER_FIELDS, SignupInputError, parse_attempt
+from ringscope.signup.attempt import (
+    IDENTIFIER_FIELDS,
+    SIGNUP_JSON_SCHEMA,
+    SignupInputError,
+    parse_attempt,
+)
 from ringscope.signup.check import SignupChecker, open_checker
 from ringscope.signup.journal import append_suspension
 from ringscope.snapshot import read_manifest
 from ringscope.store import Store
 
-__all__ = ["router"]
+__all__ = ["SignupCheckers", "router"]
 
 router = APIRouter(tags=["signup"])
 
@@ -84,15 +92,40 @@ _VERDICT_POLL_S = 5.0
 log = logging.getLogger(__name__)
 
 
-class _Checkers:
-    """The checker of the served snapshot, built once per snapshot (thread-safe), with
+class SignupCheckers:
+    """The checker of each served snapshot, built before it is served (thread-safe), with
     the members of clusters investigators confirmed (verdicts polled every few seconds)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._prepared: dict[str, SignupChecker] = {}
+        self._unavailable: dict[str, str] = {}
         self._checker: SignupChecker | None = None
         self._confirmed: set[str] = set()
         self._verdicts_at = 0.0
+
+    def prepare(self, snapshot: SnapshotView) -> str | None:
+        """Snapshot check: build the snapshot's checker now, reading its offender index.
+
+        An index that cannot be read raises (the snapshot is not served); a secret key
+        that does not match, or a snapshot without an index, leaves the snapshot
+        servable without signup checks: the reason is returned and each check is a 503.
+        """
+        try:
+            checker = _open_checker(snapshot)
+        except SnapshotDataError:
+            raise
+        except (ConfigError, SnapshotError) as exc:
+            reason = f"signup check unavailable: {exc}"
+            with self._lock:
+                self._unavailable[snapshot.snapshot_id] = reason
+            return reason
+        with self._lock:
+            in_use = self._checker.index.snapshot_id if self._checker is not None else None
+            self._prepared = {k: v for k, v in self._prepared.items() if k == in_use} | {
+                snapshot.snapshot_id: checker
+            }
+        return None
 
     def get(self, snapshot: SnapshotView, store: Store) -> SignupChecker:
         checker = self._checker
@@ -100,9 +133,11 @@ class _Checkers:
             with self._lock:
                 checker = self._checker
                 if checker is None or checker.index.snapshot_id != snapshot.snapshot_id:
-                    manifest = read_manifest(snapshot.path)
-                    keyring = load_keyring(allow_demo=bool(manifest.get("insecure_demo_key")))
-                    checker = open_checker(snapshot.path, keyring=keyring)
+                    reason = self._unavailable.get(snapshot.snapshot_id)
+                    if reason is not None:
+                        raise SnapshotError(reason)
+                    prepared = self._prepared.pop(snapshot.snapshot_id, None)
+                    checker = prepared or _open_checker(snapshot)
                     self._checker, self._confirmed, self._verdicts_at = checker, set(), 0.0
         if time.monotonic() - self._verdicts_at >= _VERDICT_POLL_S:
             self._verdicts_at = time.monotonic()
@@ -111,7 +146,7 @@ class _Checkers:
 
     def _add_confirmed(self, checker: SignupChecker, snapshot: SnapshotView, store: Store) -> None:
         try:
-            verdicts = store.latest_verdicts()
+            verdicts = store.latest_verdicts(snapshot.clusters["cluster_id"])
         except SQLAlchemyError as exc:  # the check must not depend on the verdict store
             log.warning("signup check: verdicts unavailable (%s)", type(exc).__name__)
             return
@@ -124,21 +159,24 @@ class _Checkers:
         self._confirmed |= confirmed
 
 
-def _checkers(request: Request) -> _Checkers:
-    state = request.app.state
-    checkers = getattr(state, "signup_checkers", None)
-    if checkers is None:
-        checkers = state.signup_checkers = _Checkers()
-    return checkers
+def _open_checker(snapshot: SnapshotView) -> SignupChecker:
+    manifest = read_manifest(snapshot.path)
+    keyring = load_keyring(allow_demo=bool(manifest.get("insecure_demo_key")))
+    return open_checker(snapshot.path, keyring=keyring)
+
+
+def _checkers(request: Request) -> SignupCheckers:
+    return request.app.state.signup_checkers
 
 
 def _checker(request: Request, snapshot: SnapshotView, store: Store) -> SignupChecker:
     try:
         return _checkers(request).get(snapshot, store)
     except RingscopeError as exc:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, f"signup check unavailable: {exc}"
-        ) from None
+        reason = str(exc)
+        if not reason.startswith("signup check unavailable"):
+            reason = f"signup check unavailable: {reason}"
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, reason) from None
 
 
 async def _json_body(request: Request) -> Any:
@@ -160,24 +198,19 @@ async def _json_body(request: Request) -> Any:
             "description": "risk, tier and matched offenders with their reasons",
             "content": {"application/json": {"example": _RESULT_EXAMPLE}},
         },
-        400: {"description": "not a valid signup (the message names the field)"},
-        503: {"description": "no snapshot, or the secret key does not match it"},
+        **errors(
+            400,
+            503,
+            e400="not JSON, or not a valid signup (the message names the field)",
+            e503="no valid snapshot, or the secret key does not match it",
+        ),
     },
     openapi_extra={
         "requestBody": {
             "required": True,
             "content": {
                 "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["actor_id"],
-                        "properties": {
-                            "actor_id": {"type": "string"},
-                            "ts": {"type": ["string", "integer"]},
-                            "event_type": {"type": "string", "enum": ["signup"]},
-                            **{f: {"type": "string"} for f in IDENTIFIER_FIELDS},
-                        },
-                    },
+                    "schema": SIGNUP_JSON_SCHEMA,
                     "example": _SIGNUP_EXAMPLE,
                 }
             },
@@ -205,7 +238,30 @@ async def check_signup(
     "/v1/admin/suspensions",
     status_code=status.HTTP_201_CREATED,
     tags=["admin"],
-    responses={400: {"description": "bad actor id or identifiers"}},
+    responses=errors(400, e400="not JSON, or a bad actor id or identifier (the message says)"),
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["actor_id"],
+                        "properties": {
+                            "actor_id": SIGNUP_JSON_SCHEMA["properties"]["actor_id"],
+                            "ts": SIGNUP_JSON_SCHEMA["properties"]["ts"],
+                            "identifiers": {
+                                "type": ["object", "null"],
+                                "properties": {
+                                    f: SIGNUP_JSON_SCHEMA["properties"][f]
+                                    for f in IDENTIFIER_FIELDS
+                                },
+                            },
+                        },
+                    }
+                }
+            }
+        }
+    },
 )
 def add_suspension(
     body: Annotated[

@@ -7,19 +7,21 @@ from fastapi import APIRouter, status
 from ringscope.api.convert import to_verdict
 from ringscope.api.deps import InvestigatorKey, SnapshotDep, StoreDep
 from ringscope.api.models import VerdictCreate, VerdictPublic, VerdictsPublic
+from ringscope.api.responses import errors
 from ringscope.api.routes.clusters import ClusterId, find_cluster
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/clusters", tags=["verdicts"])
-_NOT_FOUND = {404: {"description": "no such cluster in the current snapshot"}}
+_NOT_FOUND = errors(404, e404="no such cluster in the current snapshot")
+_NOT_JSON = errors(400, e400="the body is not JSON")
 
 
 @router.post(
     "/{cluster_id}/verdicts",
     response_model=VerdictPublic,
     status_code=status.HTTP_201_CREATED,
-    responses=_NOT_FOUND,
+    responses=_NOT_FOUND | _NOT_JSON,
 )
 def create_verdict(
     cluster_id: ClusterId,

@@ -13,6 +13,7 @@ import polars as pl
 __all__ = [
     "ERROR_COLUMN",
     "FIELDS",
+    "IDENTIFIER_FIELDS",
     "LIST_FIELDS",
     "PII_FIELDS",
     "STRING_FIELDS",
@@ -44,6 +45,20 @@ LIST_FIELDS = ("recipients", "urls")
 FIELDS = ("ts", *STRING_FIELDS[:5], *LIST_FIELDS, *STRING_FIELDS[5:])
 #: Fields whose values are personal data and never shown in a reject preview.
 PII_FIELDS = frozenset({"text", "subject", "display_name", "email", "phone", "ip"})
+#: Fields whose values identify a person, an account, a device, a message or a thing
+#: acted on: a reject preview never shows them. Extend this when the contract gains one.
+IDENTIFIER_FIELDS = PII_FIELDS | frozenset(
+    {
+        "actor_id",
+        "event_id",
+        "message_id",
+        "target_id",
+        "recipients",
+        "urls",
+        "device_id",
+        "object_ids",
+    }
+)
 
 #: Column with a record-level reject code set by the reader (unparseable record).
 ERROR_COLUMN = "_error"

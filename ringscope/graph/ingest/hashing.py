@@ -18,6 +18,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 import polars as pl
 import pyarrow as pa
 
+from ringscope.lifetime import parent_watch
 from ringscope.privacy import HASH_HEX_LEN, Keyring
 
 __all__ = ["BackgroundHashes", "hash_distinct", "hex_digests"]
@@ -64,7 +65,7 @@ def hash_distinct(keyring: Keyring, kind: str, values: pl.Series) -> pl.Series:
         _WORK = (keyring, kind, items)
         try:
             context = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+            with ProcessPoolExecutor(max_workers=1, mp_context=context, **parent_watch()) as pool:
                 with _forking():
                     tail = pool.submit(_hash_part, split, n)
                 head = keyring.hash_digests(kind, items[:split])
@@ -116,7 +117,9 @@ class BackgroundHashes:
             _BATCH = (keyring, [(self._kinds[n], self._uniques[n].to_list()) for n in names])
             try:
                 context = multiprocessing.get_context("fork")
-                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+                self._pool = ProcessPoolExecutor(
+                    max_workers=1, mp_context=context, **parent_watch()
+                )
                 with _forking():  # the worker is forked here: _BATCH is copied
                     self._future = self._pool.submit(_hash_batch)
             finally:

@@ -51,6 +51,7 @@ from ringscope.graph.ingest.rejects import REJECT_SCHEMA, empty_rejects, preview
 from ringscope.graph.ingest.sources import Format, Source, resolve_sources
 from ringscope.graph.ingest.validate import REASON_COLUMN, validate
 from ringscope.graph.schema import EVENT_SCHEMA
+from ringscope.lifetime import die_with_parent
 from ringscope.privacy import Keyring
 
 __all__ = ["IngestResult", "InputStats", "ingest"]
@@ -399,7 +400,8 @@ def _polars_keeps_freed_memory() -> Iterator[None]:
         os.environ.pop(_JEMALLOC_ENV, None)
 
 
-def _init_worker(keyring: Keyring) -> None:
+def _init_worker(keyring: Keyring, parent_pid: int) -> None:
+    die_with_parent(parent_pid)
     _retain_freed_memory()
     _WORKER["keyring"] = keyring
     _WORKER["resolver"] = DomainResolver(keyring=keyring)
@@ -496,7 +498,7 @@ def _read_all(
                             max_workers=_workers(),
                             mp_context=multiprocessing.get_context("spawn"),
                             initializer=_init_worker,
-                            initargs=(keyring,),
+                            initargs=(keyring, os.getpid()),
                         )
                     )
                 records, rejected, seq = _read_parallel(

@@ -17,6 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 from ringscope.graph.ingest.mail.parse import MailEvent, MailRejected, parse_message
 from ringscope.graph.ingest.mail.sources import RawMessage
+from ringscope.lifetime import parent_watch
 
 __all__ = ["UNREADABLE", "parse_all"]
 
@@ -64,7 +65,7 @@ def parse_all(
             yield raw, _parse_one(raw, label_from_folder)
         return
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, **parent_watch()) as pool:
         for window in _batched(messages, _CHUNK * _WINDOW * workers):
             chunks = list(_batched(window, _CHUNK))
             results = pool.map(_parse_chunk, chunks, itertools.repeat(label_from_folder))
