@@ -11,6 +11,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from ringscope.api.convert import ms_to_datetime, to_summary, to_verdict
 from ringscope.api.cursors import decode_cursor, encode_cursor
 from ringscope.api.deps import InvestigatorKey, SnapshotDep, StoreDep
+from ringscope.api.feedback_view import Lane, lane_filter, learned_part
 from ringscope.api.models import (
     ClusterDetail,
     ClusterGraph,
@@ -63,12 +64,19 @@ def list_clusters(
     verdict: Annotated[
         VerdictFilter | None, Query(description="latest verdict; 'none' = not yet reviewed")
     ] = None,
+    lane: Annotated[
+        Lane | None,
+        Query(
+            description="'open': the queue without clusters dismissed before; 'teach': "
+            "the clusters whose verdict would teach the ranker most; 'dismissed_before'"
+        ),
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> ClustersPublic:
     """The ranked queue (rank 1 first), filtered, one page at a time."""
     after_rank = decode_cursor(cursor, "rank")
-    clusters = view.clusters
+    clusters = lane_filter(view.clusters, lane)
     if min_score is not None:
         clusters = clusters.filter(pl.col("score") >= min_score)
     if min_size is not None:
@@ -167,6 +175,7 @@ def get_cluster(
         evidence=_evidence(view, cluster_id),
         timeline=_timeline(view, cluster_id),
         verdicts=[to_verdict(v) for v in history],
+        learned=learned_part(view, row),
     )
 
 
