@@ -307,11 +307,13 @@ class FeedbackConfig(_Strict):
     enabled: bool = True
     min_confirmed: int = Field(default=5, ge=1)
     min_dismissed: int = Field(default=5, ge=1)
-    blend: float = Field(default=0.6, ge=0, le=1)
+    blend: float = Field(default=0.5, ge=0, le=1)
     rounds: int = Field(default=80, ge=1, le=2000)
     learning_rate: float = Field(default=0.1, gt=0, le=1)
     num_leaves: int = Field(default=7, ge=2, le=127)
     l2: float = Field(default=2.0, ge=0)
+    feature_fraction: float = Field(default=0.5, gt=0, le=1)
+    min_leaf: int = Field(default=3, ge=1)
     seed: int = 0
     grow_ratio: float = Field(default=0.25, ge=0)
     grow_min: int = Field(default=3, ge=1)

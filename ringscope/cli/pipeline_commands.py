@@ -61,6 +61,12 @@ def _add_generate(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--days", type=int, default=21)
     p.add_argument("--format", choices=("jsonl", "csv", "parquet"), default="jsonl")
     p.add_argument("--shards", type=int, default=1)
+    p.add_argument(
+        "--lookalikes",
+        choices=("classic", "wide"),
+        default="classic",
+        help="look-alike mix: classic, or wide (six more kinds, proportions drawn per world)",
+    )
     return p
 
 
@@ -156,7 +162,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     """Write a synthetic world."""
     from ringscope.worlds import WorldConfig, generate_world, write_world
 
-    world = generate_world(WorldConfig(n_legit=args.legit, days=args.days), seed=args.seed)
+    config = WorldConfig(n_legit=args.legit, days=args.days, lookalike_mix=args.lookalikes)
+    world = generate_world(config, seed=args.seed)
     paths = write_world(world, args.out, fmt=args.format, shards=args.shards)
     events = [p for p in paths if p.name.startswith("events")]
     Console().print(f"wrote {len(events)} event file(s) and truth.json to {args.out}")

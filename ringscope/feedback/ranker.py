@@ -35,10 +35,12 @@ class ClusterRanker:
 
     def predict(self, features: pl.DataFrame) -> np.ndarray:
         """P(ring) of each row of a :func:`~ringscope.feedback.features.cluster_features`."""
-        return self.booster.predict(_matrix(features))
+        x = _matrix(features)
+        raw = self.booster.predict(x, raw_score=True) + prior_logit(x)
+        return 1.0 / (1.0 + np.exp(-raw))
 
     def contributions(self, features: pl.DataFrame) -> np.ndarray:
-        """``[n, len(RANKER_FEATURES) + 1]`` log-odds contributions, bias last."""
+        """``[n, len(RANKER_FEATURES) + 1]`` log-odds corrections of the prior, bias last."""
         return self.booster.predict(_matrix(features), pred_contrib=True)
 
 
@@ -46,7 +48,16 @@ def _matrix(features: pl.DataFrame) -> np.ndarray:
     return features.select(RANKER_FEATURES).to_numpy().astype(np.float64)
 
 
-def train_ranker(train: list[Example], cfg: FeedbackConfig, *, threads: int = 2) -> ClusterRanker:
+_PRIOR = RANKER_FEATURES.index("prior_score")
+
+
+def prior_logit(x: np.ndarray) -> np.ndarray:
+    """The prior score as log-odds: where the trees start from."""
+    p = np.clip(x[:, _PRIOR], 0.01, 0.99)
+    return np.log(p / (1.0 - p))
+
+
+def train_ranker(train: list[Example], cfg: FeedbackConfig, *, threads: int = 1) -> ClusterRanker:
     """Fit the ranker on labelled examples (both classes must be present)."""
     x = np.array([[e.features.get(f, 0.0) for f in RANKER_FEATURES] for e in train])
     y = np.array([e.label for e in train], dtype=np.float64)
@@ -60,7 +71,9 @@ def train_ranker(train: list[Example], cfg: FeedbackConfig, *, threads: int = 2)
         "learning_rate": cfg.learning_rate,
         "num_leaves": cfg.num_leaves,
         "max_depth": 3,
-        "min_data_in_leaf": max(2, min(50, n // 20)),
+        "min_data_in_leaf": max(cfg.min_leaf, min(50, n // 20)),
+        "feature_fraction": cfg.feature_fraction,
+        "feature_fraction_seed": cfg.seed,
         "min_sum_hessian_in_leaf": 1e-3,
         "min_data_in_bin": 1,
         "lambda_l2": cfg.l2,
@@ -73,6 +86,8 @@ def train_ranker(train: list[Example], cfg: FeedbackConfig, *, threads: int = 2)
         "seed": cfg.seed,
         "verbose": -1,
     }
-    data = lgb.Dataset(x, y, weight=weight, feature_name=list(RANKER_FEATURES))
+    data = lgb.Dataset(
+        x, y, weight=weight, init_score=prior_logit(x), feature_name=list(RANKER_FEATURES)
+    )
     booster = lgb.train(params, data, num_boost_round=cfg.rounds)
     return ClusterRanker(booster, n_pos, n - n_pos)
