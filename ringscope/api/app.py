@@ -26,6 +26,7 @@ from ringscope.api.routes import (
     health,
     pages,
     signup,
+    signup_outcomes,
     snapshots,
     verdicts,
 )
@@ -43,6 +44,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     snapshots.router,
     admin.router,
     signup.router,
+    signup_outcomes.router,
     pages.router,
 )
 
