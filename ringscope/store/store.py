@@ -321,11 +321,24 @@ class Store:
             return {r.cluster_id: _verdict(r) for r in rows}
 
     def all_verdicts(self) -> list[VerdictRecord]:
-        """Every cluster verdict ever recorded, oldest first (the ranker's training set)."""
-        with self._sessions() as session:
-            return [
-                _verdict(r) for r in session.scalars(select(VerdictRow).order_by(VerdictRow.id))
-            ]
+        """Every cluster verdict ever recorded, oldest first (the ranker's training set).
+
+        Reads plain rows, not ORM objects: a run reads every verdict, thousands of them.
+        """
+        columns = (
+            VerdictRow.id,
+            VerdictRow.cluster_id,
+            VerdictRow.verdict,
+            VerdictRow.note,
+            VerdictRow.investigator,
+            VerdictRow.snapshot_id,
+            VerdictRow.created_at,
+            VerdictRow.features,
+            VerdictRow.actor_ids,
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(*columns).order_by(VerdictRow.id))
+            return [VerdictRecord(*r[:7], r[7] or None, tuple(r[8] or ())) for r in rows]
 
     def actor_verdicts(self) -> list[ActorVerdictRecord]:
         """Every verdict on a single account, oldest first."""
