@@ -247,6 +247,7 @@ def main() -> None:
     parser.add_argument("--judge", type=int, default=JUDGE_DEFAULT)
     parser.add_argument("--first-seed", type=int, default=101)
     parser.add_argument("--no-next-period", action="store_true")
+    parser.add_argument("--no-pairs", action="store_true", help="only the next-period runs")
     parser.add_argument("--train-10k", action="store_true")
     args = parser.parse_args()
     if args.train_10k:
@@ -257,7 +258,7 @@ def main() -> None:
     )
     print(header + "\n|---|---|---|---|---|---|", flush=True)
     results = []
-    for i in range(args.pairs):
+    for i in range(0 if args.no_pairs else args.pairs):
         a, b = args.first_seed + 2 * i, args.first_seed + 2 * i + 1
         r = _pair(args.legit, args.days, a, b, args.judge)
         results.append(r)
@@ -268,8 +269,11 @@ def main() -> None:
             r = _next_period(args.legit, args.days, a, args.judge)
             results.append(r | {"next_period": True})
             print(_row(f"A={a} period 2 after period 1", r), flush=True)
-    met = sum(_ok(r["after"]) for r in results if "b" in r)
-    print(f"\nother-world pairs meeting the target after verdicts: {met} of {args.pairs}")
+    for label, chosen in (("other-world pairs", [r for r in results if "b" in r]),
+                          ("next periods", [r for r in results if "b" not in r])):  # fmt: skip
+        if chosen:
+            met = sum(_ok(r["after"]) for r in chosen)
+            print(f"{label} meeting the target after verdicts: {met} of {len(chosen)}")
     (OUT / "feedback.json").write_text(json.dumps(results, indent=2) + "\n")
 
 

@@ -7,7 +7,7 @@ while a ring persists); a cluster with a fresh id whose linked previous clusters
 **Dismissed before.** A dismissed cluster that persists is listed below the open queue
 (``review_state`` ``dismissed_before``) unless it changed materially since it was
 judged: it grew by ``grow_ratio`` and ``grow_min`` accounts, gained a suspended member or
-an evidence layer, or one of its abuse or coordination signals rose by
+an evidence layer, or one of its evidence signals (:data:`EVIDENCE_SIGNALS`) rose by
 ``evidence_delta`` (:class:`~ringscope.config.FeedbackConfig`). Then it is ``reopened``,
 back in the open queue at its score, with the reason.
 
@@ -31,9 +31,12 @@ from ringscope.feedback.features import RANKER_FEATURES
 from ringscope.feedback.labels import ClusterLabel, Example
 from ringscope.ranking.signals import SIGNALS
 
-__all__ = ["REVIEW_STATES", "review_states", "teach_lane"]
+__all__ = ["EVIDENCE_SIGNALS", "REVIEW_STATES", "review_states", "teach_lane"]
 
 REVIEW_STATES = ("open", "reopened", "confirmed", "disputed", "dismissed_before")
+#: Signals that are observed evidence. ``member_risk`` is left out: it is a model's
+#: output and moves whenever the risk model retrains (on these very verdicts, too).
+EVIDENCE_SIGNALS = tuple(s for s in SIGNALS if s != "member_risk")
 
 
 def _size(features: dict[str, float]) -> int:
@@ -57,7 +60,7 @@ def _change(now: dict[str, float], then: dict[str, float], cfg: FeedbackConfig) 
     )
     if layers:
         return "new evidence: " + ", ".join(layers)
-    for signal in SIGNALS:
+    for signal in EVIDENCE_SIGNALS:
         if now.get(signal, 0.0) - then.get(signal, 0.0) >= cfg.evidence_delta:
             return f"{signal} rose from {then.get(signal, 0.0):.2f} to {now.get(signal, 0.0):.2f}"
     return None
