@@ -135,7 +135,7 @@ def _judge(root: Path, world: Path, n: int) -> dict[str, int]:
     truth = {c.cluster_id: c.label for c in _labels(root, world)}
     counts = {"confirmed": 0, "dismissed": 0}
     env = {"RINGSCOPE_SNAPSHOT_ROOT": str(root), "RINGSCOPE_SECRET_KEY": SECRET}
-    with api_server(env) as server:
+    with api_server(env, timeout_s=180) as server:
         base = f"http://{server.host}:{server.port}"
         page = _http(base, "GET", f"/v1/clusters?limit={n}", key)
         for item in page["items"]:
