@@ -89,8 +89,9 @@ def test_verdicts_teach_the_next_run_in_the_same_root(client, auth, settings, ro
     feedback = manifest["steps"]["feedback"]
     assert feedback["ranker"] == "used" and feedback["examples"] == 8
     risk = manifest["steps"]["ranking"]["risk_model"]
-    if risk["used"] == "learned":
-        assert risk["verdict_positives"] > 0 and risk["verdict_negatives"] > 0
+    # the risk model learns from confirmed members (positives) and dismissed ones (negatives)
+    assert risk["used"] == "learned"
+    assert risk["verdict_positives"] > 0 and risk["verdict_negatives"] > 0
 
     features = read_table(snap, FEATURES_TABLE)
     assert features.columns == ["cluster_id", *RANKER_FEATURES]
