@@ -26,6 +26,7 @@ __all__ = [
     "CommunityConfig",
     "CoordinationConfig",
     "EmbeddingConfig",
+    "FeedbackConfig",
     "LayerConfig",
     "RiskModelConfig",
     "RunConfig",
@@ -287,6 +288,39 @@ class SignupConfig(_Strict):
         return self
 
 
+class FeedbackConfig(_Strict):
+    """How investigators' verdicts shape a run (``ringscope.feedback``).
+
+    The learned cluster ranker is trained once the store holds at least
+    ``min_confirmed`` confirmed and ``min_dismissed`` dismissed clusters; below that the
+    prior score ranks alone. A cluster's score is then
+    ``(1 - blend) * prior_score + blend * learned_score``. The tree settings keep the
+    model small for tens to thousands of labels (shallow trees, L2, few rounds).
+
+    A dismissed cluster that persists comes back to the open queue only when it grew by
+    ``grow_ratio`` of its size and at least ``grow_min`` accounts, gained a suspended
+    member or an evidence layer, or one of its signals rose by ``evidence_delta``; else
+    it is listed as "dismissed before" below the open queue. ``teach_lane`` clusters
+    whose verdict would teach the ranker most are marked for the review lane.
+    """
+
+    enabled: bool = True
+    min_confirmed: int = Field(default=5, ge=1)
+    min_dismissed: int = Field(default=5, ge=1)
+    blend: float = Field(default=0.5, ge=0, le=1)
+    rounds: int = Field(default=80, ge=1, le=2000)
+    learning_rate: float = Field(default=0.1, gt=0, le=1)
+    num_leaves: int = Field(default=7, ge=2, le=127)
+    l2: float = Field(default=2.0, ge=0)
+    feature_fraction: float = Field(default=0.5, gt=0, le=1)
+    min_leaf: int = Field(default=3, ge=1)
+    seed: int = 0
+    grow_ratio: float = Field(default=0.25, ge=0)
+    grow_min: int = Field(default=3, ge=1)
+    evidence_delta: float = Field(default=0.15, gt=0, le=1)
+    teach_lane: int = Field(default=20, ge=0)
+
+
 class SparkConfig(_Strict):
     """The Spark engine (``engine = "spark"``, see ``ringscope.graph.spark``).
 
@@ -320,6 +354,7 @@ class RunConfig(_Strict):
     embeddings: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
     risk_model: RiskModelConfig = Field(default_factory=RiskModelConfig)
     signup: SignupConfig = Field(default_factory=SignupConfig)
+    feedback: FeedbackConfig = Field(default_factory=FeedbackConfig)
     engine: Literal["local", "spark"] = "local"
     spark: SparkConfig = Field(default_factory=SparkConfig)
 

@@ -25,6 +25,13 @@ from ringscope.config import RunConfig
 from ringscope.embeddings.step import EMBEDDINGS_TABLE, embeddings_step
 from ringscope.engines import Engine, resolve_engine
 from ringscope.errors import RejectRateExceeded
+from ringscope.feedback.features import FEATURES_TABLE
+from ringscope.feedback.step import (
+    CONTRIBUTIONS_TABLE,
+    Feedback,
+    feedback_step,
+    verdicts_step,
+)
 from ringscope.graph.communities import trim_periphery
 from ringscope.graph.coordination import CoordinationEvidence
 from ringscope.graph.hetero import HeteroGraph
@@ -77,6 +84,9 @@ class RunState:
     embeddings: pl.DataFrame | None = None
     out_root: Path | None = None
     previous: Path | None = None
+    # the verdict store read by the ``verdicts`` step (see ringscope/feedback/step.py)
+    database_url: str | None = None
+    feedback: Feedback | None = None
     tables: dict[str, pl.DataFrame] = field(default_factory=dict)
     files: dict[str, Callable[[Path], None]] = field(default_factory=dict)
     manifest: dict[str, Any] = field(default_factory=dict)
@@ -161,6 +171,7 @@ def _ranking(state: RunState) -> dict[str, Any]:
         state.config.risk_model,
         embeddings=state.embeddings,
         embeddings_use_labels=state.config.embeddings.label_weight > 0,
+        verdict_labels=state.feedback.actor_labels if state.feedback else None,
     )
     if learned.risk is None:  # no learned model: member_risk carries no weight
         cfg = cfg.model_copy(update={"weights": cfg.weights | {"member_risk": 0.0}})
@@ -275,8 +286,18 @@ STEPS: tuple[Step, ...] = (
         embeddings_step,
         lambda s: {k: s.tables[k] for k in (EMBEDDINGS_TABLE,) if k in s.tables},
     ),
+    Step("verdicts", verdicts_step, lambda s: {}),
     Step("ranking", _ranking, lambda s: s.tables),
     Step("lineage", lineage_step, lambda s: {LINEAGE_TABLE: s.tables[LINEAGE_TABLE]}),
+    Step(
+        "feedback",
+        feedback_step,
+        lambda s: {
+            k: s.tables[k]
+            for k in ("clusters", FEATURES_TABLE, CONTRIBUTIONS_TABLE)
+            if k in s.tables
+        },
+    ),
     Step("timeline", timeline_step, lambda s: {TIMELINE_TABLE: s.tables[TIMELINE_TABLE]}),
     Step("offender_index", offender_index, lambda s: {t: s.tables[t] for t in OFFENDER_TABLES}),
 )
@@ -301,8 +322,12 @@ def run_pipeline(
     progress: bool = False,
     debug_dir: Path | None = None,
     on_step: Callable[[str, float], None] | None = None,
+    database_url: str | None = None,
 ) -> Path:
     """Run every step and publish a snapshot under ``out_root``; returns its directory.
+
+    ``database_url`` names the verdict store whose verdicts shape the ranking; default:
+    the store ``ringscope serve`` keeps in ``out_root``, when there is one.
 
     When the reject-rate limit trips, the rejects are still written (next to the
     snapshots, as ``rejects-failed-<id>.jsonl.gz``) and the error names that file.
@@ -320,6 +345,7 @@ def run_pipeline(
         engine=resolve_engine(config),
         out_root=Path(out_root),
         previous=latest_snapshot(Path(out_root)),
+        database_url=database_url,
     )
     timings: dict[str, dict[str, float]] = {}
     counts: dict[str, Any] = {}

@@ -29,6 +29,7 @@ from ringscope.api.routes import (
     health,
     pages,
     signup,
+    signup_outcomes,
     snapshots,
     verdicts,
 )
@@ -46,6 +47,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     snapshots.router,
     admin.router,
     signup.router,
+    signup_outcomes.router,
     pages.router,
 )
 

@@ -40,4 +40,8 @@ def to_summary(row: dict[str, Any], verdict: VerdictRecord | None) -> ClusterSum
         summary=row["summary"] or "",
         lineage=LineagePublic(status=row["lineage_status"], previous_ids=row["previous_ids"]),
         verdict=to_verdict(verdict) if verdict is not None else None,
+        prior_score=row.get("prior_score"),
+        review_state=row.get("review_state") or "open",
+        review_reason=row.get("review_reason"),
+        teach_reason=row.get("teach_reason"),
     )

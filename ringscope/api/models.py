@@ -26,6 +26,8 @@ __all__ = [
     "KeyCreated",
     "KeyPublic",
     "KeysPublic",
+    "LearnedContribution",
+    "LearnedPublic",
     "LineagePublic",
     "MemberPublic",
     "MembersPage",
@@ -37,6 +39,7 @@ __all__ = [
     "SnapshotsPublic",
     "TimelineBucket",
     "VerdictCreate",
+    "VerdictCreated",
     "VerdictPublic",
     "VerdictsPublic",
 ]
@@ -44,6 +47,7 @@ __all__ = [
 VerdictValue = Literal["confirmed", "dismissed", "needs_more_info"]
 LineageStatus = Literal["new", "same", "grew", "shrank", "split", "merged"]
 Role = Literal["investigator", "service", "admin"]
+ReviewState = Literal["open", "reopened", "confirmed", "disputed", "dismissed_before"]
 
 
 class LineagePublic(BaseModel):
@@ -78,6 +82,23 @@ class VerdictCreate(BaseModel):
         max_length=200,
         description="who decided; defaults to the API key's name",
     )
+    snapshot_id: str | None = Field(
+        default=None,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        description="the snapshot the investigator judged from (checked when given: a "
+        "snapshot that no longer exists is a 409)",
+    )
+
+
+class VerdictCreated(VerdictPublic):
+    """A recorded verdict and the label the cluster now carries."""
+
+    label: Literal["confirmed", "dismissed", "disputed", "none"] = Field(
+        description="the cluster's label for the ranker after this verdict: 'disputed' "
+        "when investigators' latest verdicts disagree (it then teaches nothing)"
+    )
+    disputed_with: list[str] = Field(description="investigators who hold a different label")
 
 
 class VerdictsPublic(BaseModel):
@@ -97,6 +118,18 @@ class ClusterSummary(BaseModel):
     summary: str
     lineage: LineagePublic
     verdict: VerdictPublic | None = Field(description="the latest verdict, if any")
+    prior_score: float | None = Field(
+        default=None, description="the label-free score (before the learned ranker)"
+    )
+    review_state: ReviewState = Field(
+        default="open",
+        description="where verdicts put it: 'dismissed_before' clusters are listed after "
+        "the open queue; 'reopened' ones were dismissed but changed materially",
+    )
+    review_reason: str | None = Field(default=None, description="why it has that state")
+    teach_reason: str | None = Field(
+        default=None, description="set when it is in the review lane: why its verdict teaches"
+    )
 
 
 class ClustersPublic(BaseModel):
@@ -150,6 +183,26 @@ class TimelineBucket(BaseModel):
     events: int
 
 
+class LearnedContribution(BaseModel):
+    """One feature's push on the learned score (log-odds, TreeSHAP)."""
+
+    feature: str
+    value: float
+    contribution: float
+
+
+class LearnedPublic(BaseModel):
+    """The learned ranker's part in a cluster's score."""
+
+    learned_score: float = Field(description="the ranker's P(ring)")
+    weight: float = Field(description="score = (1 - weight) * prior_score + weight * learned")
+    prior_score: float
+    bias: float = Field(description="log-odds every cluster starts from")
+    contributions: list[LearnedContribution] = Field(
+        description="per feature, largest push first; bias + sum = logit(learned_score)"
+    )
+
+
 class ClusterDetail(ClusterSummary):
     """Everything an investigator reads about one cluster."""
 
@@ -158,6 +211,9 @@ class ClusterDetail(ClusterSummary):
     evidence: list[EvidencePublic]
     timeline: list[TimelineBucket]
     verdicts: list[VerdictPublic]
+    learned: LearnedPublic | None = Field(
+        default=None, description="the learned ranker's part (None: not enough verdicts yet)"
+    )
 
 
 class GraphNode(BaseModel):

@@ -28,6 +28,7 @@ import polars as pl
 
 from ringscope.api.convert import to_summary
 from ringscope.api.cursors import encode_cursor
+from ringscope.api.feedback_view import lane_filter
 from ringscope.api.snapshot_view import SnapshotView
 from ringscope.store import Store, VerdictRecord
 
@@ -49,6 +50,7 @@ class QueueQuery:
     kind: str | None = None
     contains_actor: str | None = None
     verdict: str | None = None
+    lane: str | None = None
     after_rank: int = 0
     limit: int = 50
 
@@ -87,7 +89,8 @@ def _rows(view: SnapshotView, latest: dict[str, VerdictRecord]) -> pl.DataFrame:
     verdicts = [
         v.verdict if (v := latest.get(c)) is not None else None for c in clusters["cluster_id"]
     ]
-    return clusters.select("cluster_id", "rank", "score", "size", "kind").with_columns(
+    lanes = [c for c in ("review_state", "teach_reason") if c in clusters.columns]
+    return clusters.select("cluster_id", "rank", "score", "size", "kind", *lanes).with_columns(
         pl.Series("verdict", verdicts, dtype=pl.Utf8),
         pl.Series("item", items, dtype=pl.Binary),
     )
@@ -95,6 +98,7 @@ def _rows(view: SnapshotView, latest: dict[str, VerdictRecord]) -> pl.DataFrame:
 
 def _matching(view: SnapshotView, rows: pl.DataFrame, query: QueueQuery) -> pl.DataFrame:
     """The precomputed rows that pass the query's filters."""
+    rows = lane_filter(rows, query.lane)
     conditions = []
     if query.min_score is not None:
         conditions.append(pl.col("score") >= query.min_score)

@@ -7,7 +7,7 @@ so a request only filters and slices. A :class:`SnapshotView` is never mutated a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -95,6 +95,8 @@ class SnapshotView:
     evidence: pl.DataFrame
     timeline: pl.DataFrame
     signal_weights: dict[str, float]
+    # the learned ranker's per-feature contributions (empty without a ranker)
+    ranker_contributions: pl.DataFrame = field(default_factory=pl.DataFrame)
 
     def cluster(self, cluster_id: str) -> dict[str, Any] | None:
         """One cluster row as a dict, or None when this snapshot has no such cluster."""
@@ -183,4 +185,5 @@ def load_view(path: Path) -> SnapshotView:
             {"cluster_id": pl.Utf8, "bucket_start": pl.Int64, "events": pl.Int64},
         ),
         signal_weights=_signal_weights(manifest, clusters),
+        ranker_contributions=_read(snap, "ranker_contributions"),
     )

@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ringscope.cli.mail_commands",
     "ringscope.cli.model_commands",
     "ringscope.cli.flag_commands",
+    "ringscope.cli.verdict_commands",
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,11 @@ def _add_run(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="seed of randomised steps")
     p.add_argument("--max-reject-rate", type=float, help="fail above this reject share")
     p.add_argument("--debug-dir", type=Path, help="write every step's tables here")
+    p.add_argument(
+        "--database-url",
+        help="verdict store whose verdicts shape the ranking (default: RINGSCOPE_DATABASE_URL, "
+        "else the SQLite store `serve` keeps in --out, when there is one)",
+    )
     p.add_argument("--engine", help="local (default) or spark")
     p.add_argument("--spark-master", help="Spark master URL for --engine spark (local[*])")
     p.add_argument(
@@ -55,6 +61,12 @@ def _add_generate(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--days", type=int, default=21)
     p.add_argument("--format", choices=("jsonl", "csv", "parquet"), default="jsonl")
     p.add_argument("--shards", type=int, default=1)
+    p.add_argument(
+        "--lookalikes",
+        choices=("classic", "wide"),
+        default="classic",
+        help="look-alike mix: classic, or wide (six more kinds, proportions drawn per world)",
+    )
     return p
 
 
@@ -103,6 +115,7 @@ def _progress_run(
     config: RunConfig,
     keyring: Keyring,
     debug_dir: Path | None = None,
+    database_url: str | None = None,
 ) -> Path:
     """Run the pipeline, printing each finished step; a byte progress bar on a terminal."""
     from ringscope.pipeline import run_pipeline
@@ -118,6 +131,7 @@ def _progress_run(
         progress=err.is_terminal,
         debug_dir=debug_dir,
         on_step=on_step,
+        database_url=database_url,
     )
 
 
@@ -129,7 +143,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = _run_config(args)
     keyring = load_keyring(allow_demo=args.insecure_demo_key)
     snap = _progress_run(
-        args.inputs, args.out, config=config, keyring=keyring, debug_dir=args.debug_dir
+        args.inputs,
+        args.out,
+        config=config,
+        keyring=keyring,
+        debug_dir=args.debug_dir,
+        database_url=args.database_url or os.environ.get("RINGSCOPE_DATABASE_URL"),
     )
     manifest = read_manifest(snap)
     Console().print(
@@ -143,7 +162,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     """Write a synthetic world."""
     from ringscope.worlds import WorldConfig, generate_world, write_world
 
-    world = generate_world(WorldConfig(n_legit=args.legit, days=args.days), seed=args.seed)
+    config = WorldConfig(n_legit=args.legit, days=args.days, lookalike_mix=args.lookalikes)
+    world = generate_world(config, seed=args.seed)
     paths = write_world(world, args.out, fmt=args.format, shards=args.shards)
     events = [p for p in paths if p.name.startswith("events")]
     Console().print(f"wrote {len(events)} event file(s) and truth.json to {args.out}")

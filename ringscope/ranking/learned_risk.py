@@ -152,6 +152,7 @@ def fit_learned_risk(
     *,
     embeddings: pl.DataFrame | None = None,
     embeddings_use_labels: bool = False,
+    verdict_labels: dict[str, int] | None = None,
 ) -> LearnedRisk:
     """Cross-fit the risk model on the run's suspensions; heuristic when labels are few.
 
@@ -165,10 +166,24 @@ def fit_learned_risk(
         embeddings: the embeddings step's frame (``actor``, ``embedding``), if any.
         embeddings_use_labels: the embeddings were trained on ``known_bad``; they are
             then left out (they would carry each actor's label into its features).
+        verdict_labels: account id -> 1 / 0 from investigators' verdicts (members of
+            confirmed / dismissed clusters, see ``ringscope.feedback.labels``); they
+            override the suspensions.
     """
     if not cfg.enabled:
         return _skip("disabled in config (risk_model.enabled)")
     labels = features["known_bad"].fill_null(False).to_numpy().astype(np.int64)
+    verdict_counts = {}
+    if verdict_labels:
+        given = features["actor_id"].replace_strict(
+            verdict_labels, default=None, return_dtype=pl.Int64
+        )
+        mask = given.is_not_null().to_numpy()
+        labels[mask] = given.to_numpy()[mask]
+        verdict_counts = {
+            "verdict_positives": int((given == 1).sum()),
+            "verdict_negatives": int((given == 0).sum()),
+        }
     n_pos = int(labels.sum())
     if n_pos < max(cfg.min_positives, cfg.folds):
         return _skip(
@@ -220,5 +235,5 @@ def fit_learned_risk(
         "label_frequency": round(float(np.mean(label_freqs)), 4),
         "graph_edges": int(adjacency.nnz),
         "embeddings": emb_note,
-    }
+    } | verdict_counts
     return LearnedRisk(pl.DataFrame({"actor": actors, "learned_risk": risk}), report)

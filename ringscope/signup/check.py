@@ -51,6 +51,7 @@ from ringscope.snapshot import read_manifest, resolve_snapshot
 
 if TYPE_CHECKING:
     from ringscope.signup.neighbours import EmbeddingNeighbours
+    from ringscope.signup.recalibrate import Calibration
 
 __all__ = ["FAMILY", "TIERS", "SignupChecker", "open_checker", "tier_of"]
 
@@ -91,6 +92,8 @@ class SignupChecker:
         root: The snapshot root whose suspension journal is followed (None: not followed).
         neighbours: Embedding neighbours of the offenders (None: the snapshot has no
             encoder, or torch is missing).
+        calibration: Key-kind scales, prior shift and thresholds learned from reviewers'
+            outcomes (None: the configuration as it is).
     """
 
     index: OffenderIndex
@@ -98,6 +101,8 @@ class SignupChecker:
     config: SignupConfig
     root: Path | None = None
     neighbours: EmbeddingNeighbours | None = None
+    # reviewers' outcomes (ringscope.signup.recalibrate); None: the config as it is
+    calibration: Calibration | None = None
     _offset: int = field(default=0, repr=False)
     _seen_size: int = field(default=-1, repr=False)
 
@@ -125,10 +130,12 @@ class SignupChecker:
         chance = match.others / self.index.n_actors_ + cfg.base_rate
         return max(0.0, match.similarity * math.log(cfg.reuse / min(chance, 1.0)))
 
-    def check(self, attempt: SignupAttempt) -> dict[str, Any]:
-        """Risk, decision and matched offenders with reasons for one attempt."""
+    def _scored(self, attempt: SignupAttempt) -> list[tuple[float, Offender, list, float, dict]]:
+        """Per matched offender: (risk, offender, reasons, uncalibrated risk, the
+        uncalibrated evidence of each counted key kind), riskiest first."""
         self.refresh()
         cfg = self.config
+        cal = self.calibration
         keys = attempt_keys(attempt, self.keyring)
         found = self.index.exact(keys)
         for pos, match in self.index.similar_names(
@@ -142,30 +149,57 @@ class SignupChecker:
         scored = []
         for pos, matches in found.items():
             offender = self.index.offenders_[pos]
-            evidence = [self._evidence(m) for m in matches]
+            raw = [self._evidence(m) for m in matches]
+            evidence = [
+                e * (cal.scale(m.kind) if cal else 1.0) for m, e in zip(matches, raw, strict=True)
+            ]
             best: dict[str, int] = {}
             for i, m in enumerate(matches):
                 family = FAMILY[m.kind]
                 if family not in best or evidence[i] > evidence[best[family]]:
                     best[family] = i
-            logit = prior + sum(evidence[i] for i in best.values())
+            logit = prior + sum(raw[i] for i in best.values())
             if offender.source == "ring":
                 logit += math.log(max(offender.cluster_score or 0.0, 1e-6))
+            counted_raw = {matches[i].kind: raw[i] for i in best.values()}
+            raw_risk = 1.0 / (1.0 + math.exp(-logit))
+            if cal is not None:
+                logit += cal.shift + sum(evidence[i] - raw[i] for i in best.values())
             risk = 1.0 / (1.0 + math.exp(-logit))
             counted = set(best.values())
             reasons = [
                 (m, e, i in counted) for i, (m, e) in enumerate(zip(matches, evidence, strict=True))
             ]
-            scored.append((risk, offender, reasons))
+            scored.append((risk, offender, reasons, raw_risk, counted_raw))
         scored.sort(key=lambda item: (-item[0], item[1].actor_id))
-        top = scored[: cfg.max_matches]
+        return scored
+
+    def thresholds(self) -> SignupConfig:
+        """The tier thresholds in force (recalibrated ones when outcomes moved them)."""
+        cal = self.calibration
+        if cal is None or cal.review is None:
+            return self.config
+        return self.config.model_copy(update={"review": cal.review, "block": cal.block})
+
+    def uncalibrated(self, attempt: SignupAttempt) -> tuple[float, dict[str, float]]:
+        """The configured model's risk and counted evidence per key kind for an attempt:
+        what a recorded outcome keeps, so recalibration always starts from the config."""
+        scored = self._scored(attempt)
+        if not scored:
+            return 0.0, {}
+        top = max(scored, key=lambda item: (item[3], item[1].actor_id))
+        return top[3], top[4]
+
+    def check(self, attempt: SignupAttempt) -> dict[str, Any]:
+        """Risk, decision and matched offenders with reasons for one attempt."""
+        top = self._scored(attempt)[: self.config.max_matches]
         risk = round(top[0][0], 4) if top else 0.0
         return {
             "actor_id": attempt.actor_id,
             "risk": risk,
-            "decision": tier_of(risk, cfg),
-            "matches": [_match_json(*item) for item in top],
-            "clusters": sorted({o.cluster_id for _, o, _ in top if o.cluster_id}),
+            "decision": tier_of(risk, self.thresholds()),
+            "matches": [_match_json(*item[:3]) for item in top],
+            "clusters": sorted({o.cluster_id for _, o, *_ in top if o.cluster_id}),
             "snapshot_id": self.index.snapshot_id,
         }
 

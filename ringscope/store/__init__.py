@@ -7,20 +7,26 @@ migrations shipped in ``ringscope/store/migrations``; :func:`open_store` applies
 
 from ringscope.store.engine import StoreError
 from ringscope.store.store import (
+    OUTCOMES,
     ROLES,
     VERDICTS,
+    ActorVerdictRecord,
     ApiKey,
     AuditRecord,
+    SignupOutcomeRecord,
     Store,
     VerdictRecord,
     open_store,
 )
 
 __all__ = [
+    "OUTCOMES",
     "ROLES",
     "VERDICTS",
+    "ActorVerdictRecord",
     "ApiKey",
     "AuditRecord",
+    "SignupOutcomeRecord",
     "Store",
     "StoreError",
     "VerdictRecord",

@@ -2,13 +2,15 @@
 
 SQLite runs in WAL mode with ``synchronous=FULL`` (a committed verdict survives a crash
 or power loss), a busy timeout so concurrent writers wait instead of failing, and
-foreign keys on. ``postgresql://`` URLs are routed to the psycopg 3 driver.
+foreign keys on. ``postgresql://`` URLs are routed to the psycopg 3 driver. JSON columns
+are decoded with orjson: a run reads every verdict's feature vector.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -53,7 +55,7 @@ def make_engine(url: str) -> Engine:
             raise StoreError("the verdict store needs a SQLite file, not an in-memory database")
         if not Path(database).parent.is_dir():
             raise StoreError(f"directory for the SQLite store does not exist: {database}")
-        engine = create_engine(url, connect_args={"timeout": 10})
+        engine = create_engine(url, connect_args={"timeout": 10}, json_deserializer=orjson.loads)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record) -> None:
@@ -63,4 +65,4 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, json_deserializer=orjson.loads)

@@ -10,10 +10,28 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["ApiKeyRow", "AuditRow", "Base", "UTCDateTime", "VerdictRow"]
+__all__ = [
+    "ActorVerdictRow",
+    "ApiKeyRow",
+    "AuditRow",
+    "Base",
+    "SignupOutcomeRow",
+    "UTCDateTime",
+    "VerdictRow",
+]
 
 
 class UTCDateTime(TypeDecorator):
@@ -70,6 +88,40 @@ class VerdictRow(Base):
     investigator: Mapped[str] = mapped_column(String(200))
     snapshot_id: Mapped[str] = mapped_column(String(64))
     key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # the cluster's feature vector and members in the snapshot it was judged on, so the
+    # ranker and the risk model learn from it after that snapshot is gone
+    features: Mapped[dict[str, float] | None] = mapped_column(JSON, nullable=True)
+    actor_ids: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+
+
+class ActorVerdictRow(Base):
+    """A verdict on one account (bulk imports from another tool name accounts)."""
+
+    __tablename__ = "actor_verdicts"
+    __table_args__ = (Index("ix_actor_verdicts_actor", "actor_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    actor_id: Mapped[str] = mapped_column(String(256))
+    verdict: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    investigator: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SignupOutcomeRow(Base):
+    """What a reviewer found about a checked signup, with the evidence the check saw."""
+
+    __tablename__ = "signup_outcomes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    actor_id: Mapped[str] = mapped_column(String(256))
+    outcome: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    investigator: Mapped[str] = mapped_column(String(200))
+    snapshot_id: Mapped[str] = mapped_column(String(64))
+    risk: Mapped[float] = mapped_column(Float)
+    evidence: Mapped[dict[str, float]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -21,13 +21,22 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ringscope.store.engine import StoreError, make_engine
 from ringscope.store.migrate import upgrade
-from ringscope.store.schema import ApiKeyRow, AuditRow, VerdictRow
+from ringscope.store.schema import (
+    ActorVerdictRow,
+    ApiKeyRow,
+    AuditRow,
+    SignupOutcomeRow,
+    VerdictRow,
+)
 
 __all__ = [
+    "OUTCOMES",
     "ROLES",
     "VERDICTS",
+    "ActorVerdictRecord",
     "ApiKey",
     "AuditRecord",
+    "SignupOutcomeRecord",
     "Store",
     "VerdictRecord",
     "hash_key",
@@ -36,6 +45,7 @@ __all__ = [
 
 ROLES = ("investigator", "service", "admin")
 VERDICTS = ("confirmed", "dismissed", "needs_more_info")
+OUTCOMES = ("offender", "legit")
 KEY_PREFIX = "rsk_"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
 # Cluster ids per IN list (well under every backend's bound-parameter limit).
@@ -80,6 +90,35 @@ class VerdictRecord:
     investigator: str
     snapshot_id: str
     created_at: datetime
+    features: dict[str, float] | None = None
+    actor_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ActorVerdictRecord:
+    """One verdict on a single account."""
+
+    id: int
+    actor_id: str
+    verdict: str
+    note: str | None
+    investigator: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class SignupOutcomeRecord:
+    """A reviewer's finding on a checked signup and the check's evidence per key kind."""
+
+    id: int
+    actor_id: str
+    outcome: str
+    note: str | None
+    investigator: str
+    snapshot_id: str
+    risk: float
+    evidence: dict[str, float]
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -106,7 +145,34 @@ def _verdict(row: VerdictRow) -> VerdictRecord:
         row.investigator,
         row.snapshot_id,
         row.created_at,
+        dict(row.features) if row.features else None,
+        tuple(row.actor_ids or ()),
     )
+
+
+def _actor_verdict(row: ActorVerdictRow) -> ActorVerdictRecord:
+    return ActorVerdictRecord(
+        row.id, row.actor_id, row.verdict, row.note, row.investigator, row.created_at
+    )
+
+
+def _outcome(row: SignupOutcomeRow) -> SignupOutcomeRecord:
+    return SignupOutcomeRecord(
+        row.id,
+        row.actor_id,
+        row.outcome,
+        row.note,
+        row.investigator,
+        row.snapshot_id,
+        row.risk,
+        dict(row.evidence),
+        row.created_at,
+    )
+
+
+def _check_verdict(verdict: str) -> None:
+    if verdict not in VERDICTS:
+        raise StoreError(f"unknown verdict {verdict!r}; choose one of {', '.join(VERDICTS)}")
 
 
 def _audit(row: AuditRow) -> AuditRecord:
@@ -208,10 +274,15 @@ class Store:
         snapshot_id: str,
         note: str | None = None,
         key_id: int | None = None,
+        features: dict[str, float] | None = None,
+        actor_ids: Iterable[str] | None = None,
     ) -> VerdictRecord:
-        """Record a verdict (and its audit entry) in one transaction."""
-        if verdict not in VERDICTS:
-            raise StoreError(f"unknown verdict {verdict!r}; choose one of {', '.join(VERDICTS)}")
+        """Record a verdict (and its audit entry) in one transaction.
+
+        ``features`` and ``actor_ids`` are the cluster's feature vector and members in
+        ``snapshot_id``: what the ranker and the risk model learn from later.
+        """
+        _check_verdict(verdict)
         row = VerdictRow(
             cluster_id=cluster_id,
             verdict=verdict,
@@ -220,6 +291,8 @@ class Store:
             snapshot_id=snapshot_id,
             key_id=key_id,
             created_at=_now(),
+            features=features,
+            actor_ids=list(actor_ids) if actor_ids is not None else None,
         )
         with self._write() as session:
             session.add(row)
@@ -273,6 +346,93 @@ class Store:
                 select(VerdictRow).where(VerdictRow.id > after_id).order_by(VerdictRow.id)
             )
             return [_verdict(r) for r in rows]
+
+    def all_verdicts(self) -> list[VerdictRecord]:
+        """Every cluster verdict ever recorded, oldest first (the ranker's training set).
+
+        Reads plain rows, not ORM objects: a run reads every verdict, thousands of them.
+        """
+        columns = (
+            VerdictRow.id,
+            VerdictRow.cluster_id,
+            VerdictRow.verdict,
+            VerdictRow.note,
+            VerdictRow.investigator,
+            VerdictRow.snapshot_id,
+            VerdictRow.created_at,
+            VerdictRow.features,
+            VerdictRow.actor_ids,
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(*columns).order_by(VerdictRow.id))
+            return [VerdictRecord(*r[:7], r[7] or None, tuple(r[8] or ())) for r in rows]
+
+    def actor_verdicts(self) -> list[ActorVerdictRecord]:
+        """Every verdict on a single account, oldest first."""
+        with self._sessions() as session:
+            rows = session.scalars(select(ActorVerdictRow).order_by(ActorVerdictRow.id))
+            return [_actor_verdict(r) for r in rows]
+
+    def import_verdicts(
+        self,
+        clusters: list[dict[str, Any]],
+        actors: list[dict[str, Any]],
+        *,
+        principal: str,
+    ) -> tuple[int, int]:
+        """Add many cluster and account verdicts in ONE transaction: all or nothing.
+
+        Each dict holds the keyword arguments of a row (``cluster_id`` or ``actor_id``,
+        ``verdict``, ``note``, ``investigator``, ``created_at``, and for clusters
+        ``snapshot_id``, ``features``, ``actor_ids``). Returns (clusters, actors) added.
+        """
+        for row in (*clusters, *actors):
+            _check_verdict(row["verdict"])
+        with self._write() as session:
+            session.add_all(VerdictRow(**row) for row in clusters)
+            session.add_all(ActorVerdictRow(**row) for row in actors)
+            payload = {"clusters": len(clusters), "actors": len(actors)}
+            session.add(_audit_row("verdict.imported", principal, payload))
+        return len(clusters), len(actors)
+
+    # --- signup outcomes --------------------------------------------------------------
+
+    def add_signup_outcome(
+        self,
+        actor_id: str,
+        outcome: str,
+        *,
+        investigator: str,
+        snapshot_id: str,
+        risk: float,
+        evidence: dict[str, float],
+        note: str | None = None,
+    ) -> SignupOutcomeRecord:
+        """Record what review found about a checked signup (with the check's evidence)."""
+        if outcome not in OUTCOMES:
+            raise StoreError(f"unknown outcome {outcome!r}; choose one of {', '.join(OUTCOMES)}")
+        row = SignupOutcomeRow(
+            actor_id=actor_id,
+            outcome=outcome,
+            note=note,
+            investigator=investigator,
+            snapshot_id=snapshot_id,
+            risk=risk,
+            evidence=evidence,
+            created_at=_now(),
+        )
+        with self._write() as session:
+            session.add(row)
+            session.flush()
+            payload = {"outcome_id": row.id, "actor_id": actor_id, "outcome": outcome}
+            session.add(_audit_row("signup.outcome", investigator, payload))
+        return _outcome(row)
+
+    def signup_outcomes(self) -> list[SignupOutcomeRecord]:
+        """Every recorded signup outcome, oldest first."""
+        with self._sessions() as session:
+            rows = session.scalars(select(SignupOutcomeRow).order_by(SignupOutcomeRow.id))
+            return [_outcome(r) for r in rows]
 
     # --- audit log ------------------------------------------------------------------
 

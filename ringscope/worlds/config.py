@@ -73,6 +73,9 @@ class WorldConfig:
         new_signup_fraction: share of legit accounts that sign up during the window.
         message_volume: multiplier on everyday message rates (records per account).
         duplicate_rate: share of records written twice with the same ``event_id``.
+        lookalike_mix: ``"classic"`` (the four kinds above) or ``"wide"``: also the six
+            kinds of :mod:`ringscope.worlds.lookalikes_wide`, in proportions drawn at
+            random per world.
     """
 
     n_legit: int = 3000
@@ -102,6 +105,7 @@ class WorldConfig:
     new_signup_fraction: float = 0.04
     message_volume: float = 1.0
     duplicate_rate: float = 0.005
+    lookalike_mix: str = "classic"
 
     def __post_init__(self) -> None:
         if self.n_legit < 200:
@@ -139,6 +143,10 @@ class WorldConfig:
             v = getattr(self, name)
             if not 0.0 <= v <= 1.0:
                 raise ConfigError(f"{name} must be in [0, 1], got {v}")
+        if self.lookalike_mix not in ("classic", "wide"):
+            raise ConfigError(
+                f"lookalike_mix must be 'classic' or 'wide', got {self.lookalike_mix!r}"
+            )
         if self.false_report_rate < 0:
             raise ConfigError(f"false_report_rate must be >= 0, got {self.false_report_rate}")
         if not 0.05 <= self.message_volume <= 20:

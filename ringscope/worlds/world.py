@@ -22,6 +22,7 @@ from ringscope.worlds.draws import Dice
 from ringscope.worlds.events import Emitter, IdSource, id_base
 from ringscope.worlds.labels import LabelNoise
 from ringscope.worlds.lookalikes import plan_families, plan_lookalikes_early, plan_virals
+from ringscope.worlds.lookalikes_wide import plan_wide
 from ringscope.worlds.people import DAY_MS, Network, Population
 from ringscope.worlds.rings import plan_rings
 from ringscope.worlds.scenario import Group, PlanContext, Scenario
@@ -314,6 +315,7 @@ def generate_world(config: WorldConfig, *, seed: int) -> World:
     scenarios += plan_families(ctx, next_id, communities)
     ring_scenarios = plan_rings(ctx)
     scenarios += plan_virals(ctx, next_id)
+    scenarios += plan_wide(ctx, next_id)
     noise = LabelNoise(ctx)
     pop.freeze(rng)
     everyday = Everyday(pop, ctx.text, ctx.urls, volume=cfg.message_volume)

@@ -38,10 +38,12 @@ EARLY_SHARE = 0.75
 
 @dataclass(frozen=True)
 class Snapshots:
-    """The session's two published snapshots (``full`` was published after ``early``)."""
+    """The session's two published snapshots (``full`` was published after ``early``)
+    and the world's full event file they were made from."""
 
     early: Path
     full: Path
+    events: Path
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +64,7 @@ def snapshots(tmp_path_factory: pytest.TempPathFactory) -> Snapshots:
     root = base / "snapshots"
     early = run_pipeline([early_events], root, config=config, keyring=keyring)
     full = run_pipeline([events], root, config=config, keyring=keyring)
-    return Snapshots(early=early, full=full)
+    return Snapshots(early=early, full=full, events=events)
 
 
 def publish_copy(snapshot: Path, root: Path) -> Path:

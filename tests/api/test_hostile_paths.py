@@ -47,7 +47,7 @@ def hostile_client(tmp_path: Path, snapshots: Snapshots):
         table.with_columns(pl.col("src", "dst").replace(rename)).write_parquet(
             snap / f"{name}.parquet"
         )
-    env = make_env(tmp_path, Snapshots(early=snap, full=snapshots.full))
+    env = make_env(tmp_path, Snapshots(early=snap, full=snapshots.full, events=snapshots.events))
     headers = {"Authorization": f"Bearer {env.keys['investigator']}"}
     with running_server(create_app(env.settings)) as base, httpx.Client(base_url=base) as client:
         yield client, headers, top

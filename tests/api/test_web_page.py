@@ -334,6 +334,24 @@ def test_queue_pages_with_the_cursor(page, server, script_errors):
 
 
 @browser_test
+def test_review_lane_tab_shows_the_clusters_that_teach_most(page, server, script_errors):
+    lane = server.api("/v1/clusters", lane="teach", limit=PAGE_SIZE)
+    assert lane["items"], "without verdicts the lane holds clusters near the prior's boundary"
+    _sign_in(page, server)
+    page.click("#lanes button[data-lane=teach]")
+    page.wait_for_url(re.compile(r"/\?lane=teach$"))
+    rows = page.locator("#queue-table tbody tr.clickable")
+    expect(rows).to_have_count(len(lane["items"]))
+    assert [rows.nth(i).get_attribute("data-cluster-id") for i in range(rows.count())] == _ids(lane)
+    expect(rows.first.locator("[data-teach]")).to_have_text("teaches")
+    expect(rows.first.locator(".teach-reason")).to_have_text(lane["items"][0]["teach_reason"])
+    expect(page.locator("#lanes button[data-lane=teach]")).to_have_attribute("aria-pressed", "true")
+    rows.first.click()
+    expect(page.locator("#learned")).to_contain_text("Not used in this snapshot")
+    assert script_errors == []
+
+
+@browser_test
 def test_cluster_opens_draws_its_graph_and_records_a_verdict(page, server, script_errors, capsys):
     _sign_in(page, server)
     first = page.locator("#queue-table tbody tr.clickable").first

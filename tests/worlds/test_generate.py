@@ -249,9 +249,35 @@ def test_default_world_has_the_advertised_shape() -> None:
     assert 0.025 < ring_actors / world.n_actors < 0.07
 
 
+def test_wide_worlds_draw_their_own_look_alike_mix(tmp_path: Path) -> None:
+    from ringscope.worlds.lookalikes_wide import WIDE_KINDS
+
+    mixes = []
+    for seed in (1, 2, 3):
+        world = generate_world(WorldConfig(n_legit=600, days=10, lookalike_mix="wide"), seed=seed)
+        kinds = Counter(g.kind for g in world.lookalikes)
+        assert set(LOOKALIKE_KINDS) <= set(kinds)
+        assert sum(kinds[k] for k in WIDE_KINDS) == len(WIDE_KINDS)  # 600 legit: 6 groups
+        assert all(len(g.members) >= 1 for g in world.lookalikes)
+        mixes.append(tuple(kinds[k] for k in WIDE_KINDS))
+    assert len(set(mixes)) > 1, "proportions are drawn per world"
+    classic = generate_world(SMALL, seed=1)
+    assert {g.kind for g in classic.lookalikes} == set(LOOKALIKE_KINDS)
+    paths = write_world(world, tmp_path / "wide")
+    truth = json.loads((tmp_path / "wide" / "truth.json").read_text())
+    assert {g["kind"] for g in truth["lookalikes"]} & set(WIDE_KINDS)
+    assert any(p.name.startswith("events") for p in paths)
+
+
 @pytest.mark.parametrize(
     "kwargs",
-    [{"n_legit": 10}, {"days": 3}, {"spam_blast_size": (10, 5)}, {"duplicate_rate": 2.0}],
+    [
+        {"n_legit": 10},
+        {"days": 3},
+        {"spam_blast_size": (10, 5)},
+        {"duplicate_rate": 2.0},
+        {"lookalike_mix": "odd"},
+    ],
 )
 def test_invalid_config_is_rejected(kwargs: dict) -> None:
     with pytest.raises(ConfigError):

@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, st
 from ringscope.api.convert import ms_to_datetime, to_summary, to_verdict
 from ringscope.api.cursors import CURSOR_PATTERNS, decode_cursor, encode_cursor
 from ringscope.api.deps import InvestigatorKey, SnapshotDep, StoreDep
+from ringscope.api.feedback_view import Lane, learned_part
 from ringscope.api.models import (
     ClusterDetail,
     ClusterGraph,
@@ -61,6 +62,13 @@ async def list_clusters(
     verdict: Annotated[
         VerdictFilter | None, Query(description="latest verdict; 'none' = not yet reviewed")
     ] = None,
+    lane: Annotated[
+        Lane | None,
+        Query(
+            description="'open': the queue without clusters dismissed before; 'teach': "
+            "the clusters whose verdict would teach the ranker most; 'dismissed_before'"
+        ),
+    ] = None,
     cursor: Annotated[
         str | None, Query(pattern=CURSOR_PATTERNS["rank"], description="next_cursor, unchanged")
     ] = None,
@@ -77,6 +85,7 @@ async def list_clusters(
         kind=kind,
         contains_actor=contains_actor,
         verdict=verdict,
+        lane=lane,
         after_rank=decode_cursor(cursor, "rank"),
         limit=limit,
     )
@@ -158,6 +167,7 @@ def get_cluster(
         evidence=_evidence(view, cluster_id),
         timeline=_timeline(view, cluster_id),
         verdicts=[to_verdict(v) for v in history],
+        learned=learned_part(view, row),
     )
 
 

@@ -18,7 +18,8 @@ snapshot checks): an unreadable index keeps the snapshot from being served at al
 check never meets a broken index; the secret key is ``RINGSCOPE_SECRET_KEY`` (the public demo key
 only for snapshots made with it). Members of clusters whose latest verdict is
 ``confirmed`` count as offenders too (``source`` = ``confirmed``), picked up within
-five seconds of the verdict.
+five seconds of the verdict; reviewers' signup outcomes
+(:mod:`ringscope.api.routes.signup_outcomes`) recalibrate it on the same poll.
 """
 
 from __future__ import annotations
@@ -46,10 +47,11 @@ from ringscope.signup.attempt import (
 )
 from ringscope.signup.check import SignupChecker, open_checker
 from ringscope.signup.journal import append_suspension
+from ringscope.signup.recalibrate import recalibrate
 from ringscope.snapshot import read_manifest
 from ringscope.store import Store
 
-__all__ = ["SignupCheckers", "router"]
+__all__ = ["SignupCheckers", "checker_for", "router"]
 
 router = APIRouter(tags=["signup"])
 
@@ -142,6 +144,7 @@ class SignupCheckers:
         if time.monotonic() - self._verdicts_at >= _VERDICT_POLL_S:
             self._verdicts_at = time.monotonic()
             self._add_confirmed(checker, snapshot, store)
+            recalibrate(checker, store)
         return checker
 
     def _add_confirmed(self, checker: SignupChecker, snapshot: SnapshotView, store: Store) -> None:
@@ -169,7 +172,8 @@ def _checkers(request: Request) -> SignupCheckers:
     return request.app.state.signup_checkers
 
 
-def _checker(request: Request, snapshot: SnapshotView, store: Store) -> SignupChecker:
+def checker_for(request: Request, snapshot: SnapshotView, store: Store) -> SignupChecker:
+    """The served snapshot's checker (a 503 when it cannot be built)."""
     try:
         return _checkers(request).get(snapshot, store)
     except RingscopeError as exc:
@@ -230,7 +234,7 @@ async def check_signup(
         attempt = parse_attempt(record)
     except SignupInputError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
-    result = _checker(request, snapshot, store).check(attempt)
+    result = checker_for(request, snapshot, store).check(attempt)
     return Response(orjson.dumps(result), media_type="application/json")
 
 
@@ -286,7 +290,7 @@ def add_suspension(
         raise HTTPException(
             status.HTTP_400_BAD_REQUEST, "wrong_type: identifiers must be an object"
         )
-    checker = _checker(request, snapshot, store)
+    checker = checker_for(request, snapshot, store)
     try:
         attempt = parse_attempt({**(identifiers or {}), "actor_id": actor_id, "ts": body.get("ts")})
         entry = append_suspension(

@@ -13,6 +13,7 @@ import {
   layerChip,
   lineageChip,
   replace,
+  reviewChip,
   RISK_GRADIENT,
   riskColor,
   scoreBar,
@@ -82,6 +83,45 @@ function signalsCard(detail) {
   );
 }
 
+// ---------- learned ranker ----------
+
+const LEARNED_SHOWN = 12;
+
+function learnedCard(detail) {
+  const learned = detail.learned;
+  if (!learned) {
+    return card(
+      "Learned ranker",
+      { id: "learned" },
+      h("div.card-body.muted", null, "Not used in this snapshot: too few confirmed and dismissed verdicts yet. The score is the prior score."),
+    );
+  }
+  const rows = learned.contributions.slice(0, LEARNED_SHOWN).map((c) =>
+    h(
+      "div.signal",
+      { dataset: { feature: c.feature }, title: `${c.feature} = ${Number(c.value).toFixed(3)}: ${c.contribution >= 0 ? "+" : ""}${c.contribution.toFixed(3)} log-odds` },
+      h("span.name", null, c.feature),
+      h("span.muted", null, Number(c.value).toFixed(2)),
+      h("span.contrib", { style: { color: c.contribution >= 0 ? "#d62828" : "#2f855a" } }, `${c.contribution >= 0 ? "+" : ""}${c.contribution.toFixed(3)}`),
+    ),
+  );
+  return card(
+    "Learned ranker",
+    { id: "learned", actions: [h("span.bar-value", null, fmtScore(learned.learned_score))] },
+    h(
+      "div.card-body.signals",
+      null,
+      h(
+        "p",
+        null,
+        `Score ${fmtScore(detail.score)} = ${fmtScore(1 - learned.weight)} × prior ${fmtScore(learned.prior_score)} + ${fmtScore(learned.weight)} × learned ${fmtScore(learned.learned_score)}.`,
+      ),
+      rows,
+      h("div.signal-legend", null, "What investigators' verdicts taught: each feature's push on the learned score, in log-odds, on top of the prior score (largest first)."),
+    ),
+  );
+}
+
 // ---------- verdicts ----------
 
 function historyItem(verdict) {
@@ -134,7 +174,8 @@ function verdictCard(clusterId, history, ctx, onRecorded) {
       history = [recorded, ...history];
       fill(history);
       onRecorded(recorded);
-      ctx.toast(`Verdict recorded: ${recorded.verdict.replaceAll("_", " ")}`);
+      const disputed = recorded.label === "disputed" ? ` (disputed with ${recorded.disputed_with.join(", ")}: it teaches nothing until you agree)` : "";
+      ctx.toast(`Verdict recorded: ${recorded.verdict.replaceAll("_", " ")}${disputed}`);
     } catch (err) {
       ctx.reportError(err);
     } finally {
@@ -438,6 +479,7 @@ export async function renderCluster(root, clusterId, ctx) {
       h("span.cluster-id", null, detail.cluster_id),
       detail.kind ? layerChip(detail.kind) : null,
       lineageChip(detail.lineage),
+      reviewChip(detail),
       currentVerdict,
       h(
         "div.stats",
@@ -453,6 +495,7 @@ export async function renderCluster(root, clusterId, ctx) {
       ),
     ),
     h("p.cluster-summary", null, detail.summary),
+    detail.review_reason ? h("p.muted#review-reason", null, detail.review_reason) : null,
     h(
       "div.grid",
       null,
@@ -471,6 +514,7 @@ export async function renderCluster(root, clusterId, ctx) {
         null,
         verdictCard(clusterId, detail.verdicts || [], ctx, (v) => replace(currentVerdict, verdictChip(v))),
         signalsCard(detail),
+        learnedCard(detail),
         timelineCard(detail.timeline),
       ),
     ),

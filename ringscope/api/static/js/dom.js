@@ -172,6 +172,26 @@ export function lineageChip(lineage) {
   return h("span.chip", { style: { "--chip": LINEAGE_COLORS[lineage.status] || "#6b7280" }, title }, lineage.status);
 }
 
+const REVIEW_LABELS = {
+  reopened: ["reopened", "#d62828"],
+  dismissed_before: ["dismissed before", "#6b7280"],
+  disputed: ["disputed", "#d97706"],
+};
+
+/** A chip for where verdicts put a cluster (nothing for plain open or confirmed ones). */
+export function reviewChip(item) {
+  const known = REVIEW_LABELS[item.review_state];
+  if (!known) return null;
+  const [label, color] = known;
+  return h("span.chip", { style: { "--chip": color }, title: item.review_reason || label, dataset: { review: item.review_state } }, label);
+}
+
+/** A chip marking a cluster of the review lane, with why its verdict teaches most. */
+export function teachChip(item) {
+  if (!item.teach_reason) return null;
+  return h("span.chip", { style: { "--chip": "#8b5cf6" }, title: item.teach_reason, dataset: { teach: "1" } }, "teaches");
+}
+
 /** Known-bad badge (suspended actor). */
 export const knownBadBadge = () => h("span.badge-bad", { title: "suspended: known bad" }, "KNOWN BAD");
 

@@ -2,11 +2,18 @@
 // the cluster table and cursor pagination. j / k move through rows, Enter opens one.
 
 import { endpoints } from "./api.js";
-import { fmtInt, h, layerChip, lineageChip, replace, scoreBar, verdictChip } from "./dom.js";
+import { fmtInt, h, layerChip, lineageChip, replace, reviewChip, scoreBar, teachChip, verdictChip } from "./dom.js";
 
 const DEFAULT_PAGE_SIZE = 25;
 const PAGE_SIZES = [10, 25, 50, 100];
-const FILTER_KEYS = ["min_score", "min_size", "kind", "verdict", "contains_actor", "limit"];
+const FILTER_KEYS = ["lane", "min_score", "min_size", "kind", "verdict", "contains_actor", "limit"];
+// Review lanes (tabs above the filters): the API's ``lane`` filter.
+const LANES = [
+  ["", "All"],
+  ["open", "Open queue"],
+  ["teach", "Teaches the ranker most"],
+  ["dismissed_before", "Dismissed before"],
+];
 const KNOWN_KINDS = ["content", "infrastructure", "victims", "identity", "signup"];
 const VERDICT_OPTIONS = [
   ["", "any"],
@@ -86,6 +93,7 @@ function filterForm(filters, ctx) {
     spellcheck: "false",
   });
 
+  const lane = h("input", { type: "hidden", name: "lane", value: filters.lane });
   const form = h(
     "form.card.filters",
     {
@@ -99,6 +107,7 @@ function filterForm(filters, ctx) {
         ctx.navigate(queueHref(next));
       },
     },
+    lane,
     h("div.field", null, h("label", null, "Min score"), h("div.field-inline", null, minScore, scoreValue)),
     h("div.field", null, h("label", null, "Min size"), minSize),
     h("div.field", null, h("label", null, "Kind"), kind),
@@ -113,6 +122,27 @@ function filterForm(filters, ctx) {
     ),
   );
   return form;
+}
+
+function laneTabs(filters, ctx) {
+  return h(
+    "nav.lanes#lanes",
+    { "aria-label": "review lanes" },
+    LANES.map(([value, label]) =>
+      h(
+        "button.btn",
+        {
+          type: "button",
+          class: value === (filters.lane || "") ? "btn-primary" : null,
+          dataset: { lane: value || "all" },
+          "aria-pressed": String(value === (filters.lane || "")),
+          title: value === "teach" ? "clusters whose verdict would teach the learned ranker most" : null,
+          onclick: () => ctx.navigate(queueHref({ ...filters, lane: value })),
+        },
+        label,
+      ),
+    ),
+  );
 }
 
 function clusterRow(item, ctx) {
@@ -131,7 +161,14 @@ function clusterRow(item, ctx) {
     h("td.num", null, fmtInt(item.size)),
     h("td", null, item.kind ? layerChip(item.kind) : "–"),
     h("td", null, lineageChip(item.lineage)),
-    h("td.summary", null, h("div.clamp", { title: item.summary }, item.summary)),
+    h(
+      "td.summary",
+      null,
+      h("div.chips", null, reviewChip(item), teachChip(item)),
+      h("div.clamp", { title: item.summary }, item.summary),
+      item.review_reason && item.review_state !== "open" ? h("div.muted.review-reason", null, item.review_reason) : null,
+      item.teach_reason ? h("div.muted.teach-reason", null, item.teach_reason) : null,
+    ),
     h("td", null, verdictChip(item.verdict)),
   );
 }
@@ -157,6 +194,7 @@ export async function renderQueue(root, query, ctx) {
   replace(
     root,
     h("div.page-head", null, h("h1", null, "Ranked queue"), countEl),
+    laneTabs(filters, ctx),
     filterForm(filters, ctx),
     h(
       "div.card",
