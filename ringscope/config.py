@@ -24,6 +24,7 @@ from ringscope.errors import ConfigError
 
 __all__ = [
     "CommunityConfig",
+    "ContentModelConfig",
     "CoordinationConfig",
     "EmbeddingConfig",
     "LayerConfig",
@@ -211,6 +212,34 @@ class RiskModelConfig(_Strict):
     max_fit_actors: int = Field(default=20_000, ge=100)
 
 
+class ContentModelConfig(_Strict):
+    """The message-level content model (``ringscope.ranking.content_model``).
+
+    A linear classifier on each message's keyed hashed terms, traits and relay
+    pseudonyms, trained on the labels that exist (suspensions, actors reported by at
+    least ``min_reporters`` distinct accounts, extra actor labels) when there are at
+    least ``min_positives`` labelled actors. An actor's messages are always scored by a
+    model that never saw that actor (``folds`` folds of the actors). ``time_slices = 0``
+    (default) scores every message with every label known at run time (the snapshot is a
+    view as of the run). ``time_slices = k`` scores each message only with labels known
+    before it: the timeline is cut at ``k`` quantiles of the label times, every message
+    after a cut is scored by a model of the labels and messages up to it, and messages
+    before the first cut get no supervised score (for back-testing; see bench/RESULTS.md
+    for what it costs). ``max_train_messages`` caps the messages one fit learns from (every
+    labelled one kept, the rest sampled, seeded). ``label_free`` adds the label-free
+    content score (co-training from header and structure anomalies, see the module).
+    """
+
+    enabled: bool = True
+    min_positives: int = Field(default=10, ge=2)
+    min_reporters: int = Field(default=2, ge=1)
+    time_slices: int = Field(default=0, ge=0, le=16)
+    folds: int = Field(default=3, ge=2, le=10)
+    max_train_messages: int = Field(default=30_000, ge=100)
+    label_free: bool = True
+    seed: int = 0
+
+
 class SignupMatchConfig(_Strict):
     """One kind of key in the repeat-offender check (a likelihood ratio's two parts).
 
@@ -319,6 +348,7 @@ class RunConfig(_Strict):
     scoring: ScoreConfig = Field(default_factory=ScoreConfig)
     embeddings: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
     risk_model: RiskModelConfig = Field(default_factory=RiskModelConfig)
+    content_model: ContentModelConfig = Field(default_factory=ContentModelConfig)
     signup: SignupConfig = Field(default_factory=SignupConfig)
     engine: Literal["local", "spark"] = "local"
     spark: SparkConfig = Field(default_factory=SparkConfig)

@@ -117,11 +117,13 @@ def actor_risk(
     strongest_edge: pl.DataFrame,
     *,
     learned_risk: pl.DataFrame | None = None,
+    content_risk: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Risk in [0, 1] per actor from its cluster's score and its own evidence.
 
-    ``learned_risk`` (``actor``, ``learned_risk``), when given, raises the ``own`` part
-    to the learned risk where that is higher.
+    ``content_risk`` (``actor``, ``content_risk``: the label-free content score of its
+    messages), when given, raises the ``own`` part to it where that is higher.
+    ``learned_risk`` (``actor``, ``learned_risk``), when given, is a floor on the risk.
     """
     df = (
         features.join(memberships.select("actor", "cluster_id", "score"), on="actor", how="left")
@@ -137,10 +139,13 @@ def actor_risk(
         + _OWN_MIX["fanout"] * fanout.fill_null(0.0)
         + _OWN_MIX["coordination"] * pl.col("max_weight").clip(0.0, 1.0)
     )
+    if content_risk is not None:
+        df = df.join(content_risk.select("actor", "content_risk"), on="actor", how="left")
+        own = pl.max_horizontal(own, pl.col("content_risk").fill_null(0.0))
+    risk = (_CLUSTER_WEIGHT * pl.col("score") + _OWN_WEIGHT * own).clip(0.0, 1.0)
     if learned_risk is not None:
         df = df.join(learned_risk.select("actor", "learned_risk"), on="actor", how="left")
-        own = pl.max_horizontal(own, pl.col("learned_risk").fill_null(0.0))
-    risk = (_CLUSTER_WEIGHT * pl.col("score") + _OWN_WEIGHT * own).clip(0.0, 1.0)
+        risk = pl.max_horizontal(risk, pl.col("learned_risk").fill_null(0.0))
     risk = (
         pl.when(pl.col("known_bad")).then(pl.max_horizontal(risk, KNOWN_BAD_RISK)).otherwise(risk)
     )

@@ -180,9 +180,9 @@ class ContentVectors:
         matrix = (words @ self.vocab + pairs).tocsr()
         return sp.diags(self._norms(words, pairs).astype(np.float32)) @ matrix
 
-    def dot(self, weights: np.ndarray) -> np.ndarray:
-        """``rows(all) @ weights`` for every content, without building the vectors."""
-        words, pairs = self._weighted(None)
+    def dot(self, weights: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """``rows(rows) @ weights`` (every content by default), without building the vectors."""
+        words, pairs = self._weighted(rows)
         w = np.asarray(weights, dtype=np.float32)
         return (words @ (self.vocab @ w) + pairs @ w) * self._norms(words, pairs)
 
