@@ -113,7 +113,8 @@ def _peer(docs: dict[str, str], train: dict[str, int], test: list[str]) -> np.nd
 
 
 def _metrics(truth: list[int], scores) -> str:
-    return f"AUROC {roc_auc_score(truth, scores):.3f}, AUPRC {average_precision_score(truth, scores):.3f}"
+    auroc, auprc = roc_auc_score(truth, scores), average_precision_score(truth, scores)
+    return f"AUROC {auroc:.3f}, AUPRC {auprc:.3f}"
 
 
 def _risk(snapshot: Path, keys: list[str]) -> list[float]:

@@ -133,6 +133,8 @@ def _score_weights() -> dict[str, float]:
         # look-alike into the top 10 on 2 of 5 worlds and pushed unlabelled rings down;
         # the learned risk still raises each actor's own risk (bench/RESULTS.md)
         "member_risk": 0.0,
+        # mean of what the members' messages say (content model, see signals.py)
+        "content_abuse": 0.15,
     }
 
 
@@ -201,11 +203,14 @@ class RiskModelConfig(_Strict):
     ``use_embeddings`` appends the embeddings step's vectors when it produced them.
     ``max_fit_actors`` caps the actors the trees of one fold fit on (every suspended one
     kept, the others sampled, seeded); label shares and predictions use every actor.
+    ``selection``: ``ensemble`` (default) uses the rank average of every candidate in
+    every fold; ``best`` the candidate with the best validation AUROC per fold.
     """
 
     enabled: bool = True
     min_positives: int = Field(default=10, ge=2)
     folds: int = Field(default=4, ge=3, le=10)
+    selection: Literal["best", "ensemble"] = "ensemble"
     seed: int = 0
     pu_adjust: bool = True
     use_embeddings: bool = True

@@ -186,6 +186,7 @@ def _ranking(state: RunState) -> dict[str, Any]:
         state.evidence,
         burst_window_ms=cfg.burst_window_ms,
         learned_risk=learned.risk,
+        content_risk=content,
     ).join(cluster_ids, on="community")
     signals = signals.join(cluster_layers(members, state.evidence), on="cluster_id", how="left")
     clusters = score_clusters(signals.with_columns(pl.col("layers").fill_null([])), cfg)

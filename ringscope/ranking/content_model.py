@@ -28,9 +28,12 @@ anomaly count scaled to [0, 1]. It ranks bulk senders of HTML campaigns above pe
 write to each other; it cannot tell a legitimate newsletter with the same envelope from
 spam, and a spammer who writes plain-text replies from a clean server passes it.
 
-Actor features (:func:`actor_content_features`): mean and max supervised probability,
+Actor features (:func:`actor_content_features`): mean log-odds and max of the supervised
+probability (the mean of log-odds weighs each message's evidence without saturating),
 share of messages at or above 0.5, the label-free mean and max, the mean anomaly count,
-and the largest campaign the actor took part in.
+and the largest campaign the actor took part in; plus ``content_risk`` (the mean
+supervised probability, else the label-free mean) for the cluster signal
+``content_abuse``.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from sklearn.linear_model import LogisticRegression, SGDClassifier
 
 from ringscope.config import ContentModelConfig
 from ringscope.ranking.messages import Messages
+from ringscope.ranking.pu import pu_adjusted
 
 __all__ = [
     "ACTOR_CONTENT_FEATURES",
@@ -215,7 +219,7 @@ def _calibrated(raw: np.ndarray, raw_held: np.ndarray, y_held: np.ndarray) -> np
     platt = LogisticRegression(C=1e4).fit(raw_held.reshape(-1, 1), y_held)
     prob = platt.predict_proba(raw.reshape(-1, 1))[:, 1]
     recovered = platt.predict_proba(raw_held[y_held == 1].reshape(-1, 1))[:, 1].mean()
-    return np.clip(prob / max(float(recovered), 1e-6), 0.0, 1.0)
+    return pu_adjusted(prob, float(recovered))
 
 
 def anomaly_counts(msgs: Messages) -> np.ndarray:
@@ -268,25 +272,32 @@ def label_free_scores(
     return np.where(has_text, 0.5 * (scaled + text), scaled), report
 
 
+def _logit(p: np.ndarray) -> np.ndarray:
+    q = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(q / (1.0 - q))
+
+
 def actor_content_features(msgs: Messages, scores: ContentScores) -> pl.DataFrame:
     """Per sending actor: the :data:`ACTOR_CONTENT_FEATURES` (nulls where unscored)."""
     frame = pl.DataFrame(
         {
             "actor": msgs.frame["actor"],
             "p": pl.Series(scores.supervised).fill_nan(None),
+            "logit": pl.Series(_logit(scores.supervised)).fill_nan(None),
             "free": scores.label_free,
             "anomalies": scores.anomalies,
             "campaign": msgs.frame["campaign"],
         }
     )
     return frame.group_by("actor").agg(
-        pl.col("p").mean().alias("content_mean"),
+        pl.col("logit").mean().alias("content_mean"),
         pl.col("p").max().alias("content_max"),
         (pl.col("p") >= 0.5).mean().alias("content_share"),
         pl.col("free").mean().alias("content_free_mean"),
         pl.col("free").max().alias("content_free_max"),
         pl.col("anomalies").mean().alias("anomaly_mean"),
         pl.col("campaign").max().cast(pl.Float64).alias("campaign_max"),
+        pl.coalesce(pl.col("p").mean(), pl.col("free").mean()).alias("content_risk"),
     )
 
 

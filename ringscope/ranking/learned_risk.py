@@ -12,7 +12,8 @@ its scores are used only where they are honest:
 * **PU adjustment** (Elkan & Noto, "Learning classifiers from only positive and
   unlabeled data", KDD 2008). A calibrated model estimates P(labelled | x); dividing by
   ``c`` = the mean of that estimate over held-out labelled actors (the share of bad
-  actors that carry a label) estimates P(bad | x), so an unsuspended member of a ring
+  actors that carry a label) estimates P(bad | x) (on the odds, see
+  :mod:`ringscope.ranking.pu`), so an unsuspended member of a ring
   whose other members were suspended is not scored as "probably fine".
 * **Features** are activity facts that exist before any suspension (suspension events
   are left out of the counts and times), what the actor's messages say
@@ -42,6 +43,7 @@ from sklearn.model_selection import StratifiedKFold
 from ringscope.config import RiskModelConfig
 from ringscope.graph.hetero import HeteroGraph
 from ringscope.ranking.content_model import ACTOR_CONTENT_FEATURES
+from ringscope.ranking.pu import pu_adjusted
 from ringscope.ranking.risk_model import GraphRiskModel
 
 __all__ = ["ACTIVITY_FEATURES", "LearnedRisk", "activity_matrix", "fit_learned_risk"]
@@ -67,7 +69,7 @@ ACTIVITY_FEATURES = (
     "oneshot_share",
     "recipients_per_message",
 )
-_CANDIDATES = ("gbdt", "extra_trees", "gbdt_embeddings")
+_CANDIDATES = ("gbdt", "extra_trees", "logistic", "gbdt_embeddings")
 _UNSCORED = -1.0  # supervised content features of an actor with no scored message
 _MIN_VALIDATION = 5  # actors of each class the validation metrics need
 
@@ -231,7 +233,8 @@ def fit_learned_risk(
     names = list(ACTIVITY_FEATURES)
     if content is not None:
         table = table.join(content, on="actor", how="left").with_columns(
-            pl.col("content_mean", "content_max", "content_share").fill_null(_UNSCORED),
+            pl.col("content_mean").fill_null(-20.0),
+            pl.col("content_max", "content_share").fill_null(_UNSCORED),
             pl.col(ACTOR_CONTENT_FEATURES[3:]).fill_null(0.0),
         )
         names += ACTOR_CONTENT_FEATURES
@@ -255,11 +258,15 @@ def fit_learned_risk(
         val = folds[(k + 1) % cfg.folds][1]
         train = np.setdiff1d(np.arange(len(actors)), np.concatenate([held_out, val]))
         model = GraphRiskModel(
-            seed=cfg.seed + k, candidates=_CANDIDATES, n_jobs=-1, max_fit_rows=cfg.max_fit_actors
+            seed=cfg.seed + k,
+            candidates=_CANDIDATES,
+            selection=cfg.selection,
+            n_jobs=-1,
+            max_fit_rows=cfg.max_fit_actors,
         ).fit(x, adjacency, y, train_idx=train, val_idx=val, embeddings=emb)
         p = model.fitted_proba()[:, 1]
         freq = float(p[val][y[val] == 1].mean()) if cfg.pu_adjust else 1.0
-        risk[held_out] = np.clip(p[held_out] / max(freq, 1e-6), 0.0, 1.0)
+        risk[held_out] = pu_adjusted(p[held_out], freq)
         chosen.append(model.chosen_)
         val_aurocs.append(model.val_auroc_)
         label_freqs.append(freq)
