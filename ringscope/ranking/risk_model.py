@@ -4,13 +4,15 @@
 tree ensembles over neighbour-aggregated features are the baseline to beat in supervised
 graph anomaly detection; a logistic regression on the same (quantile-normalised)
 features is one more candidate, for runs where one strong per-actor score (e.g. the
-content model's) carries most of the signal and trees would quantise it. It builds 1- and 2-hop aggregates of the node features
+content model's) carries most of the signal and trees would quantise it. It builds
+1- and 2-hop aggregates of the node features
 (:func:`~ringscope.ranking.neighbour_features.neighbour_aggregates`) and, from the
 training labels only, the share of each node's neighbours that are known positives
 (:func:`~ringscope.ranking.neighbour_features.label_aggregates`); optional GNN embeddings
 are appended for one more candidate. It trains several candidates, scores each on the
 validation split, also scores the rank average of all of them, keeps the best by
-validation AUROC, and calibrates the kept score on the validation split.
+validation AUROC (or always the rank average, ``selection="ensemble"``), and calibrates
+the kept score on the validation split.
 
 The model is transductive, like the graph it learns from: ``predict_proba`` scores the
 nodes of the graph given to ``fit`` (it may pass updated features or edges, but the same
