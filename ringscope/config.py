@@ -133,8 +133,10 @@ def _score_weights() -> dict[str, float]:
         # look-alike into the top 10 on 2 of 5 worlds and pushed unlabelled rings down;
         # the learned risk still raises each actor's own risk (bench/RESULTS.md)
         "member_risk": 0.0,
-        # mean of what the members' messages say (content model, see signals.py)
-        "content_abuse": 0.15,
+        # mean of what the members' messages say (content model). Off by default: at 0.15
+        # it diluted the abuse mean of harassment rings (no spam text) and lowered their
+        # recall on generated worlds (bench/RESULTS.md); it is still computed and shown
+        "content_abuse": 0.0,
     }
 
 

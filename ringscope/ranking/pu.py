@@ -2,21 +2,26 @@
 
 Elkan & Noto (KDD 2008): if labelled abusers are a random share ``c`` of all abusers,
 ``P(abusive | x) = P(labelled | x) / c``. Estimated probabilities above ``c`` then exceed
-1, and clipping them makes every such actor tie at 1, which throws away the ordering
-among exactly the riskiest accounts. So the correction is applied to the odds instead,
-``odds(abusive) = odds(labelled) / c``, which agrees with ``p / c`` for small ``p``,
-stays below 1 and keeps the order of ``p``.
+1, and clipping them at 1 makes every such actor tie, which throws away the ordering
+among exactly the riskiest accounts. So ``p / c`` is kept up to :data:`KNEE` and above it
+approaches 1 smoothly (an exponential saturation with the same slope at the knee): the
+same value as ``min(p / c, 1)`` wherever that is below the knee (so thresholds such as
+the takedown's 0.5 mean what they meant), and still strictly increasing in ``p``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["pu_adjusted"]
+__all__ = ["KNEE", "pu_adjusted"]
+
+KNEE = 0.9
 
 
 def pu_adjusted(p: np.ndarray, label_frequency: float) -> np.ndarray:
-    """``p / (p + (1 - p) * c)``: the labelled-odds divided by ``c``, as a probability."""
+    """``p / c`` below :data:`KNEE`, saturating towards 1 above it (monotone in ``p``)."""
     c = min(max(float(label_frequency), 1e-6), 1.0)
-    p = np.clip(np.asarray(p, dtype=np.float64), 0.0, 1.0)
-    return p / np.maximum(p + (1.0 - p) * c, 1e-12)
+    ratio = np.clip(np.asarray(p, dtype=np.float64), 0.0, 1.0) / c
+    room = 1.0 - KNEE
+    over = np.maximum(ratio - KNEE, 0.0)
+    return np.where(ratio <= KNEE, ratio, KNEE + room * (1.0 - np.exp(-over / room)))

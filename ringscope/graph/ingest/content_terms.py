@@ -52,6 +52,7 @@ CHAR_NGRAMS = (3, 4)
 _MAX_GRAM_CHARS = 24  # longer tokens (base64, hashes) only give n-grams of their start
 _PAIR_MULT = np.uint64(0x9E3779B97F4A7C15)
 _SHIFT = np.uint64(64 - BUCKET_BITS)
+_DOT_CHUNK = 200_000  # content rows scored at once
 
 
 def _mix64(x: np.ndarray) -> np.ndarray:
@@ -143,9 +144,9 @@ def hash_terms(content: pl.Series, keys: pl.Series, keyring: Keyring) -> TermBat
 class ContentVectors:
     """Hashed-term vectors of a run's distinct contents, the content model's input.
 
-    ``words`` (contents x vocabulary, token counts) times ``vocab`` (vocabulary x
-    :data:`BUCKETS`: each token's own bucket and its n-gram buckets) plus ``pairs``
-    (contents x BUCKETS, word-bigram counts) is the hashed term count vector of each
+    ``words`` (contents x vocabulary, token counts as uint8) times ``vocab`` (vocabulary
+    x :data:`BUCKETS`: each token's own bucket and its n-gram buckets) plus ``pairs``
+    (contents x BUCKETS, word-bigram counts as uint8) is the hashed term count vector of each
     content; ``keys`` names the rows (``content_key``). :meth:`rows` gives the
     normalised vectors (log counts, unit length) of chosen rows; :meth:`dot` scores
     every row against a weight vector without building them all.
@@ -167,30 +168,42 @@ class ContentVectors:
         total = words @ per_word + np.asarray(pairs.sum(axis=1)).ravel()
         return 1.0 / np.sqrt(np.maximum(total, 1.0))
 
-    def _weighted(self, rows: np.ndarray | None) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-        words = self.words if rows is None else self.words[rows]
-        pairs = self.pairs if rows is None else self.pairs[rows]
-        words, pairs = words.astype(np.float32), pairs.astype(np.float32)
+    def _weighted(self, rows: np.ndarray) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """Log-count weights (float) of the chosen rows; the stored counts are uint8."""
+        words, pairs = self.words[rows].astype(np.float32), self.pairs[rows].astype(np.float32)
         words.data, pairs.data = np.log1p(words.data), np.log1p(pairs.data)
         return words, pairs
 
     def rows(self, rows: np.ndarray) -> sp.csr_matrix:
         """Normalised hashed vectors (len(rows) x BUCKETS) of the given content rows."""
-        words, pairs = self._weighted(rows)
+        words, pairs = self._weighted(np.asarray(rows))
         matrix = (words @ self.vocab + pairs).tocsr()
         return sp.diags(self._norms(words, pairs).astype(np.float32)) @ matrix
 
     def dot(self, weights: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
-        """``rows(rows) @ weights`` (every content by default), without building the vectors."""
-        words, pairs = self._weighted(rows)
+        """``rows(rows) @ weights`` (every content by default), without building the vectors.
+
+        Works through the rows in chunks, so the float copies stay small."""
+        rows = np.arange(self.n_rows) if rows is None else np.asarray(rows)
         w = np.asarray(weights, dtype=np.float32)
-        return (words @ (self.vocab @ w) + pairs @ w) * self._norms(words, pairs)
+        per_word = self.vocab @ w
+        out = np.empty(len(rows), dtype=np.float64)
+        for start in range(0, len(rows), _DOT_CHUNK):
+            words, pairs = self._weighted(rows[start : start + _DOT_CHUNK])
+            part = (words @ per_word + pairs @ w) * self._norms(words, pairs)
+            out[start : start + _DOT_CHUNK] = part
+        return out
 
 
-def _csr(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+def _csr(
+    rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int], dtype: type = np.float32
+) -> sp.csr_matrix:
+    """Counts of (row, col) pairs as a CSR matrix; ``uint8`` counts are capped at 255."""
     data = np.ones(len(rows), dtype=np.float32)
     matrix = sp.csr_matrix((data, (rows, cols)), shape=shape)
     matrix.sum_duplicates()
+    if dtype is np.uint8:
+        matrix.data = np.minimum(matrix.data, 255).astype(np.uint8)
     return matrix
 
 
@@ -225,8 +238,8 @@ def merge_terms(batches: list[TermBatch]) -> ContentVectors | None:
 
     n = len(keys)
     text_of = np.repeat(np.arange(n), lengths)
-    words = _csr(text_of, np.searchsorted(vocab, tokens), (n, len(vocab)))
+    words = _csr(text_of, np.searchsorted(vocab, tokens), (n, len(vocab)), np.uint8)
     same = text_of[1:] == text_of[:-1]
     pair_hash = _mix64(tokens[:-1][same] * _PAIR_MULT ^ _mix64(tokens[1:][same]))
-    pairs = _csr(text_of[1:][same], _buckets(pair_hash), (n, BUCKETS))
+    pairs = _csr(text_of[1:][same], _buckets(pair_hash), (n, BUCKETS), np.uint8)
     return ContentVectors(keys=keys, words=words, vocab=vocab_matrix, pairs=pairs)
