@@ -160,7 +160,12 @@ def _ranking(state: RunState) -> dict[str, Any]:
     members = members.join(cluster_ids, on="community")
     events = state.ingest.events
     labels = with_extra_labels(
-        actor_labels(events, state.graph, min_reporters=state.config.content_model.min_reporters),
+        actor_labels(
+            events,
+            state.graph,
+            min_reporters=state.config.content_model.min_reporters,
+            communities=state.communities,
+        ),
         state.extra_labels,
         state.graph,
         now=int(events["ts"].max() or 0),

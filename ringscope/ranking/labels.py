@@ -1,8 +1,10 @@
 """Actor labels a run can learn from, each with the time it became known.
 
 Positives: suspended actors (time of the first suspension) and actors reported by at
-least ``min_reporters`` distinct accounts (time of the report that made the count).
-A single report is too easy to make (a harassment brigade reports its target) to count.
+least ``min_reporters`` independent reporters (time of the report that made the count).
+A single report is too easy to make to count, and so are many reports from one
+brigade: reporters in the same coordination cluster count as one reporter (a
+harassment ring reporting its target is one voice, not ten).
 Extra labels (:func:`with_extra_labels`) come from outside the event log, e.g. an
 investigator's confirmed or dismissed verdicts; they win over what the log says, and an
 explicit negative (``label = False``) is the only kind of negative there is: every other
@@ -23,8 +25,17 @@ LABEL_SCHEMA = {"actor": pl.UInt32(), "label": pl.Boolean(), "ts": pl.Int64(), "
 EXTRA_LABEL_SCHEMA = {"actor_id": pl.Utf8(), "label": pl.Boolean(), "ts": pl.Int64()}
 
 
-def actor_labels(events: pl.DataFrame, hg: HeteroGraph, *, min_reporters: int) -> pl.DataFrame:
-    """Suspensions and repeated reports of the run's events, in :data:`LABEL_SCHEMA`."""
+def actor_labels(
+    events: pl.DataFrame,
+    hg: HeteroGraph,
+    *,
+    min_reporters: int,
+    communities: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Suspensions and independently repeated reports, in :data:`LABEL_SCHEMA`.
+
+    ``communities`` (``actor``, ``community``): reporters in one community count once.
+    """
     keys = hg.nodes["actor"].select(pl.col("key").alias("actor_key"), pl.col("idx").alias("actor"))
     suspended = (
         events.filter(pl.col("event_type") == "suspension")
@@ -34,9 +45,18 @@ def actor_labels(events: pl.DataFrame, hg: HeteroGraph, *, min_reporters: int) -
         .with_columns(pl.lit("suspension").alias("source"))
     )
     reports = hg.edges[("actor", "reported", "actor")].filter(pl.col("src") != pl.col("dst"))
+    voice = -(pl.col("src").cast(pl.Int64) + 1)  # an unclustered reporter is its own voice
+    if communities is not None:
+        clustered = communities.select(
+            pl.col("actor").cast(reports.schema["src"]).alias("src"),
+            pl.col("community").cast(pl.Int64),
+        )
+        reports = reports.join(clustered, on="src", how="left")
+        voice = pl.coalesce(pl.col("community"), voice)
     reported = (
-        reports.sort("ts")
-        .unique(["dst", "src"], keep="first", maintain_order=True)
+        reports.with_columns(voice.alias("voice"))
+        .sort("ts")
+        .unique(["dst", "voice"], keep="first", maintain_order=True)
         .group_by(pl.col("dst").alias("actor"))
         .agg(pl.col("ts").sort().get(min_reporters - 1, null_on_oob=True).alias("ts"))
         .drop_nulls("ts")

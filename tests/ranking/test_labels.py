@@ -29,3 +29,22 @@ def test_suspensions_and_repeated_reports_are_labels_with_their_times():
     # b: the second *distinct* reporter makes the label; e: one report is not a label
     assert got == {"a": (T0 + 10 * MIN, "suspension"), "b": (T0 + 40 * MIN, "reports")}
     assert labels["label"].all()
+
+
+def test_reporters_in_one_cluster_count_as_one_voice():
+    rows = [
+        {"ts": T0 + i * MIN, "actor_id": a, "event_type": "login"} for i, a in enumerate("vxyz")
+    ]
+    rows += [
+        {"ts": T0 + (10 + i) * MIN, "actor_id": a, "event_type": "report", "target_id": "v"}
+        for i, a in enumerate("xyz")
+    ]
+    events = make_events(rows)
+    graph = build_hetero_graph(events)
+    idx = dict(graph.nodes["actor"].select("actor_id", "idx").iter_rows())
+    brigade = pl.DataFrame({"actor": [idx[a] for a in "xyz"], "community": [7, 7, 7]})
+    assert actor_labels(events, graph, min_reporters=2, communities=brigade).height == 0
+    split = brigade.with_columns(pl.Series("community", [7, 7, 8]))
+    labelled = actor_labels(events, graph, min_reporters=2, communities=split)
+    assert labelled["actor"].to_list() == [idx["v"]]
+    assert labelled["ts"].to_list() == [T0 + 12 * MIN]  # the first report of the second voice
