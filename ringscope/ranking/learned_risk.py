@@ -51,7 +51,10 @@ __all__ = ["ACTIVITY_FEATURES", "LearnedRisk", "activity_matrix", "fit_learned_r
 log = logging.getLogger(__name__)
 
 DAY_MS = 86_400_000
-#: Per-actor columns the model learns from (all known before any suspension).
+#: Per-actor columns the model learns from (all known before any suspension). No column
+#: says *when* in the log an actor appeared: labels are known for the earlier part of a
+#: log only, so such a column separates "labelled" from "unlabelled" by time alone (on
+#: TREC, trained on the first half, it ranked new spam senders below ham: AUROC 0.65).
 ACTIVITY_FEATURES = (
     "n_events",
     "n_messages",
@@ -60,7 +63,6 @@ ACTIVITY_FEATURES = (
     "n_devices",
     "n_ips",
     "span_days",
-    "first_seen_day",
     "has_signup",
     "days_since_signup",
     "n_reporters",
@@ -98,7 +100,6 @@ def activity_matrix(events: pl.DataFrame, hg: HeteroGraph, features: pl.DataFram
         .select("actor_key", "ts", "event_type", "message_key", "device_key", "ip_key")
         .join(keys, on="actor_key")
     )
-    start = acts["ts"].min() if acts.height else 0
     per_actor = acts.group_by("actor").agg(
         pl.len().alias("n_events"),
         pl.col("message_key").drop_nulls().n_unique().alias("n_messages"),
@@ -107,7 +108,6 @@ def activity_matrix(events: pl.DataFrame, hg: HeteroGraph, features: pl.DataFram
         pl.col("device_key").drop_nulls().n_unique().alias("n_devices"),
         pl.col("ip_key").drop_nulls().n_unique().alias("n_ips"),
         ((pl.col("ts").max() - pl.col("ts").min()) / DAY_MS).alias("span_days"),
-        ((pl.col("ts").min() - start) / DAY_MS).alias("first_seen_day"),
         pl.col("ts").filter(pl.col("event_type") == "signup").min().alias("signup_ts"),
         pl.col("ts").max().alias("last_act_ts"),
     )
