@@ -5,15 +5,16 @@
 side facts (:mod:`ringscope.ranking.messages`), trained on the messages of labelled
 actors (:mod:`ringscope.ranking.labels`) against everyone else's (unlabelled, not legit:
 the positive-unlabelled setting of Elkan & Noto 2008, so the calibrated probability is
-divided by the share of held-out labelled messages it recovers). Two rules keep each
-score honest:
+divided by the share of held-out labelled messages it recovers, see
+:mod:`ringscope.ranking.pu`). Scores stay honest by actor and, on request, by time:
 
-* *time*: the timeline is cut at quantiles of the label times; a message after a cut is
-  scored by a model trained only on the labels known at that cut and the messages sent
-  by then. Messages before the first usable cut get no supervised score (null);
-* *actors*: within a slice, actors are split in folds, and an actor's messages are
-  scored by a model that never saw that actor's messages or label. The Platt scaling of
-  each fit is learnt on the held-out fold's messages whose labels were known at the cut.
+* *actors*: actors are split in folds, and an actor's messages are scored by a model
+  that never saw that actor's messages or label. The Platt scaling of each fit is
+  learnt on the held-out fold's messages;
+* *time* (``time_slices = k > 0``; the default 0 scores as of the run): the timeline is
+  cut at quantiles of the label times; a message after a cut is scored by a model
+  trained only on the labels known at that cut and the messages sent by then, and
+  messages before the first usable cut get no supervised score (NaN).
 
 **Label-free** (:func:`label_free_scores`). Without labels the run still has two views of
 every message that a spam campaign cannot both fake: its envelope (header and structure
@@ -163,7 +164,8 @@ def _fit_fold(
 def supervised_scores(
     msgs: Messages, labels: pl.DataFrame, cfg: ContentModelConfig
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """Time-respecting, cross-fitted P(abusive) per message; NaN where not scored."""
+    """Cross-fitted (and with ``time_slices`` time-respecting) P(abusive) per message;
+    NaN where not scored."""
     out = np.full(msgs.n, np.nan)
     pos_labels = labels.filter(pl.col("label"))
     if pos_labels.height < cfg.min_positives:
