@@ -53,7 +53,7 @@ def main() -> None:
     print(
         "| seed | risk | camouflaged recall | recall (all rings) | "
         + " | ".join(k for k in KINDS if k != "camouflaged")
-        + " | false positives | AUROC | AUPRC | precision@k | model val AUROC |"
+        + " | false positives | AUROC | AUPRC | precision@k | out-of-fold AUROC |"
     )
     print("|---" * 11 + "|")
     totals: dict[str, list[float]] = {}
@@ -64,7 +64,8 @@ def main() -> None:
             by_kind = r["recall_by_kind"]
             totals.setdefault(variant, []).append(by_kind.get("camouflaged", 0.0))
             model = r["risk_model"]
-            val = f"{model['validation_auroc']:.3f}" if "validation_auroc" in model else "-"
+            check = model.get("validation", {}).get("vs_never_flagged", {})
+            val = f"{check['auroc']:.3f}" if check.get("auroc") is not None else "-"
             cells = [
                 f"{by_kind.get('camouflaged', 0.0):.3f}",
                 f"{r['recall']:.3f}",

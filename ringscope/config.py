@@ -24,6 +24,7 @@ from ringscope.errors import ConfigError
 
 __all__ = [
     "CommunityConfig",
+    "ContentModelConfig",
     "CoordinationConfig",
     "EmbeddingConfig",
     "FeedbackConfig",
@@ -133,6 +134,10 @@ def _score_weights() -> dict[str, float]:
         # look-alike into the top 10 on 2 of 5 worlds and pushed unlabelled rings down;
         # the learned risk still raises each actor's own risk (bench/RESULTS.md)
         "member_risk": 0.0,
+        # mean of what the members' messages say (content model). Off by default: at 0.15
+        # it diluted the abuse mean of harassment rings (no spam text) and lowered their
+        # recall on generated worlds (bench/RESULTS.md); it is still computed and shown
+        "content_abuse": 0.0,
     }
 
 
@@ -201,15 +206,46 @@ class RiskModelConfig(_Strict):
     ``use_embeddings`` appends the embeddings step's vectors when it produced them.
     ``max_fit_actors`` caps the actors the trees of one fold fit on (every suspended one
     kept, the others sampled, seeded); label shares and predictions use every actor.
+    ``selection``: ``ensemble`` (default) uses the rank average of every candidate in
+    every fold; ``best`` the candidate with the best validation AUROC per fold.
     """
 
     enabled: bool = True
     min_positives: int = Field(default=10, ge=2)
     folds: int = Field(default=4, ge=3, le=10)
+    selection: Literal["best", "ensemble"] = "ensemble"
     seed: int = 0
     pu_adjust: bool = True
     use_embeddings: bool = True
     max_fit_actors: int = Field(default=20_000, ge=100)
+
+
+class ContentModelConfig(_Strict):
+    """The message-level content model (``ringscope.ranking.content_model``).
+
+    A linear classifier on each message's keyed hashed terms, traits and relay
+    pseudonyms, trained on the labels that exist (suspensions, actors reported by at
+    least ``min_reporters`` distinct accounts, extra actor labels) when there are at
+    least ``min_positives`` labelled actors. An actor's messages are always scored by a
+    model that never saw that actor (``folds`` folds of the actors). ``time_slices = 0``
+    (default) scores every message with every label known at run time (the snapshot is a
+    view as of the run). ``time_slices = k`` scores each message only with labels known
+    before it: the timeline is cut at ``k`` quantiles of the label times, every message
+    after a cut is scored by a model of the labels and messages up to it, and messages
+    before the first cut get no supervised score (for back-testing; see bench/RESULTS.md
+    for what it costs). ``max_train_messages`` caps the messages one fit learns from (every
+    labelled one kept, the rest sampled, seeded). ``label_free`` adds the label-free
+    content score (co-training from header and structure anomalies, see the module).
+    """
+
+    enabled: bool = True
+    min_positives: int = Field(default=10, ge=2)
+    min_reporters: int = Field(default=2, ge=1)
+    time_slices: int = Field(default=0, ge=0, le=16)
+    folds: int = Field(default=3, ge=2, le=10)
+    max_train_messages: int = Field(default=30_000, ge=100)
+    label_free: bool = True
+    seed: int = 0
 
 
 class SignupMatchConfig(_Strict):
@@ -353,6 +389,7 @@ class RunConfig(_Strict):
     scoring: ScoreConfig = Field(default_factory=ScoreConfig)
     embeddings: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
     risk_model: RiskModelConfig = Field(default_factory=RiskModelConfig)
+    content_model: ContentModelConfig = Field(default_factory=ContentModelConfig)
     signup: SignupConfig = Field(default_factory=SignupConfig)
     feedback: FeedbackConfig = Field(default_factory=FeedbackConfig)
     engine: Literal["local", "spark"] = "local"

@@ -37,10 +37,13 @@ from ringscope.graph.coordination import CoordinationEvidence
 from ringscope.graph.hetero import HeteroGraph
 from ringscope.graph.ingest import IngestResult, write_rejects
 from ringscope.privacy import Keyring
+from ringscope.ranking.content_model import actor_content_features, content_scores
 from ringscope.ranking.evidence import cluster_evidence, cluster_layers
 from ringscope.ranking.features import actor_features, with_freshness
+from ringscope.ranking.labels import EXTRA_LABEL_SCHEMA, actor_labels, with_extra_labels
 from ringscope.ranking.learned_risk import fit_learned_risk
 from ringscope.ranking.lineage import LINEAGE_TABLE, lineage_step
+from ringscope.ranking.messages import message_table
 from ringscope.ranking.scoring import actor_risk, cluster_id_for, score_clusters
 from ringscope.ranking.signals import cluster_signals
 from ringscope.ranking.timeline import TIMELINE_TABLE, timeline_step
@@ -150,6 +153,17 @@ def _communities(state: RunState) -> dict[str, Any]:
     }
 
 
+def _verdict_labels(feedback: Feedback | None) -> pl.DataFrame | None:
+    """Members of confirmed (True) and dismissed (False) clusters, known at run time."""
+    if feedback is None:
+        return None
+    given = feedback.actor_labels
+    return pl.DataFrame(
+        {"actor_id": list(given), "label": [bool(v) for v in given.values()], "ts": None},
+        schema=EXTRA_LABEL_SCHEMA,
+    )
+
+
 def _ranking(state: RunState) -> dict[str, Any]:
     cfg = state.config.scoring
     features = with_freshness(
@@ -163,15 +177,30 @@ def _ranking(state: RunState) -> dict[str, Any]:
         .alias("cluster_id")
     )
     members = members.join(cluster_ids, on="community")
+    events = state.ingest.events
+    labels = with_extra_labels(
+        actor_labels(
+            events,
+            state.graph,
+            min_reporters=state.config.content_model.min_reporters,
+            communities=state.communities,
+        ),
+        _verdict_labels(state.feedback),
+        state.graph,
+        now=int(events["ts"].max() or 0),
+        source="verdict",
+    )
+    content, content_report = _content(state, labels)
     learned = fit_learned_risk(
-        state.ingest.events,
+        events,
         state.graph,
         features,
         state.evidence.edges,
         state.config.risk_model,
+        labels=labels,
+        content=content,
         embeddings=state.embeddings,
         embeddings_use_labels=state.config.embeddings.label_weight > 0,
-        verdict_labels=state.feedback.actor_labels if state.feedback else None,
     )
     if learned.risk is None:  # no learned model: member_risk carries no weight
         cfg = cfg.model_copy(update={"weights": cfg.weights | {"member_risk": 0.0}})
@@ -182,6 +211,7 @@ def _ranking(state: RunState) -> dict[str, Any]:
         state.evidence,
         burst_window_ms=cfg.burst_window_ms,
         learned_risk=learned.risk,
+        content_risk=content,
     ).join(cluster_ids, on="community")
     signals = signals.join(cluster_layers(members, state.evidence), on="cluster_id", how="left")
     clusters = score_clusters(signals.with_columns(pl.col("layers").fill_null([])), cfg)
@@ -196,9 +226,34 @@ def _ranking(state: RunState) -> dict[str, Any]:
         .agg(pl.col("weight").max().alias("max_weight"))
     )
     memberships = members.join(clusters.select("cluster_id", "score"), on="cluster_id")
-    actors = actor_risk(features, memberships, strongest, learned_risk=learned.risk)
+    content_risk = (
+        None
+        if content is None or learned.risk is not None
+        else content.select("actor", pl.col("content_free_mean").alias("content_risk"))
+    )
+    actors = actor_risk(
+        features, memberships, strongest, learned_risk=learned.risk, content_risk=content_risk
+    )
     state.tables |= _output_tables(state, actors, clusters, members)
-    return {"clusters": clusters.height, "actors": actors.height, "risk_model": learned.report}
+    return {
+        "clusters": clusters.height,
+        "actors": actors.height,
+        "labels": labels.group_by("source", "label").len().sort("source", "label").rows(),
+        "content_model": content_report,
+        "risk_model": learned.report,
+    }
+
+
+def _content(state: RunState, labels: pl.DataFrame) -> tuple[pl.DataFrame | None, dict[str, Any]]:
+    """Per-actor content features from the message-level content model (None if off)."""
+    cfg = state.config.content_model
+    if not cfg.enabled:
+        return None, {"used": False, "reason": "disabled in config (content_model.enabled)"}
+    messages = message_table(state.ingest.events, state.graph, state.ingest.content)
+    if messages.n == 0:
+        return None, {"used": False, "reason": "no messages"}
+    scores = content_scores(messages, labels, cfg)
+    return actor_content_features(messages, scores), scores.report
 
 
 def _output_tables(

@@ -26,6 +26,7 @@ EVENT_SCHEMA: dict[str, pl.DataType] = {
     "domains": pl.List(pl.Utf8()),  # registered domains of the urls, de-duplicated
     "content_key": pl.Utf8(),  # keyed hash of the normalised subject + text
     "content_bands": pl.List(pl.UInt64()),  # MinHash LSH band keys of the content
+    "traits": pl.List(pl.Utf8()),  # message traits (contract field) plus links:<n>
     "ip_key": pl.Utf8(),
     "subnet_key": pl.Utf8(),  # IPv4 /24 or IPv6 /48
     "device_key": pl.Utf8(),

@@ -2,13 +2,17 @@
 
 :class:`GraphRiskModel` follows the finding of GADBench (Tang et al., NeurIPS 2023) that
 tree ensembles over neighbour-aggregated features are the baseline to beat in supervised
-graph anomaly detection. It builds 1- and 2-hop aggregates of the node features
+graph anomaly detection; a logistic regression on the same (quantile-normalised)
+features is one more candidate, for runs where one strong per-actor score (e.g. the
+content model's) carries most of the signal and trees would quantise it. It builds
+1- and 2-hop aggregates of the node features
 (:func:`~ringscope.ranking.neighbour_features.neighbour_aggregates`) and, from the
 training labels only, the share of each node's neighbours that are known positives
 (:func:`~ringscope.ranking.neighbour_features.label_aggregates`); optional GNN embeddings
 are appended for one more candidate. It trains several candidates, scores each on the
 validation split, also scores the rank average of all of them, keeps the best by
-validation AUROC, and calibrates the kept score on the validation split.
+validation AUROC (or always the rank average, ``selection="ensemble"``), and calibrates
+the kept score on the validation split.
 
 The model is transductive, like the graph it learns from: ``predict_proba`` scores the
 nodes of the graph given to ``fit`` (it may pass updated features or edges, but the same
@@ -26,6 +30,8 @@ from sklearn.ensemble import ExtraTreesClassifier
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import QuantileTransformer
 
 from ringscope.ranking.neighbour_features import label_aggregates, neighbour_aggregates
 
@@ -37,6 +43,7 @@ CANDIDATES: dict[str, tuple[str, bool]] = {
     "gbdt": ("gbdt", False),
     "gbdt_shallow": ("gbdt_shallow", False),
     "extra_trees": ("extra_trees", False),
+    "logistic": ("logistic", False),
     "gbdt_embeddings": ("gbdt", True),
 }
 _MAX_ROUNDS = 400
@@ -58,6 +65,11 @@ class _Fitted:
 def _learner(kind: str, *, seed: int, n_jobs: int) -> Any:
     import lightgbm as lgb
 
+    if kind == "logistic":  # smooth where trees quantise one strong score into bins
+        return make_pipeline(
+            QuantileTransformer(n_quantiles=200, output_distribution="normal", random_state=seed),
+            LogisticRegression(C=0.1, max_iter=2000, class_weight="balanced"),
+        )
     if kind == "extra_trees":
         return ExtraTreesClassifier(
             n_estimators=100,
@@ -90,7 +102,7 @@ def _fit_learner(
     kind: str, model: Any, x: np.ndarray, y: np.ndarray, train: np.ndarray, val: np.ndarray
 ) -> Any:
     """Fit one learner; boosted trees stop early on validation AUROC."""
-    if kind != "extra_trees":
+    if kind not in ("extra_trees", "logistic"):
         import lightgbm as lgb
 
         model.fit(
@@ -102,6 +114,8 @@ def _fit_learner(
             callbacks=[lgb.early_stopping(_PATIENCE, first_metric_only=True, verbose=False)],
         )
     else:
+        if kind == "logistic":
+            model.set_params(quantiletransformer__n_quantiles=min(200, len(train)))
         model.fit(x[train], y[train])
     return model
 
@@ -140,6 +154,11 @@ class GraphRiskModel:
             candidate only runs when ``fit`` gets embeddings.
         label_features: add the share of known-positive neighbours (training labels).
         calibration: ``"platt"`` (monotone, keeps the ranking) or ``"isotonic"``.
+        selection: ``"best"`` keeps the candidate (or rank average) with the best
+            validation AUROC; ``"ensemble"`` always keeps the rank average of all
+            candidates, steadier when the validation labels are few or noisy (one
+            validation fold of positive-unlabelled data picks a different candidate each
+            time, and their scores do not mix).
         n_jobs: threads per learner (-1: one per core; results do not depend on it).
         max_fit_rows: the learners fit on at most this many training nodes: every
             positive, and a seeded sample of the rest (None: all). The label shares still
@@ -159,6 +178,7 @@ class GraphRiskModel:
         candidates: tuple[str, ...] = ("gbdt", "gbdt_shallow", "extra_trees", "gbdt_embeddings"),
         label_features: bool = True,
         calibration: Literal["platt", "isotonic"] = "platt",
+        selection: Literal["best", "ensemble"] = "best",
         n_jobs: int = 1,
         max_fit_rows: int | None = None,
     ) -> None:
@@ -166,6 +186,7 @@ class GraphRiskModel:
         self.candidates = candidates
         self.label_features = label_features
         self.calibration = calibration
+        self.selection = selection
         self.n_jobs = n_jobs
         self.max_fit_rows = max_fit_rows
 
@@ -175,6 +196,8 @@ class GraphRiskModel:
             raise ValueError(
                 f"unknown candidates {sorted(unknown)}; valid: {', '.join(CANDIDATES)}"
             )
+        if self.selection not in ("best", "ensemble"):
+            raise ValueError(f"selection must be 'best' or 'ensemble', not {self.selection}")
         if self.calibration not in ("platt", "isotonic"):
             raise ValueError(f"calibration must be 'platt' or 'isotonic', not {self.calibration}")
 
@@ -253,6 +276,8 @@ class GraphRiskModel:
             )
             self.validation_auroc_[ENSEMBLE] = float(roc_auc_score(labels[val], ensemble))
         self.chosen_ = max(self.validation_auroc_, key=self.validation_auroc_.get)
+        if self.selection == "ensemble" and ENSEMBLE in self.validation_auroc_:
+            self.chosen_ = ENSEMBLE
         self.val_auroc_ = self.validation_auroc_[self.chosen_]
         self.calibrator_ = self._calibrator(
             self._combined(self._fitted_scores())[val], labels[val].astype(np.float64)

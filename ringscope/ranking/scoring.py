@@ -19,9 +19,12 @@ the score is arithmetic a reader can check.
 Actor risk mixes the actor's cluster score with its own evidence:
 ``risk = 0.55 * cluster_score + 0.45 * own`` where ``own`` weighs reports (``1 - 0.5 **
 reporters``), freshness, one-shot stranger fan-out and its strongest coordination edge.
-When the run has a learned model (``ringscope.ranking.learned_risk``), ``own`` is the
-larger of that evidence and the model's calibrated risk: labels teach what suspended
-actors look like, the evidence covers abuse nobody has labelled yet.
+When the run has a learned model (``ringscope.ranking.learned_risk``), the risk is the
+larger of that mix and the model's calibrated risk: labels teach what labelled actors
+look like, the evidence covers abuse nobody has labelled yet. Without a learned model,
+the label-free content score of the actor's messages
+(``ringscope.ranking.content_model``) is such a floor instead: on real mail a cluster
+score alone ranks busy mailing-list regulars above one-off spam senders.
 A suspended actor is known bad: its risk is at least 0.95.
 """
 
@@ -117,11 +120,13 @@ def actor_risk(
     strongest_edge: pl.DataFrame,
     *,
     learned_risk: pl.DataFrame | None = None,
+    content_risk: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Risk in [0, 1] per actor from its cluster's score and its own evidence.
 
-    ``learned_risk`` (``actor``, ``learned_risk``), when given, raises the ``own`` part
-    to the learned risk where that is higher.
+    ``content_risk`` (``actor``, ``content_risk``: the label-free content score of its
+    messages) and ``learned_risk`` (``actor``, ``learned_risk``), when given, are floors
+    on the risk.
     """
     df = (
         features.join(memberships.select("actor", "cluster_id", "score"), on="actor", how="left")
@@ -137,10 +142,11 @@ def actor_risk(
         + _OWN_MIX["fanout"] * fanout.fill_null(0.0)
         + _OWN_MIX["coordination"] * pl.col("max_weight").clip(0.0, 1.0)
     )
-    if learned_risk is not None:
-        df = df.join(learned_risk.select("actor", "learned_risk"), on="actor", how="left")
-        own = pl.max_horizontal(own, pl.col("learned_risk").fill_null(0.0))
     risk = (_CLUSTER_WEIGHT * pl.col("score") + _OWN_WEIGHT * own).clip(0.0, 1.0)
+    for floor, name in ((content_risk, "content_risk"), (learned_risk, "learned_risk")):
+        if floor is not None:
+            df = df.join(floor.select("actor", name), on="actor", how="left")
+            risk = pl.max_horizontal(risk, pl.col(name).fill_null(0.0))
     risk = (
         pl.when(pl.col("known_bad")).then(pl.max_horizontal(risk, KNOWN_BAD_RISK)).otherwise(risk)
     )

@@ -21,6 +21,9 @@ Signals (the keys of ``ScoreConfig.weights``):
   ``ringscope.ranking.learned_risk``), so a ring whose riskiest quarter the model knows
   counts even when most members look unremarkable; 0 when the run has no learned model
   (its weight is then 0 too).
+* ``content_abuse``: mean over the members of what their messages say
+  (``ringscope.ranking.content_model``: the supervised probability where the run has
+  labels, else the label-free content score); 0 for members without messages.
 """
 
 from __future__ import annotations
@@ -42,11 +45,20 @@ SIGNALS = (
     "fanout",
     "density",
     "member_risk",
+    "content_abuse",
 )
 #: How tightly members act together vs how abusive their behaviour looks (see scoring).
 SIGNAL_FAMILIES = {
     "coordination": ("synchrony", "density"),
-    "abuse": ("labels", "freshness", "signup_burst", "fanout", "concentration", "member_risk"),
+    "abuse": (
+        "labels",
+        "freshness",
+        "signup_burst",
+        "fanout",
+        "concentration",
+        "member_risk",
+        "content_abuse",
+    ),
 }
 BEHAVIOUR_LAYERS = ("content", "domain", "short_link", "victims")
 
@@ -137,11 +149,13 @@ def cluster_signals(
     *,
     burst_window_ms: int,
     learned_risk: pl.DataFrame | None = None,
+    content_risk: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """One row per community: the facts (counts) and the eight signals in [0, 1].
+    """One row per community: the facts (counts) and the nine signals in [0, 1].
 
-    ``learned_risk`` (``actor``, ``learned_risk``) feeds ``member_risk``; without it the
-    signal is 0.
+    ``learned_risk`` (``actor``, ``learned_risk``) feeds ``member_risk`` and
+    ``content_risk`` (``actor``, ``content_risk``) feeds ``content_abuse``; without them
+    those signals are 0.
     """
     facts = (
         members.join(features, on="actor")
@@ -177,6 +191,12 @@ def cluster_signals(
                 .alias("member_learned_risk")
             )
         )
+    if content_risk is not None:
+        parts.append(
+            members.join(content_risk.select("actor", "content_risk"), on="actor", how="left")
+            .group_by("community")
+            .agg(pl.col("content_risk").fill_null(0.0).mean().alias("member_content_risk"))
+        )
     for part in parts:
         facts = facts.join(part, on="community", how="left")
     size = pl.col("size").cast(pl.Float64)
@@ -203,5 +223,8 @@ def cluster_signals(
         _clip(pl.col("mean_weight")).alias("density"),
         _clip(pl.col("member_learned_risk") if learned_risk is not None else pl.lit(0.0)).alias(
             "member_risk"
+        ),
+        _clip(pl.col("member_content_risk") if content_risk is not None else pl.lit(0.0)).alias(
+            "content_abuse"
         ),
     ).sort("community")

@@ -74,8 +74,46 @@ def test_plain_message_becomes_a_contract_event():
         "text": "See www.menu.example/today and http://maps.example.com/x?y=1.\n",
         "urls": ["www.menu.example/today", "http://maps.example.com/x?y=1"],
         "ip": "93.184.216.34",
+        "traits": ["received:3"],
         "folder": "inbox",
     }
+
+
+BULK = b"""\
+Received: from relay.example.net ([203.0.113.9]) by mx.example.org; Tue, 03 Sep 2002 10:00:00 +0000
+From: offers4821@deals.example
+Reply-To: claims@elsewhere.example
+Subject: you won
+Date: Tue, 03 Sep 2002 18:00:00 +0000
+Content-Type: multipart/mixed; boundary="b"
+
+--b
+Content-Type: text/html
+
+<p>Click <a href="http://win.example/x">here</a></p>
+--b
+Content-Type: application/zip; name="prize.zip"
+Content-Disposition: attachment; filename="prize.zip"
+
+UEsDBA==
+--b--
+"""
+
+
+def test_traits_name_structure_and_header_facts_without_values():
+    traits = _message(BULK)["traits"]
+    assert traits == [
+        "attach:archive",
+        "date:future",
+        "from:digits",
+        "html_only",
+        "msgid:none",
+        "received:1",
+        "reply_to:mismatch",
+        "to:none",
+    ]
+    reply = PLAIN.replace(b"Subject: lunch?", b"Subject: Re: lunch?\nIn-Reply-To: <x@example.org>")
+    assert "reply" in _message(reply)["traits"]
 
 
 def test_relay_ip_is_the_first_public_address_from_the_bottom():

@@ -199,8 +199,12 @@ def test_run_uses_the_learned_model_when_labels_exist_and_records_it(world_event
     report = _run(world_events, tmp_path / "learned")["steps"]["ranking"]["risk_model"]
     assert report["used"] == "learned"
     assert report["n_positives"] >= 10
-    assert 0.5 < report["validation_auroc"] <= 1.0
-    assert 0.5 < report["out_of_fold_auroc"] <= 1.0
+    assert 0.5 < report["model_selection_auroc"] <= 1.0
+    check = report["validation"]["vs_never_flagged"]
+    assert check["positives"] == report["n_positives"]
+    assert check["negatives"] > 0
+    assert 0.5 < check["auroc"] <= 1.0
+    assert 0.0 < check["auprc"] <= 1.0
     heuristic = _run(world_events, tmp_path / "few", min_positives=10_000)["steps"]["ranking"]
     assert heuristic["risk_model"]["used"] == "heuristic"
     assert "min_positives" in heuristic["risk_model"]["reason"]

@@ -39,8 +39,9 @@ STRING_FIELDS = (
     "display_name",
     "reason",
 )
-#: Fields holding a list of strings.
-LIST_FIELDS = ("recipients", "urls")
+#: Fields holding a list of strings (``traits``: short structural/header facts of a
+#: message, e.g. ``html_only`` or ``received:3``; see README "Message traits").
+LIST_FIELDS = ("recipients", "urls", "traits")
 #: All known fields, in the order validation reports the first problem.
 FIELDS = ("ts", *STRING_FIELDS[:5], *LIST_FIELDS, *STRING_FIELDS[5:])
 #: Fields whose values are personal data and never shown in a reject preview.

@@ -32,6 +32,7 @@ import numpy as np
 import polars as pl
 
 from ringscope.errors import RejectRateExceeded
+from ringscope.graph.ingest.content_terms import ContentVectors, TermBatch, hash_terms, merge_terms
 from ringscope.graph.ingest.domains import DomainResolver
 from ringscope.graph.ingest.fingerprint import content_bands, normalize_content
 from ringscope.graph.ingest.hashing import BackgroundHashes, hash_distinct, hex_digests
@@ -81,6 +82,8 @@ class IngestResult:
     duplicates: int = 0
     #: Keyed trigram hashes per distinct ``name_key`` (fuzzy name matching, see name_grams).
     names: pl.DataFrame | None = None
+    #: Keyed hashed-term vectors per distinct ``content_key`` (see content_terms).
+    content: ContentVectors | None = None
 
     @property
     def records(self) -> int:
@@ -93,14 +96,19 @@ class IngestResult:
         return len(self.rejects) / self.records if self.records else 0.0
 
 
-def _stage(checked: pl.DataFrame, resolver: DomainResolver, keyring: Keyring) -> pl.DataFrame:
-    """Accepted rows of one batch with normalised values, content fingerprinted.
+def _stage(
+    checked: pl.DataFrame, resolver: DomainResolver, keyring: Keyring
+) -> tuple[pl.DataFrame, TermBatch | None]:
+    """Accepted rows of one batch with normalised values, content fingerprinted, and the
+    keyed term hashes of the batch's distinct contents.
 
-    The content fingerprints and message pseudonyms are made here, per batch, because
-    they are nearly unique per row and batches can run in parallel (see _read_all).
+    The content fingerprints, term hashes and message pseudonyms are made here, per
+    batch, because they are nearly unique per row and batches can run in parallel (see
+    _read_all).
     """
     content = normalize_content(checked["subject"], checked["text"])
-    return checked.select(
+    fingerprints, terms = _fingerprints(content, keyring)
+    rows = checked.select(
         "_seq",
         "_source",
         "ts",
@@ -111,7 +119,8 @@ def _stage(checked: pl.DataFrame, resolver: DomainResolver, keyring: Keyring) ->
         "target_id",
         "recipients",
         pl.Series("domains", resolver.domains(checked["urls"])),
-        *_fingerprints(content, keyring),
+        *fingerprints,
+        _traits(checked["traits"], checked["urls"]),
         "ip",
         "subnet",
         "device_id",
@@ -119,6 +128,25 @@ def _stage(checked: pl.DataFrame, resolver: DomainResolver, keyring: Keyring) ->
         "phone",
         "display_name",
     )
+    return rows, terms
+
+
+def _traits(traits: pl.Series, urls: pl.Series) -> pl.Series:
+    """The message's traits (contract field ``traits``, lower-cased) plus ``links:<n>``
+    (``1``, ``2``, ``3-5``, ``6+``) for a record with links; null when it has neither."""
+    frame = pl.DataFrame({"given": traits, "n": urls.list.len().fill_null(0)})
+    links = (
+        pl.when(pl.col("n") >= 6)
+        .then(pl.lit("links:6+"))
+        .when(pl.col("n") >= 3)
+        .then(pl.lit("links:3-5"))
+        .when(pl.col("n") >= 1)
+        .then(pl.format("links:{}", pl.col("n")))
+    )
+    given = pl.col("given").list.eval(pl.element().str.to_lowercase())
+    both = pl.concat_list(given.fill_null(pl.lit([], dtype=pl.List(pl.Utf8))), links)
+    out = pl.when(pl.col("given").is_not_null() | (pl.col("n") > 0)).then(both.list.drop_nulls())
+    return frame.select(out.alias("traits")).to_series()
 
 
 def _keys(keyring: Keyring, kind: str, series: pl.Series) -> pl.Series:
@@ -181,27 +209,23 @@ def _hash_recipients(events: pl.DataFrame, keyring: Keyring) -> tuple[pl.Series,
     return actor_key, recipients
 
 
-def _fingerprints(content: pl.Series, keyring: Keyring) -> list[pl.Series]:
-    """``content_key`` and ``content_bands`` per row, computed once per distinct text."""
+def _fingerprints(content: pl.Series, keyring: Keyring) -> tuple[list[pl.Series], TermBatch | None]:
+    """``content_key`` and ``content_bands`` per row, and the keyed term hashes, each
+    computed once per distinct text."""
     distinct = content.drop_nulls().unique()
     if len(distinct) == 0:
         return [
             pl.Series("content_key", [None] * len(content), dtype=pl.Utf8),
             pl.Series("content_bands", [None] * len(content), dtype=pl.List(pl.UInt64)),
-        ]
+        ], None
+    keys = hex_digests(keyring.hash_digests("content", distinct.to_list()), len(distinct))
     table = pl.DataFrame(
-        {
-            "content": distinct,
-            "content_key": hex_digests(
-                keyring.hash_digests("content", distinct.to_list()), len(distinct)
-            ),
-            "content_bands": content_bands(distinct),
-        }
+        {"content": distinct, "content_key": keys, "content_bands": content_bands(distinct)}
     )
     joined = pl.DataFrame({"content": content}).join(
         table, on="content", how="left", maintain_order="left"
     )
-    return [joined["content_key"], joined["content_bands"]]
+    return [joined["content_key"], joined["content_bands"]], hash_terms(distinct, keys, keyring)
 
 
 #: Hashed event column <- (staged column, pseudonym kind, normaliser).
@@ -340,20 +364,22 @@ class _Staged:
     rejects: list[pl.DataFrame] = field(default_factory=list)
     records: list[int] = field(default_factory=list)  # per source
     rejected: list[int] = field(default_factory=list)  # per source
+    terms: list[TermBatch] = field(default_factory=list)  # keyed term hashes per batch
 
 
 def _process_batch(
     batch: RawBatch, index: int, seq: int, resolver: DomainResolver, keyring: Keyring
-) -> tuple[pl.DataFrame, pl.DataFrame | None, int]:
-    """Validate and normalise one batch: (accepted rows, rejects or None, rejected count)."""
+) -> tuple[pl.DataFrame, pl.DataFrame | None, int, TermBatch | None]:
+    """Validate and normalise one batch: (accepted rows, rejects or None, rejected count,
+    keyed term hashes of its contents)."""
     checked = validate(batch.fields).with_columns(
         _seq=pl.int_range(seq, seq + len(batch), dtype=pl.Int64),
         _source=pl.lit(index, dtype=pl.Int32),
     )
     bad = checked[REASON_COLUMN].is_not_null().to_numpy()
     rejects = _rejects(batch, checked, np.flatnonzero(bad), keyring) if bad.any() else None
-    rows = _stage(checked.filter(pl.Series(~bad)), resolver, keyring)
-    return rows, rejects, int(bad.sum())
+    rows, terms = _stage(checked.filter(pl.Series(~bad)), resolver, keyring)
+    return rows, rejects, int(bad.sum()), terms
 
 
 # Per worker process of the parallel JSONL path: (keyring, resolver, parser).
@@ -410,15 +436,16 @@ def _init_worker(keyring: Keyring, parent_pid: int) -> None:
 
 def _work_block(
     source: Source, index: int, data: bytes, first_line: int
-) -> tuple[pl.DataFrame, pl.DataFrame | None, int, int] | None:
-    """One JSONL block in a worker: (rows with ``_seq`` from 0, rejects, records, rejected)."""
+) -> tuple[pl.DataFrame, pl.DataFrame | None, int, int, TermBatch | None] | None:
+    """One JSONL block in a worker: (rows with ``_seq`` from 0, rejects, records, rejected,
+    term hashes)."""
     batch = parse_block(_WORKER["parser"], source, data, first_line)
     if batch is None:
         return None
-    rows, rejects, rejected = _process_batch(
+    rows, rejects, rejected, terms = _process_batch(
         batch, index, 0, _WORKER["resolver"], _WORKER["keyring"]
     )
-    return rows, rejects, len(batch), rejected
+    return rows, rejects, len(batch), rejected, terms
 
 
 def _workers() -> int:
@@ -443,9 +470,11 @@ def _read_parallel(
         result = pending.popleft().result()
         if result is None:
             return
-        rows, rejects, n, bad = result
+        rows, rejects, n, bad, terms = result
         if rejects is not None:
             staged.rejects.append(rejects)
+        if terms is not None:
+            staged.terms.append(terms)
         staged.rows.append(rows.with_columns(pl.col("_seq") + seq))
         records += n
         rejected += bad
@@ -509,9 +538,11 @@ def _read_all(
                 continue
             records = rejected = 0
             for batch in read_batches(source, on_progress=progress.file(source)):
-                rows, rejects, bad = _process_batch(batch, index, seq, resolver, keyring)
+                rows, rejects, bad, terms = _process_batch(batch, index, seq, resolver, keyring)
                 if rejects is not None:
                     staged.rejects.append(rejects)
+                if terms is not None:
+                    staged.terms.append(terms)
                 staged.rows.append(rows)
                 records += len(batch)
                 rejected += bad
@@ -562,6 +593,8 @@ def ingest(
     sources = resolve_sources(paths)
     with _progress(sources, enabled=progress) as bar:
         staged = _read_all(sources, keyring, bar)
+        content = merge_terms(staged.terms)
+        staged.terms.clear()
         events = pl.DataFrame(schema=EVENT_SCHEMA)
         names = None
         duplicates: dict[int, int] = {}
@@ -591,6 +624,7 @@ def ingest(
         inputs=inputs,
         duplicates=sum(duplicates.values()),
         names=names,
+        content=content,
     )
     log.info(
         "ingested %d records from %d file(s) in %.1fs: %d events, %d rejected (%.2f%%), "

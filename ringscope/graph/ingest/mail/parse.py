@@ -22,7 +22,10 @@ What becomes what:
 - ``message_id``: ``Message-ID`` without its angle brackets; a message without one gets
   ``sha256:<digest of its bytes>``, so the same message imported twice is still one;
 - ``ip``: the first public relay address (:mod:`.relays`);
-- ``subject``, ``text`` and ``urls``: see :mod:`.body`.
+- ``subject``, ``text`` and ``urls``: see :mod:`.body`;
+- ``traits``: structural and header facts (HTML only, attachment kinds, Received-path
+  length, Message-ID shape, From vs Return-Path / Reply-To domains, Date skew, reply):
+  see :mod:`.traits`.
 
 Reject reasons: ``empty_message``, ``not_a_message`` (no header could be read: binary
 or truncated data), ``missing_field: From``, and ``missing_field: Date`` /
@@ -46,6 +49,7 @@ from typing import Any
 from ringscope.graph.ingest.mail.body import message_body
 from ringscope.graph.ingest.mail.relays import first_public_ip, received_time
 from ringscope.graph.ingest.mail.sources import RawMessage
+from ringscope.graph.ingest.mail.traits import message_traits
 
 __all__ = ["MailEvent", "MailRejected", "parse_message"]
 
@@ -89,6 +93,11 @@ class _Headers:
         self._raw: dict[str, list[str]] = collections.defaultdict(list)
         for name, value in message.raw_items():
             self._raw[name.lower()].append(_unfold(_repair(str(value))))
+
+    @property
+    def all_raw(self) -> dict[str, list[str]]:
+        """Every header's raw values by lower-cased name."""
+        return self._raw
 
     def raw(self, name: str) -> list[str]:
         """Every value of header ``name`` as written, unfolded."""
@@ -218,6 +227,16 @@ def parse_message(raw: RawMessage, *, label_from_folder: bool = False) -> MailEv
     when, time_source = _sent_time(headers, message)
     recipients = [a for name in _RECIPIENT_HEADERS for _, a in headers.addresses(name)]
     body = message_body(message)
+    date = headers.first_raw("Date")
+    traits = message_traits(
+        message,
+        raw=headers.all_raw,
+        sender=sender,
+        date=_parse_date(date) if date is not None else None,
+        reply_to=[a for _, a in headers.addresses("Reply-To")],
+        return_path=[a for _, a in headers.addresses("Return-Path")],
+        to=[a for _, a in headers.addresses("To")],
+    )
     event: dict[str, Any] = {
         "ts": _iso(when),
         "actor_id": sender,
@@ -230,6 +249,7 @@ def parse_message(raw: RawMessage, *, label_from_folder: bool = False) -> MailEv
         "urls": body.urls,
         "ip": first_public_ip(headers.raw("Received")),
         "display_name": display_name or None,
+        "traits": traits,
     }
     if label_from_folder:
         event["folder"] = raw.folder

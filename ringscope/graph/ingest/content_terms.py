@@ -1,0 +1,245 @@
+"""Keyed feature hashing of message content: what a message says, without its words.
+
+A content classifier needs the words of a message; a pseudonymised event table must not
+hold them. So the words are hashed under the operator's key, per batch, right where the
+text is normalised (:func:`hash_terms`), and only the hashes go on:
+
+* every distinct token of the normalised text (see
+  :func:`~ringscope.graph.ingest.fingerprint.normalize_content`; first
+  :data:`MAX_TOKENS` tokens) gets a 64-bit keyed BLAKE2b hash (:meth:`Keyring.hash_digests`,
+  kind ``content_token``); its bucket in :data:`BUCKETS` is the top :data:`BUCKET_BITS`
+  bits of that hash;
+* its character n-grams (:data:`CHAR_NGRAMS`, within the word padded with spaces, so
+  ``v1agra`` and ``viagra`` share ``agr``) are hashed the same way (kind
+  ``content_gram``) into the same buckets;
+* word bigrams are a mix of the two tokens' keyed hashes, so they are keyed too.
+
+Without the key nobody can tell which bucket a word lands in; with 2**18 buckets many
+words share one, so even the key holder cannot read a text back from its vector.
+:func:`merge_terms` joins the batches into :class:`ContentVectors` (one row per distinct
+content, keyed by ``content_key``), the form the content model reads. Token hashes live
+only in memory during the run; the vectors hold bucket numbers and counts, nothing else,
+and the vocabulary rows are ordered by keyed hash, not by frequency or first use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+
+from ringscope.privacy import Keyring
+
+__all__ = [
+    "BUCKETS",
+    "BUCKET_BITS",
+    "CHAR_NGRAMS",
+    "MAX_TOKENS",
+    "ContentVectors",
+    "TermBatch",
+    "hash_terms",
+    "merge_terms",
+]
+
+BUCKET_BITS = 18
+BUCKETS = 1 << BUCKET_BITS
+#: Tokens of a text that are hashed (the start of a message carries its intent).
+MAX_TOKENS = 300
+#: Character n-gram lengths, taken within each word padded with one space each side.
+CHAR_NGRAMS = (3, 4)
+_MAX_GRAM_CHARS = 24  # longer tokens (base64, hashes) only give n-grams of their start
+_PAIR_MULT = np.uint64(0x9E3779B97F4A7C15)
+_SHIFT = np.uint64(64 - BUCKET_BITS)
+_DOT_CHUNK = 200_000  # content rows scored at once
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """SplitMix64 finaliser on a uint64 array (wrapping arithmetic)."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def _keyed(keyring: Keyring, kind: str, values: list[str]) -> np.ndarray:
+    """64-bit keyed BLAKE2b hashes of ``values`` (uint64)."""
+    if not values:
+        return np.zeros(0, dtype=np.uint64)
+    return np.frombuffer(keyring.hash_digests(kind, values), dtype="<u8").astype(np.uint64)
+
+
+def _buckets(hashes: np.ndarray) -> np.ndarray:
+    return (hashes >> _SHIFT).astype(np.int32)
+
+
+@dataclass
+class TermBatch:
+    """Hashed terms of the distinct texts of one ingest batch (no text, no token).
+
+    ``tokens`` holds the keyed hashes of every text's tokens back to back (``lengths``
+    per text); ``vocab`` the batch's distinct token hashes and, per vocab entry, the
+    buckets of its character n-grams (``gram_offsets`` into ``grams``).
+    """
+
+    keys: pl.Series
+    lengths: np.ndarray
+    tokens: np.ndarray
+    vocab: np.ndarray
+    gram_offsets: np.ndarray
+    grams: np.ndarray
+
+
+def _char_grams(words: pl.Series, keyring: Keyring) -> tuple[np.ndarray, np.ndarray]:
+    """Per word: the buckets of its padded character n-grams (offsets, buckets)."""
+    frame = pl.DataFrame({"p": " " + words.str.slice(0, _MAX_GRAM_CHARS) + " "}).with_row_index("w")
+    parts = []
+    for n in CHAR_NGRAMS:
+        parts.append(
+            frame.with_columns(
+                pl.int_ranges(0, (pl.col("p").str.len_chars() - n + 1).clip(0, None)).alias("o")
+            )
+            .explode("o", empty_as_null=False)
+            .drop_nulls("o")
+            .select("w", pl.col("p").str.slice(pl.col("o"), n).alias("g"))
+        )
+    grams = pl.concat(parts).sort("w", maintain_order=True)
+    distinct = grams["g"].unique()
+    hashes = pl.Series(_keyed(keyring, "content_gram", distinct.to_list()), dtype=pl.UInt64)
+    buckets = _buckets(grams["g"].replace_strict(distinct, hashes).to_numpy())
+    counts = np.bincount(grams["w"].to_numpy(), minlength=len(words))
+    offsets = np.zeros(len(words) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return offsets, buckets
+
+
+def hash_terms(content: pl.Series, keys: pl.Series, keyring: Keyring) -> TermBatch:
+    """Keyed term hashes of distinct normalised texts (``content``) with their ``keys``.
+
+    Args:
+        content: Distinct, non-null normalised texts (tokens joined by single spaces).
+        keys: Their ``content_key`` s, in the same order.
+        keyring: The operator's keys.
+    """
+    tokens = content.str.split(" ").list.head(MAX_TOKENS)
+    lengths = tokens.list.len().to_numpy().astype(np.int32)
+    flat = tokens.explode(empty_as_null=False).drop_nulls()
+    words = flat.unique().sort()
+    word_hashes = _keyed(keyring, "content_token", words.to_list())
+    token_hashes = flat.replace_strict(words, pl.Series(word_hashes, dtype=pl.UInt64)).to_numpy()
+    offsets, grams = _char_grams(words, keyring)
+    return TermBatch(
+        keys=keys.rename("content_key"),
+        lengths=lengths,
+        tokens=token_hashes.astype(np.uint64),
+        vocab=word_hashes,
+        gram_offsets=offsets,
+        grams=grams,
+    )
+
+
+@dataclass
+class ContentVectors:
+    """Hashed-term vectors of a run's distinct contents, the content model's input.
+
+    ``words`` (contents x vocabulary, token counts as uint8) times ``vocab`` (vocabulary
+    x :data:`BUCKETS`: each token's own bucket and its n-gram buckets) plus ``pairs``
+    (contents x BUCKETS, word-bigram counts as uint8) is the hashed term count vector of each
+    content; ``keys`` names the rows (``content_key``). :meth:`rows` gives the
+    normalised vectors (log counts, unit length) of chosen rows; :meth:`dot` scores
+    every row against a weight vector without building them all.
+    """
+
+    keys: pl.Series
+    words: sp.csr_matrix
+    vocab: sp.csr_matrix
+    pairs: sp.csr_matrix
+
+    @property
+    def n_rows(self) -> int:
+        """Distinct contents held."""
+        return self.words.shape[0]
+
+    def _norms(self, words: sp.csr_matrix, pairs: sp.csr_matrix) -> np.ndarray:
+        """Row scale: 1 / sqrt(total weight), a cheap stand-in for the L2 norm."""
+        per_word = np.asarray(self.vocab.sum(axis=1)).ravel()
+        total = words @ per_word + np.asarray(pairs.sum(axis=1)).ravel()
+        return 1.0 / np.sqrt(np.maximum(total, 1.0))
+
+    def _weighted(self, rows: np.ndarray) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """Log-count weights (float) of the chosen rows; the stored counts are uint8."""
+        words, pairs = self.words[rows].astype(np.float32), self.pairs[rows].astype(np.float32)
+        words.data, pairs.data = np.log1p(words.data), np.log1p(pairs.data)
+        return words, pairs
+
+    def rows(self, rows: np.ndarray) -> sp.csr_matrix:
+        """Normalised hashed vectors (len(rows) x BUCKETS) of the given content rows."""
+        words, pairs = self._weighted(np.asarray(rows))
+        matrix = (words @ self.vocab + pairs).tocsr()
+        return sp.diags(self._norms(words, pairs).astype(np.float32)) @ matrix
+
+    def dot(self, weights: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """``rows(rows) @ weights`` (every content by default), without building the vectors.
+
+        Works through the rows in chunks, so the float copies stay small."""
+        rows = np.arange(self.n_rows) if rows is None else np.asarray(rows)
+        w = np.asarray(weights, dtype=np.float32)
+        per_word = self.vocab @ w
+        out = np.empty(len(rows), dtype=np.float64)
+        for start in range(0, len(rows), _DOT_CHUNK):
+            words, pairs = self._weighted(rows[start : start + _DOT_CHUNK])
+            part = (words @ per_word + pairs @ w) * self._norms(words, pairs)
+            out[start : start + _DOT_CHUNK] = part
+        return out
+
+
+def _csr(
+    rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int], dtype: type = np.float32
+) -> sp.csr_matrix:
+    """Counts of (row, col) pairs as a CSR matrix; ``uint8`` counts are capped at 255."""
+    data = np.ones(len(rows), dtype=np.float32)
+    matrix = sp.csr_matrix((data, (rows, cols)), shape=shape)
+    matrix.sum_duplicates()
+    if dtype is np.uint8:
+        matrix.data = np.minimum(matrix.data, 255).astype(np.uint8)
+    return matrix
+
+
+def merge_terms(batches: list[TermBatch]) -> ContentVectors | None:
+    """One :class:`ContentVectors` from every batch's terms (first copy of a content wins)."""
+    batches = [b for b in batches if len(b.keys)]
+    if not batches:
+        return None
+    keys = pl.concat([b.keys for b in batches])
+    lengths = np.concatenate([b.lengths for b in batches])
+    tokens = np.concatenate([b.tokens for b in batches])
+    keep = keys.is_first_distinct().to_numpy()
+    token_keep = np.repeat(keep, lengths)
+    keys, lengths, tokens = keys.filter(pl.Series(keep)), lengths[keep], tokens[token_keep]
+
+    # vocabulary: distinct token hashes in hash order, each with its n-gram buckets
+    all_vocab = np.concatenate([b.vocab for b in batches])
+    vocab, first = np.unique(all_vocab, return_index=True)
+    gram_rows, gram_cols = [], []
+    base = 0
+    for b in batches:
+        chosen = first[(first >= base) & (first < base + len(b.vocab))] - base
+        counts = np.diff(b.gram_offsets)[chosen]
+        starts = b.gram_offsets[chosen]
+        index = np.repeat(starts - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
+        gram_cols.append(b.grams[index + np.arange(counts.sum())])
+        gram_rows.append(np.repeat(np.searchsorted(vocab, b.vocab[chosen]), counts))
+        base += len(b.vocab)
+    v_rows = np.concatenate([np.arange(len(vocab)), *gram_rows])
+    v_cols = np.concatenate([_buckets(vocab), *gram_cols])
+    vocab_matrix = _csr(v_rows, v_cols, (len(vocab), BUCKETS))
+
+    n = len(keys)
+    text_of = np.repeat(np.arange(n), lengths)
+    words = _csr(text_of, np.searchsorted(vocab, tokens), (n, len(vocab)), np.uint8)
+    same = text_of[1:] == text_of[:-1]
+    pair_hash = _mix64(tokens[:-1][same] * _PAIR_MULT ^ _mix64(tokens[1:][same]))
+    pairs = _csr(text_of[1:][same], _buckets(pair_hash), (n, BUCKETS), np.uint8)
+    return ContentVectors(keys=keys, words=words, vocab=vocab_matrix, pairs=pairs)

@@ -1,0 +1,169 @@
+"""The run's messages as the content model sees them: hashed terms plus side facts.
+
+One row per distinct message (its first record): the sender, the time, the row of its
+content in the keyed hashed-term vectors (:class:`ContentVectors`), and a sparse "side"
+row of facts that are not words: its traits (``html_only``, ``received:4``... see
+:mod:`ringscope.graph.ingest.mail.traits`), the pseudonyms of its relay IP and subnet (a
+linear model learns each relay's reputation within the data from the labels), and how
+many other senders sent near-duplicates of it (``campaign``, from the content bands).
+Side tokens are already pseudonyms or fixed trait names; they are bucketed with an
+unkeyed hash into :data:`SIDE_BUCKETS` columns after the :data:`BUCKETS` term columns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+
+from ringscope.graph.hetero import HeteroGraph
+from ringscope.graph.ingest.content_terms import BUCKETS, ContentVectors
+
+__all__ = ["SIDE_BUCKETS", "Messages", "message_table"]
+
+SIDE_BITS = 16
+SIDE_BUCKETS = 1 << SIDE_BITS
+_SIDE_WEIGHT = 0.5  # a side fact counts like a quarter of a unit-length text vector
+
+
+@dataclass
+class Messages:
+    """Messages (``frame``: ``actor``, ``ts``, ``content_row`` (-1: no text), ``campaign``,
+    ``traits``), their side facts and the content vectors their rows point into."""
+
+    frame: pl.DataFrame
+    side: sp.csr_matrix
+    content: ContentVectors | None
+
+    @property
+    def n(self) -> int:
+        """Messages held."""
+        return self.frame.height
+
+    def design(self, rows: np.ndarray, *, text_only: bool = False) -> sp.csr_matrix:
+        """Feature rows (terms, then side facts unless ``text_only``) of chosen messages."""
+        content_rows = self.frame["content_row"].to_numpy()[rows]
+        has_text = np.flatnonzero(content_rows >= 0)
+        text = sp.csr_matrix((len(rows), BUCKETS), dtype=np.float32)
+        if self.content is not None and len(has_text):
+            vectors = self.content.rows(content_rows[has_text])
+            place = sp.csr_matrix(
+                (np.ones(len(has_text), dtype=np.float32), (has_text, np.arange(len(has_text)))),
+                shape=(len(rows), len(has_text)),
+            )
+            text = (place @ vectors).tocsr()
+        if text_only:
+            return text
+        return sp.hstack([text, self.side[rows]], format="csr")
+
+    def scores(
+        self, weights: np.ndarray, *, rows: np.ndarray | None = None, text_only: bool = False
+    ) -> np.ndarray:
+        """``design(rows) @ weights`` (all messages by default), without building the rows."""
+        rows = np.arange(self.n) if rows is None else rows
+        out = np.zeros(len(rows), dtype=np.float64)
+        content_rows = self.frame["content_row"].to_numpy()[rows]
+        has_text = content_rows >= 0
+        if self.content is not None and has_text.any():
+            out[has_text] = self.content.dot(weights[:BUCKETS], rows=content_rows[has_text])
+        if not text_only:
+            out += self.side[rows] @ weights[BUCKETS:]
+        return out
+
+
+def _campaigns(hg: HeteroGraph) -> pl.DataFrame:
+    """Per message node: how many *other* senders sent a near-duplicate (shared band)."""
+    sent = hg.edges[("actor", "sent", "message")].select(
+        pl.col("src").alias("actor"), pl.col("dst").alias("msg")
+    )
+    has = hg.edges[("message", "has", "content")].select(
+        pl.col("src").alias("msg"), pl.col("dst").alias("band")
+    )
+    per_band = (
+        has.join(sent, on="msg").group_by("band").agg(pl.col("actor").n_unique().alias("senders"))
+    )
+    return (
+        has.join(per_band, on="band")
+        .group_by("msg")
+        .agg((pl.col("senders").max() - 1).alias("campaign"))
+    )
+
+
+def _bucket(tokens: list[str]) -> np.ndarray:
+    return np.array(
+        [
+            int.from_bytes(hashlib.blake2b(t.encode(), digest_size=8).digest(), "little")
+            >> (64 - SIDE_BITS)
+            for t in tokens
+        ],
+        dtype=np.int64,
+    )
+
+
+def _side(frame: pl.DataFrame) -> sp.csr_matrix:
+    """Side facts of each message as a sparse row (traits, relay, subnet, campaign size)."""
+    campaign = (
+        pl.when(pl.col("campaign") >= 5)
+        .then(pl.lit("campaign:5+"))
+        .when(pl.col("campaign") >= 2)
+        .then(pl.lit("campaign:2-4"))
+        .otherwise(pl.format("campaign:{}", pl.col("campaign")))
+    )
+    tokens = pl.concat(
+        [
+            frame.select(
+                "row", pl.col("traits").list.eval(pl.lit("t:") + pl.element()).alias("token")
+            ).explode("token"),
+            frame.select("row", ("ip:" + pl.col("ip_key")).alias("token")),
+            frame.select("row", ("net:" + pl.col("subnet_key")).alias("token")),
+            frame.select("row", campaign.alias("token")),
+        ]
+    ).drop_nulls()
+    distinct = tokens["token"].unique()
+    buckets = pl.Series(_bucket(distinct.to_list()), dtype=pl.Int64)
+    cols = tokens["token"].replace_strict(distinct, buckets).to_numpy()
+    data = np.full(len(cols), _SIDE_WEIGHT, dtype=np.float32)
+    matrix = sp.csr_matrix(
+        (data, (tokens["row"].to_numpy(), cols)), shape=(frame.height, SIDE_BUCKETS)
+    )
+    matrix.sum_duplicates()
+    return matrix
+
+
+def message_table(
+    events: pl.DataFrame, hg: HeteroGraph, content: ContentVectors | None
+) -> Messages:
+    """The run's messages (first record per ``message_key``) with their side facts."""
+    actors = hg.nodes["actor"].select(
+        pl.col("key").alias("actor_key"), pl.col("idx").alias("actor")
+    )
+    nodes = hg.nodes["message"].select(
+        pl.col("key").alias("message_key"), pl.col("idx").alias("msg")
+    )
+    frame = (
+        events.filter((pl.col("event_type") == "message") & pl.col("message_key").is_not_null())
+        .unique("message_key", keep="first", maintain_order=True)
+        .select("actor_key", "ts", "message_key", "content_key", "traits", "ip_key", "subnet_key")
+        .join(actors, on="actor_key")
+        .join(nodes, on="message_key", how="left")
+        .join(_campaigns(hg), on="msg", how="left")
+    )
+    if content is not None:
+        rows = content.keys.to_frame("content_key").with_row_index("content_row")
+        frame = frame.join(rows, on="content_key", how="left")
+    else:
+        frame = frame.with_columns(pl.lit(None, dtype=pl.UInt32).alias("content_row"))
+    frame = (
+        frame.with_columns(
+            pl.col("content_row").cast(pl.Int64).fill_null(-1),
+            pl.col("campaign").fill_null(0).cast(pl.Int64),
+        )
+        .sort("ts", "actor")
+        .with_row_index("row")
+    )
+    side = _side(frame)
+    kept = frame.select("actor", "ts", "content_row", "campaign", "traits")
+    return Messages(frame=kept, side=side, content=content)

@@ -1,0 +1,51 @@
+"""Keyed hashed-term vectors: the same text under one key matches, under two keys not."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from ringscope.graph.ingest.content_terms import BUCKETS, hash_terms, merge_terms
+from ringscope.graph.ingest.fingerprint import normalize_content
+from ringscope.privacy import Keyring
+
+TEXTS = [
+    "cheap watches shipped overnight visit our store",
+    "are we still on for lunch tomorrow at noon",
+    "cheap watches shipped overnight visit our shop",
+]
+
+
+def _vectors(secret: bytes, texts: list[str] = TEXTS):
+    content = normalize_content(pl.Series([None] * len(texts), dtype=pl.Utf8), pl.Series(texts))
+    keys = pl.Series([f"k{i}" for i in range(len(texts))])
+    return merge_terms([hash_terms(content, keys, Keyring(secret))])
+
+
+def test_vectors_hold_buckets_and_near_texts_are_near():
+    vectors = _vectors(b"operator-secret-one-0123456789")
+    x = vectors.rows(np.arange(3)).toarray()
+    assert x.shape == (3, BUCKETS)
+    assert np.allclose(np.linalg.norm(x, axis=1), 1.0, atol=0.35)  # scaled to about unit length
+    similar, unrelated = float(x[0] @ x[2]), float(x[0] @ x[1])
+    assert similar > 0.6 > unrelated
+    w = np.random.default_rng(0).normal(size=BUCKETS)
+    assert np.allclose(vectors.dot(w), x @ w, rtol=1e-4, atol=1e-4)
+
+
+def test_two_secrets_give_different_vectors():
+    a = _vectors(b"operator-secret-one-0123456789").rows(np.arange(3))
+    b = _vectors(b"operator-secret-two-0123456789").rows(np.arange(3))
+    assert set(a[0].indices) != set(b[0].indices)
+    again = _vectors(b"operator-secret-one-0123456789").rows(np.arange(3))
+    assert (a != again).nnz == 0
+
+
+def test_duplicate_contents_across_batches_are_kept_once():
+    one = _vectors(b"operator-secret-one-0123456789")
+    keyring = Keyring(b"operator-secret-one-0123456789")
+    content = normalize_content(pl.Series([None, None], dtype=pl.Utf8), pl.Series(TEXTS[:2]))
+    batch = hash_terms(content, pl.Series(["k0", "k1"]), keyring)
+    both = merge_terms([batch, batch])
+    assert both.n_rows == 2
+    assert (both.rows(np.arange(2)) != one.rows(np.arange(2))).nnz == 0
