@@ -39,7 +39,7 @@ STRING_FIELDS = (
     "reason",
 )
 #: Fields holding a list of strings.
-LIST_FIELDS = ("recipients", "urls")
+LIST_FIELDS = ("recipients", "urls", "object_ids")
 #: All known fields, in the order validation reports the first problem.
 FIELDS = ("ts", *STRING_FIELDS[:5], *LIST_FIELDS, *STRING_FIELDS[5:])
 #: Fields whose values are personal data and never shown in a reject preview.

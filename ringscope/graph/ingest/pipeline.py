@@ -45,6 +45,7 @@ from ringscope.graph.ingest.normalize import (
     normalize_name,
     normalize_phone,
 )
+from ringscope.graph.ingest.objects import object_kind
 from ringscope.graph.ingest.raw import ProgressCallback, RawBatch
 from ringscope.graph.ingest.readers import read_batches
 from ringscope.graph.ingest.rejects import REJECT_SCHEMA, empty_rejects, preview
@@ -110,6 +111,8 @@ def _stage(checked: pl.DataFrame, resolver: DomainResolver, keyring: Keyring) ->
         "target_id",
         "recipients",
         pl.Series("domains", resolver.domains(checked["urls"])),
+        _list_keys(keyring, checked["url_keys"], lambda url: ("url", url)).alias("urls"),
+        _list_keys(keyring, checked["object_ids"], object_kind).alias("object_ids"),
         *_fingerprints(content, keyring),
         "ip",
         "subnet",
@@ -127,6 +130,33 @@ def _keys(keyring: Keyring, kind: str, series: pl.Series) -> pl.Series:
         return pl.Series(series.name, [None] * len(series), dtype=pl.Utf8)
     hashes = hex_digests(keyring.hash_digests(kind, uniques.to_list()), len(uniques))
     return series.replace_strict(uniques, hashes, default=None, return_dtype=pl.Utf8)
+
+
+def _list_keys(
+    keyring: Keyring, lists: pl.Series, kind_of: Callable[[str], tuple[str, str]]
+) -> pl.Series:
+    """Each list's items as ``<kind>:<keyed hash>``, distinct per row, each value hashed once.
+
+    ``kind_of`` maps an item to its kind and the text hashed (in the kind's namespace), so
+    equal texts of different kinds never match.
+    """
+    exploded = pl.DataFrame({"v": lists}).with_row_index("row").explode("v", empty_as_null=True)
+    by_kind: dict[str, list[tuple[str, str]]] = collections.defaultdict(list)
+    for value in exploded["v"].drop_nulls().unique().to_list():
+        kind, text = kind_of(value)
+        by_kind[kind].append((value, text))
+    values, keys = [], []
+    for kind, pairs in by_kind.items():
+        digests = hex_digests(keyring.hash_digests(kind, [t for _, t in pairs]), len(pairs))
+        values += [v for v, _ in pairs]
+        keys += [f"{kind}:{d}" for d in digests]
+    mapped = exploded.with_columns(
+        pl.col("v").replace_strict(values, keys, default=None, return_dtype=pl.Utf8)
+    )
+    grouped = mapped.group_by("row", maintain_order=True).agg(
+        pl.col("v").drop_nulls().unique(maintain_order=True)
+    )
+    return grouped.select(pl.when(lists.is_not_null()).then(pl.col("v"))).to_series()
 
 
 def _rejects(
