@@ -26,7 +26,7 @@ from ringscope.embeddings.step import EMBEDDINGS_TABLE, embeddings_step
 from ringscope.engines import Engine, resolve_engine
 from ringscope.errors import RejectRateExceeded
 from ringscope.graph.communities import trim_periphery
-from ringscope.graph.coordination import CoordinationEvidence
+from ringscope.graph.coordination import CoordinationEvidence, chance_weighted
 from ringscope.graph.hetero import HeteroGraph
 from ringscope.graph.ingest import IngestResult, write_rejects
 from ringscope.privacy import Keyring
@@ -108,7 +108,9 @@ def _ingest(state: RunState) -> dict[str, Any]:
 def _graph(state: RunState) -> dict[str, Any]:
     state.graph = state.engine.graph(state.ingest.events)
     # The list columns live on in the graph; dropping them here halves the event table.
-    state.ingest.events = state.ingest.events.drop("recipients", "domains", "content_bands")
+    state.ingest.events = state.ingest.events.drop(
+        "recipients", "domains", "content_bands", "urls", "object_ids"
+    )
     return state.graph.summary()
 
 
@@ -117,16 +119,33 @@ def _coordination(state: RunState) -> dict[str, Any]:
     return {"edges": state.evidence.edges.height, "layers": state.evidence.stats}
 
 
+#: Event types that are platform labels; a run without any ranks label-free.
+LABEL_EVENTS = ("suspension", "report", "signup")
+
+
+def _has_labels(state: RunState) -> bool:
+    """Whether the run's events hold any platform label (suspension, report, signup)."""
+    return bool(state.ingest.events["event_type"].is_in(LABEL_EVENTS).any())
+
+
 def _communities(state: RunState) -> dict[str, Any]:
+    """Communities of the evidence graph; without labels only beyond-chance ties bind.
+
+    A run without labels ranks by significance, so its communities are found on edge
+    weights scaled by each edge's chance significance (:func:`chance_weighted`): a tie
+    no more likely than chance (a shared site, a single coincidence) does not pull an
+    account into a ring. With labels, the evidence weights are used as they are.
+    """
     cfg = state.config.communities
-    state.communities, ran = state.engine.communities(
-        state.graph.num_nodes("actor"), state.evidence.edges, cfg
-    )
+    edges = state.evidence.edges
+    if not _has_labels(state):
+        edges = chance_weighted(edges, state.config.scoring.strength_half)
+    state.communities, ran = state.engine.communities(state.graph.num_nodes("actor"), edges, cfg)
     before = state.communities.height
     if cfg.trim_periphery:
         state.communities = trim_periphery(
             state.communities,
-            state.evidence.edges,
+            edges,
             min_degree=cfg.trim_min_degree,
             min_strength_ratio=cfg.trim_strength_ratio,
             min_size=cfg.min_size,
@@ -169,10 +188,14 @@ def _ranking(state: RunState) -> dict[str, Any]:
         state.graph,
         state.evidence,
         burst_window_ms=cfg.burst_window_ms,
+        strength_half=cfg.strength_half,
         learned_risk=learned.risk,
     ).join(cluster_ids, on="community")
     signals = signals.join(cluster_layers(members, state.evidence), on="cluster_id", how="left")
-    clusters = score_clusters(signals.with_columns(pl.col("layers").fill_null([])), cfg)
+    labelled = _has_labels(state)
+    clusters = score_clusters(
+        signals.with_columns(pl.col("layers").fill_null([])), cfg, labelled=labelled
+    )
     strongest = (
         pl.concat(
             [
@@ -186,7 +209,13 @@ def _ranking(state: RunState) -> dict[str, Any]:
     memberships = members.join(clusters.select("cluster_id", "score"), on="cluster_id")
     actors = actor_risk(features, memberships, strongest, learned_risk=learned.risk)
     state.tables |= _output_tables(state, actors, clusters, members)
-    return {"clusters": clusters.height, "actors": actors.height, "risk_model": learned.report}
+    return {
+        "clusters": clusters.height,
+        "flagged_clusters": int(clusters["flagged"].sum()),
+        "ranking": "labels" if labelled else "label_free",
+        "actors": actors.height,
+        "risk_model": learned.report,
+    }
 
 
 def _output_tables(
@@ -237,7 +266,9 @@ def _output_tables(
         "actors": actor_table,
         "clusters": cluster_table,
         "members": member_table,
-        "edges": named(ev.edges).select("src", "dst", "weight", "layers").sort("src", "dst"),
+        "edges": named(ev.edges)
+        .select("src", "dst", "weight", "layers", "strength")
+        .sort("src", "dst"),
         "evidence": named(ev.evidence)
         .select(
             "src",
@@ -249,6 +280,11 @@ def _output_tables(
             "first_ts",
             "last_ts",
             "items",
+            "co_shares",
+            "median_gap_ms",
+            "max_gap_ms",
+            "expected",
+            "significance",
         )
         .sort("src", "dst", "layer"),
         "cluster_evidence": evidence_items,
