@@ -34,6 +34,7 @@ from ringscope.ranking.evidence import cluster_evidence, cluster_layers
 from ringscope.ranking.features import actor_features, with_freshness
 from ringscope.ranking.learned_risk import fit_learned_risk
 from ringscope.ranking.lineage import LINEAGE_TABLE, lineage_step
+from ringscope.ranking.receivers import receive_only_actors
 from ringscope.ranking.scoring import actor_risk, cluster_id_for, score_clusters
 from ringscope.ranking.signals import cluster_signals
 from ringscope.ranking.timeline import TIMELINE_TABLE, timeline_step
@@ -233,7 +234,14 @@ def _output_tables(
         return out.drop("src", "dst").rename({"src_id": "src", "dst_id": "dst"})
 
     ev = state.evidence
-    actor_table = actors.select(
+    receivers = receive_only_actors(
+        state.graph,
+        members,
+        clusters.select("cluster_id", "score"),
+        ev,
+        actors["actor_id"],
+    )
+    acting = actors.select(
         "actor_id",
         pl.col("risk_score").cast(pl.Float64),
         "cluster_id",
@@ -247,6 +255,16 @@ def _output_tables(
         "first_ts",
         "last_ts",
         "signup_ts",
+        pl.lit(False).alias("receive_only"),
+    )
+    actor_table = pl.concat(
+        [
+            acting,
+            receivers.with_columns(
+                pl.lit(False).alias("known_bad"), pl.lit(True).alias("receive_only")
+            ),
+        ],
+        how="diagonal_relaxed",
     ).sort("actor_id")
     cluster_table = clusters.drop("community").select(
         "cluster_id",
@@ -387,6 +405,7 @@ def run_pipeline(
         "events": result.events.height,
         "rejected": result.rejects.height,
         "duplicates": result.duplicates,
+        "input_fields": result.input_fields,
         "key_fingerprint": keyring.fingerprint,
         "insecure_demo_key": keyring.is_demo,
         "steps": counts,

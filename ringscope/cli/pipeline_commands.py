@@ -132,10 +132,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.inputs, args.out, config=config, keyring=keyring, debug_dir=args.debug_dir
     )
     manifest = read_manifest(snap)
-    Console().print(
+    console = Console()
+    ranking = manifest["steps"]["ranking"]
+    console.print(
         f"snapshot {snap}: {manifest['events']:,} events, {manifest['rejected']:,} rejected, "
-        f"{manifest['steps']['ranking']['clusters']:,} clusters"
+        f"{ranking['clusters']:,} clusters ({ranking['flagged_clusters']:,} beyond chance; "
+        f"ranked {ranking['ranking'].replace('_', '-')})"
     )
+    fields = manifest["input_fields"]
+    console.print(f"input fields used: {', '.join(fields['used']) or '-'}", highlight=False)
+    if fields["unused"]:
+        console.print(
+            f"warning: input fields present but unused: {', '.join(fields['unused'])}",
+            style="yellow",
+            highlight=False,
+        )
     return 0
 
 

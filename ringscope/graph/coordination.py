@@ -437,6 +437,8 @@ def finish_evidence(
             "rate": [2.0 * totals[n][0] / max(totals[n][1], 1) ** 2 for n in names],
         },
         schema_overrides={
+            "layer": pl.Utf8,
+            "occasions": pl.Boolean,
             "min_items": pl.UInt32,
             "lweight": pl.Float64,
             "sweight": pl.Float64,

@@ -33,6 +33,7 @@ import polars as pl
 
 from ringscope.errors import RejectRateExceeded
 from ringscope.graph.ingest.domains import DomainResolver
+from ringscope.graph.ingest.fields import FIELDS, UNUSED_FIELDS, batch_fields
 from ringscope.graph.ingest.fingerprint import content_bands, normalize_content
 from ringscope.graph.ingest.hashing import BackgroundHashes, hash_distinct, hex_digests
 from ringscope.graph.ingest.jsonl import jsonl_blocks, new_parser, parse_block
@@ -81,6 +82,15 @@ class IngestResult:
     duplicates: int = 0
     #: Keyed trigram hashes per distinct ``name_key`` (fuzzy name matching, see name_grams).
     names: pl.DataFrame | None = None
+    #: Names of the fields the inputs gave (known or not; JSONL: from sampled records).
+    fields_given: set[str] = field(default_factory=set)
+
+    @property
+    def input_fields(self) -> dict[str, list[str]]:
+        """Fields given, used and given-but-unused (unknown or unused by every step)."""
+        used = sorted(self.fields_given & (set(FIELDS) - UNUSED_FIELDS))
+        unused = sorted(self.fields_given - set(used))
+        return {"present": sorted(self.fields_given), "used": used, "unused": unused}
 
     @property
     def records(self) -> int:
@@ -369,12 +379,14 @@ class _Staged:
     rejects: list[pl.DataFrame] = field(default_factory=list)
     records: list[int] = field(default_factory=list)  # per source
     rejected: list[int] = field(default_factory=list)  # per source
+    fields: set[str] = field(default_factory=set)  # field names the inputs give
 
 
 def _process_batch(
     batch: RawBatch, index: int, seq: int, resolver: DomainResolver, keyring: Keyring
-) -> tuple[pl.DataFrame, pl.DataFrame | None, int]:
-    """Validate and normalise one batch: (accepted rows, rejects or None, rejected count)."""
+) -> tuple[pl.DataFrame, pl.DataFrame | None, int, set[str]]:
+    """Validate and normalise one batch: (accepted rows, rejects or None, rejected count,
+    the names of the fields the batch gives)."""
     checked = validate(batch.fields).with_columns(
         _seq=pl.int_range(seq, seq + len(batch), dtype=pl.Int64),
         _source=pl.lit(index, dtype=pl.Int32),
@@ -382,7 +394,7 @@ def _process_batch(
     bad = checked[REASON_COLUMN].is_not_null().to_numpy()
     rejects = _rejects(batch, checked, np.flatnonzero(bad), keyring) if bad.any() else None
     rows = _stage(checked.filter(pl.Series(~bad)), resolver, keyring)
-    return rows, rejects, int(bad.sum())
+    return rows, rejects, int(bad.sum()), batch_fields(batch.fields, batch.columns, batch.raw)
 
 
 # Per worker process of the parallel JSONL path: (keyring, resolver, parser).
@@ -438,15 +450,16 @@ def _init_worker(keyring: Keyring) -> None:
 
 def _work_block(
     source: Source, index: int, data: bytes, first_line: int
-) -> tuple[pl.DataFrame, pl.DataFrame | None, int, int] | None:
-    """One JSONL block in a worker: (rows with ``_seq`` from 0, rejects, records, rejected)."""
+) -> tuple[pl.DataFrame, pl.DataFrame | None, int, int, set[str]] | None:
+    """One JSONL block in a worker: (rows with ``_seq`` from 0, rejects, records, rejected,
+    fields given)."""
     batch = parse_block(_WORKER["parser"], source, data, first_line)
     if batch is None:
         return None
-    rows, rejects, rejected = _process_batch(
+    rows, rejects, rejected, given = _process_batch(
         batch, index, 0, _WORKER["resolver"], _WORKER["keyring"]
     )
-    return rows, rejects, len(batch), rejected
+    return rows, rejects, len(batch), rejected, given
 
 
 def _workers() -> int:
@@ -471,7 +484,8 @@ def _read_parallel(
         result = pending.popleft().result()
         if result is None:
             return
-        rows, rejects, n, bad = result
+        rows, rejects, n, bad, given = result
+        staged.fields |= given
         if rejects is not None:
             staged.rejects.append(rejects)
         staged.rows.append(rows.with_columns(pl.col("_seq") + seq))
@@ -537,7 +551,8 @@ def _read_all(
                 continue
             records = rejected = 0
             for batch in read_batches(source, on_progress=progress.file(source)):
-                rows, rejects, bad = _process_batch(batch, index, seq, resolver, keyring)
+                rows, rejects, bad, given = _process_batch(batch, index, seq, resolver, keyring)
+                staged.fields |= given
                 if rejects is not None:
                     staged.rejects.append(rejects)
                 staged.rows.append(rows)
@@ -619,7 +634,15 @@ def ingest(
         inputs=inputs,
         duplicates=sum(duplicates.values()),
         names=names,
+        fields_given=staged.fields,
     )
+    unused = result.input_fields["unused"]
+    if unused:
+        log.warning(
+            "input fields present but unused by ringscope: %s (see the contract for the "
+            "fields it reads)",
+            ", ".join(unused),
+        )
     log.info(
         "ingested %d records from %d file(s) in %.1fs: %d events, %d rejected (%.2f%%), "
         "%d duplicates",

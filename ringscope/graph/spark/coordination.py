@@ -86,6 +86,7 @@ def _driver_tables(
             ],
             "lweight": [layer.weight for layer in layers.values()],
             "min_items": [layer.min_participation for layer in layers.values()],
+            "occasions": [layer.repeat_by == "occasions" for layer in layers.values()],
         },
         schema_overrides={
             "window_ms": pl.Int64,
@@ -202,6 +203,24 @@ def _layer_pairs(
     return triples, gaps
 
 
+def _occasions(occ: DataFrame) -> DataFrame:
+    """Per (layer, actor): its co-share occasions, one per (item, half window) used."""
+    from pyspark.sql import functions as F
+
+    return _dedupe(occ).groupBy("layer", "actor").agg(F.count("*").alias("n_occasions"))
+
+
+def _activity(mass: DataFrame, occasions: DataFrame, params: DataFrame) -> DataFrame:
+    """The mass table with ``n_items`` counted in occasions for layers that repeat by them."""
+    from pyspark.sql import functions as F
+
+    joined = mass.join(occasions, on=["layer", "actor"], how="left").join(
+        F.broadcast(params.select("layer", "occasions")), on="layer"
+    )
+    n = F.when(F.col("occasions"), F.coalesce("n_occasions", F.lit(0))).otherwise(F.col("n_items"))
+    return joined.select("layer", "actor", "mass", n.alias("n_items"))
+
+
 def _layer_mass(uses: DataFrame, items: DataFrame, extra: DataFrame) -> DataFrame:
     """Per (layer, actor): the weight of every distinct item used (plus unshared content)."""
     from pyspark.sql import functions as F
@@ -236,9 +255,9 @@ def _pair_evidence(
     ranked = F.array_sort(F.collect_list(F.struct((-F.col("w")).alias("nw"), "key")))
     per_pair = (
         pairs.join(items.select("layer", "item", "w"), on=["layer", "item"])
-        .join(F.broadcast(params.select("layer", "ktype", "min_items")), on="layer")
+        .join(F.broadcast(params.select("layer", "ktype", "min_items", "occasions")), on="layer")
         .join(keys, on=["ktype", "item"])
-        .groupBy("layer", "a", "b", "min_items")
+        .groupBy("layer", "a", "b", "min_items", "occasions")
         .agg(
             _ordered_sum("w").alias("shared"),
             F.count("*").alias("n_items"),
@@ -261,11 +280,12 @@ def _pair_evidence(
     )
     sim = F.col("shared") / (F.sqrt(F.col("ma") * F.col("mb")) + prior)
     similarity = F.least(F.greatest(sim, F.lit(0.0)), F.lit(1.0))
+    repeats = F.when(F.col("occasions"), F.col("co_shares")).otherwise(F.col("n_items"))
     return (
-        per_pair.filter(F.col("n_items") >= F.col("min_items"))
+        per_pair.join(gaps, on=["layer", "a", "b"])
+        .filter(repeats >= F.col("min_items"))
         .join(ma, on=["layer", "a"])
         .join(mb, on=["layer", "b"])
-        .join(gaps, on=["layer", "a", "b"])
         .withColumn("similarity", similarity)
         .select(
             F.col("a").alias("src"),
@@ -309,12 +329,14 @@ def build_evidence_spark(
     items = work.persist(_item_weights(spark, uses, layers, n_actors, work), "items")
     triples, gaps = _layer_pairs(occ, items, cfg)
     triples = work.persist(triples, "triples")
+    gaps = work.persist(gaps, "gaps")
+    occasions = work.persist(_occasions(occ), "occasions")
     pairs = work.persist(
         _pair_evidence(
             triples,
             gaps,
             items,
-            _layer_mass(uses, items, tables["extra"]),
+            _activity(_layer_mass(uses, items, tables["extra"]), occasions, params),
             tables["keys"],
             params,
             prior=cfg.similarity_prior,
@@ -322,8 +344,21 @@ def build_evidence_spark(
         ),
         "ledger",
     )
-    co_shares, n_uses = _per_layer(triples), _per_layer(uses)
-    totals = {name: (co_shares.get(name, 0), n_uses.get(name, 0)) for name in layers}
+    co_items, n_uses = _per_layer(triples), _per_layer(uses)
+    co_shares = {
+        r["layer"]: r["n"]
+        for r in gaps.groupBy("layer").agg(F.sum("co_shares").alias("n")).collect()
+    }
+    n_occasions = {
+        r["layer"]: r["n"]
+        for r in occasions.groupBy("layer").agg(F.sum("n_occasions").alias("n")).collect()
+    }
+    totals = {
+        name: (co_shares.get(name, 0) or 0, n_occasions.get(name, 0) or 0)
+        if layer.repeat_by == "occasions"
+        else (co_items.get(name, 0), n_uses.get(name, 0))
+        for name, layer in layers.items()
+    }
     edges, evidence = finish_evidence(work.to_polars(pairs, "pairs", PAIR_SCHEMA), totals, cfg)
     return CoordinationEvidence(
         edges=edges,
