@@ -162,10 +162,7 @@ def qut_co_link(
         db = str(Path(tmp) / "qut.db")
         preprocess_data(
             db,
-            (
-                (cid, acc, acc, None, None, "", ts, urls)
-                for cid, acc, ts, urls in posts.iter_rows()
-            ),
+            ((cid, acc, acc, None, None, "", ts, urls) for cid, acc, ts, urls in posts.iter_rows()),
         )
         compute_co_link_network(db, time_window, n_threads=threads, min_edge_weight=min_edge_weight)
         rows = list(get_edge_rows(db, "co_link"))

@@ -19,9 +19,11 @@ the score is arithmetic a reader can check.
 Without platform labels (no suspension, report or signup anywhere in the run) the abuse
 family knows nothing, and scores would all sit near zero and rank by size ties. Then the
 label-free ``chance`` family (the ``significance`` signal: how far the members' repeated
-co-sharing is from chance) takes its place::
+co-sharing is from chance) takes its place, and the size confidence too (significance
+already says whether a pair's ties are one coincidence or many: a pair that shared 30
+articles within seconds is no weaker a lead than a crowd)::
 
-    score = size_confidence * significance ** a * coordination ** (1 - a)
+    score = significance ** a * coordination ** (1 - a)
 
 and ties break by the cluster's strength, never by size. ``ranking`` on each cluster
 says which formula ranked it (``labels`` or ``label_free``); ``flagged`` marks clusters
@@ -118,7 +120,7 @@ def score_clusters(
             (
                 pl.col("abuse" if labelled else "chance").pow(cfg.abuse_exponent)
                 * pl.col("coordination").pow(1.0 - cfg.abuse_exponent)
-                * size_conf
+                * (size_conf if labelled else 1.0)
             )
             .clip(0.0, 1.0)
             .alias("score"),

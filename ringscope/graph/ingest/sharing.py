@@ -10,7 +10,8 @@ integers). :func:`sharing_events` folds the rows of each post into one ``post`` 
   so the link is both an exact-URL item and a domain item, as real links are;
 * ``hashtag_id`` becomes ``#h<id>`` and ``phash_id`` ``phash:<id>`` in ``object_ids``;
 * a CooRTweet ``object_id`` (the retweeted/quoted post, a URL, a hashtag) becomes
-  ``post:<id>``, or the link itself when it looks like a URL;
+  ``post:<id>``, or the link itself when it looks like a URL; a row whose object is the
+  post itself (the original of a retweet) shares nothing, as CooRTweet's loop removal;
 * the timestamp stays epoch seconds (fractions kept).
 
 Write the result with :func:`write_sharing_events` and run ``ringscope run`` on it.
@@ -59,6 +60,7 @@ def sharing_events(table: pl.DataFrame) -> pl.DataFrame:
         message = pl.col("post_id").cast(pl.Utf8)
     elif set(SHARING_COLUMNS) <= columns:
         obj = pl.col("object_id").cast(pl.Utf8)
+        obj = obj.filter(obj != pl.col("content_id").cast(pl.Utf8))  # a post is not its own share
         is_link = obj.str.contains(r"^(?i:https?://)")
         grouped = table.group_by("content_id").agg(
             pl.col("account_id").first().cast(pl.Utf8).alias("actor_id"),
