@@ -65,8 +65,10 @@ class LayerConfig(_Strict):
     one) or co-share ``occasions`` (uses half a window or more apart count again): a
     domain is one item however often a campaign returns to it, so the domain layer counts
     occasions. ``strength_weight``: how much the layer's significance counts towards an
-    edge's label-free ``strength`` (default: ``weight``); the domain layer counts little
-    there (the same site is not the same item), though it still binds rings.
+    edge's label-free ``strength`` (default: ``weight``; only rows with two or more
+    repeats count); the domain layer counts little there (the same site is not the same
+    item), though it still binds rings, and keeps single-occasion evidence (a campaign's
+    one domain, met once by a ring member, still binds it on generated worlds).
     """
 
     weight: float = Field(ge=0)
@@ -86,7 +88,7 @@ def _layers() -> dict[str, LayerConfig]:
             window_ms=30 * MINUTE_MS,
             hub_actors=200,
             repeat_by="occasions",
-            min_participation=2,
+            min_participation=1,
             strength_weight=0.2,
         ),
         "short_link": LayerConfig(weight=0.8, window_ms=30 * MINUTE_MS, hub_actors=200),
@@ -132,7 +134,7 @@ class CoordinationConfig(_Strict):
     max_item_actors: int = Field(default=5000, ge=2)
     min_item_weight: float = Field(default=0.04, ge=0)
     min_edge_weight: float = Field(default=0.12, ge=0)
-    min_edge_strength: float = Field(default=10.0, ge=0)
+    min_edge_strength: float = Field(default=3.0, ge=0)
     similarity_prior: float = Field(default=1.0, ge=0)
     evidence_items: int = Field(default=5, ge=1)
 

@@ -133,7 +133,7 @@ def _communities(state: RunState) -> dict[str, Any]:
     """Communities of the evidence graph; without labels only beyond-chance ties bind.
 
     A run without labels ranks by significance, so its communities are found on edge
-    weights scaled by each edge's chance significance (:func:`chance_weighted`): a tie
+    weights set by each edge's chance significance (:func:`chance_weighted`): a tie
     no more likely than chance (a shared site, a single coincidence) does not pull an
     account into a ring. With labels, the evidence weights are used as they are.
     """

@@ -401,6 +401,11 @@ def chance_significance(k: np.ndarray, expected: np.ndarray) -> np.ndarray:
     return np.clip(-log_tail / np.log(10.0), 0.0, MAX_SIGNIFICANCE)
 
 
+def _strength_weight(layer: LayerConfig) -> float:
+    """How much a layer's significance counts towards an edge's strength."""
+    return layer.weight if layer.strength_weight is None else layer.strength_weight
+
+
 def finish_evidence(
     pairs: pl.DataFrame, totals: dict[str, tuple[int, int]], cfg: CoordinationConfig
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -417,7 +422,13 @@ def finish_evidence(
     and popular items raise ``C`` for every pair of the layer, so neither looks
     coordinated; the measure is a probability, so it reads the same on any data set.
     A row counts when the pair shares at least the layer's ``min_participation``
-    distinct items and reaches its ``min_significance``. A layer that repeats by
+    distinct items and reaches its ``min_significance``. An edge is kept when its summed
+    contributions reach ``min_edge_weight`` or its ``strength`` reaches
+    ``min_edge_strength``. The strength is the largest significance times the layer's
+    strength weight among the rows that show repetition (two items or occasions or more:
+    one shared device or one coincidence is evidence, but no measure of coordination): two
+    busy accounts that share a sliver of their activity, but far more often than chance,
+    stay linked. A layer that repeats by
     ``occasions`` (see :class:`LayerConfig`) counts co-share occasions instead of items,
     in ``co_shares``, ``C``, ``M`` and the activities alike.
     """
@@ -427,10 +438,7 @@ def finish_evidence(
         {
             "layer": names,
             "lweight": [layers[n].weight for n in names],
-            "sweight": [
-                layers[n].weight if layers[n].strength_weight is None else layers[n].strength_weight
-                for n in names
-            ],
+            "sweight": [_strength_weight(layers[n]) for n in names],
             "min_items": [layers[n].min_participation for n in names],
             "min_sig": [layers[n].min_significance for n in names],
             "occasions": [layers[n].repeat_by == "occasions" for n in names],
@@ -464,7 +472,11 @@ def finish_evidence(
         .agg(
             pl.col("contribution").sort().sum().alias("weight"),
             pl.col("layer").sort().alias("layers"),
-            (pl.col("significance") * pl.col("sweight")).max().alias("strength"),
+            (pl.col("significance") * pl.col("sweight"))
+            .filter(pl.col("repeats") >= 2)
+            .max()
+            .fill_null(0.0)
+            .alias("strength"),
         )
         .filter(
             (pl.col("weight") >= cfg.min_edge_weight)
@@ -481,13 +493,16 @@ def finish_evidence(
 
 
 def chance_weighted(edges: pl.DataFrame, strength_half: float) -> pl.DataFrame:
-    """Edges with ``weight`` scaled by ``strength / (strength + strength_half)``.
+    """Edges weighted ``strength / (strength + strength_half)`` instead of by similarity.
 
     The same saturating map as the clusters' ``significance`` signal: an edge at
-    ``strength_half`` keeps half its weight, one far beyond chance nearly all of it.
+    ``strength_half`` weighs 0.5, one far beyond chance nearly 1, one without repeated
+    co-sharing 0 (so with the constant Potts model it binds nobody). Used for the
+    communities of runs without labels, where only coordination beyond chance should
+    bind a ring: the cosine similarity would understate busy accounts.
     """
     factor = pl.col("strength") / (pl.col("strength") + strength_half)
-    return edges.with_columns((pl.col("weight") * factor.fill_nan(0.0)).alias("weight"))
+    return edges.with_columns(factor.fill_nan(0.0).alias("weight"))
 
 
 def build_evidence(hg: HeteroGraph, cfg: CoordinationConfig) -> CoordinationEvidence:

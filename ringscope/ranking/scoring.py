@@ -18,16 +18,18 @@ the score is arithmetic a reader can check.
 
 Without platform labels (no suspension, report or signup anywhere in the run) the abuse
 family knows nothing, and scores would all sit near zero and rank by size ties. Then the
-label-free ``chance`` family (the ``significance`` signal: how far the members' repeated
-co-sharing is from chance) takes its place, and the size confidence too (significance
-already says whether a pair's ties are one coincidence or many: a pair that shared 30
-articles within seconds is no weaker a lead than a crowd)::
+score is the label-free ``chance`` family alone, the ``significance`` signal (how far the
+members' repeated co-sharing is from chance, ``strength / (strength + strength_half)``)::
 
-    score = significance ** a * coordination ** (1 - a)
+    score = significance
 
-and ties break by the cluster's strength, never by size. ``ranking`` on each cluster
-says which formula ranked it (``labels`` or ``label_free``); ``flagged`` marks clusters
-whose strength reaches ``flag_strength`` (coordinated beyond chance) in either mode.
+The coordination family (cosine similarities) is still reported but does not rank: a
+cosine over each account's whole activity understates busy accounts whose co-sharing is
+far beyond chance, and the chance model already discounts activity. Neither does size
+confidence: significance already tells one coincidence from many. Ties break by strength,
+never by size. ``ranking`` on each cluster says which formula ranked it (``labels`` or
+``label_free``); ``flagged`` marks clusters whose strength reaches ``flag_strength``
+(coordinated beyond chance) in either mode.
 
 Actor risk mixes the actor's cluster score with its own evidence:
 ``risk = 0.55 * cluster_score + 0.45 * own`` where ``own`` weighs reports (``1 - 0.5 **
@@ -118,9 +120,11 @@ def score_clusters(
         .with_columns(family_means)
         .with_columns(
             (
-                pl.col("abuse" if labelled else "chance").pow(cfg.abuse_exponent)
+                pl.col("abuse").pow(cfg.abuse_exponent)
                 * pl.col("coordination").pow(1.0 - cfg.abuse_exponent)
-                * (size_conf if labelled else 1.0)
+                * size_conf
+                if labelled
+                else pl.col("chance")
             )
             .clip(0.0, 1.0)
             .alias("score"),
