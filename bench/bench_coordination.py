@@ -117,10 +117,28 @@ def _components(edges: pl.DataFrame, a: str, b: str) -> list[set[str]]:
     return sorted((set(c) for c in nx.connected_components(g)), key=len, reverse=True)
 
 
-def _repeated_core(rows: pl.DataFrame) -> pl.DataFrame:
-    """Pairs that co-shared >= 2 distinct objects within CORE_WINDOW seconds."""
-    pairs = coortweet_network(coortweet_detect_groups(rows, CORE_WINDOW, 1))
+def _repeated_core(rows: pl.DataFrame, window: int = CORE_WINDOW) -> pl.DataFrame:
+    """Pairs that co-shared >= 2 distinct objects within ``window`` seconds."""
+    pairs = coortweet_network(coortweet_detect_groups(rows, window, 1))
     return pairs.filter(pl.col("n_objects") >= 2)
+
+
+def _largest_network(rows: pl.DataFrame, window: int) -> set[str]:
+    """The largest connected group of repeated pairs at ``window`` seconds."""
+    pairs = _repeated_core(rows, window)
+    return _components(pairs, "account_id", "account_id_y")[0] if pairs.height else set()
+
+
+def _landing(ranked: list[set[str]], network: set[str]) -> dict:
+    """The top-20 cluster holding most of ``network``: its rank and share of the network."""
+    best = max(range(min(TOP, len(ranked))), key=lambda i: len(ranked[i] & network), default=None)
+    if best is None or not network:
+        return {"accounts": len(network), "share_in_one_top20": 0.0, "rank": None}
+    return {
+        "accounts": len(network),
+        "share_in_one_top20": len(ranked[best] & network) / len(network),
+        "rank": best + 1,
+    }
 
 
 def _ringscope_measures(snapshot: Path, core: set[str], largest: set[str], peer: set[str]):
@@ -136,7 +154,6 @@ def _ringscope_measures(snapshot: Path, core: set[str], largest: set[str], peer:
             break
         taken |= accounts
     top = set().union(*ranked[:TOP]) if ranked else set()
-    best = max(range(min(TOP, len(ranked))), key=lambda i: len(ranked[i] & largest), default=None)
     flagged_ids = clusters.filter(pl.col("flagged"))["cluster_id"].to_list()
     flagged = set().union(*(by_cluster[c] for c in flagged_ids)) if flagged_ids else set()
     return {
@@ -145,10 +162,7 @@ def _ringscope_measures(snapshot: Path, core: set[str], largest: set[str], peer:
         "accounts_taken": len(taken),
         "top20_core_share": len(top & core) / len(top) if top else None,
         "top20_members": len(top),
-        "largest_in_one_top20": (len(ranked[best] & largest) / len(largest))
-        if best is not None and largest
-        else None,
-        "largest_cluster_rank": best + 1 if best is not None else None,
+        "largest_network_60s": _landing(ranked, largest),
         "flagged_clusters": len(flagged_ids),
         "flagged_accounts": len(flagged),
         "flagged_jaccard_coortweet_60s": _jaccard(flagged, peer),
@@ -237,6 +251,7 @@ def run(name: str, table: pl.DataFrame, objects: tuple[str, ...], out: Path) -> 
         _components(ct60, "account_id", "account_id_y"), ranked
     )
     measures["core_in_coortweet_60s"] = len(core & peer60) / len(core) if core else None
+    measures["largest_network_10s"] = _landing(ranked, _largest_network(rows, 10))
     result["ringscope"] = rs | measures
     for window in (10, 60):
         for peer in ("coortweet", "qut"):

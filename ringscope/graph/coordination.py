@@ -83,7 +83,7 @@ PAIR_SCHEMA: dict[str, pl.DataType] = {
 }
 del PAIR_SCHEMA["significance"]
 #: Largest significance recorded (-log10 p): beyond it the chance model says nothing more.
-MAX_SIGNIFICANCE = 30.0
+MAX_SIGNIFICANCE = 300.0
 
 #: The node type each layer's items come from (for display of evidence items).
 LAYER_ITEM_TYPES = {
@@ -398,7 +398,7 @@ def chance_significance(k: np.ndarray, expected: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore"):
         tail = np.where(k > 0, gammainc(np.maximum(k, 1.0), lam), 1.0)
         log_tail = np.where(tail > 1e-300, np.log(tail), -lam + k * np.log(lam) - gammaln(k + 1.0))
-    return np.clip(-log_tail / np.log(10.0), 0.0, MAX_SIGNIFICANCE)
+    return np.clip(-log_tail / np.log(10.0), 0.0, MAX_SIGNIFICANCE) + 0.0  # no -0.0
 
 
 def _strength_weight(layer: LayerConfig) -> float:

@@ -102,7 +102,7 @@ def test_busy_accounts_co_sharing_by_chance_are_not_significant() -> None:
 def test_chance_significance_is_a_poisson_tail() -> None:
     sig = chance_significance([1, 2, 3, 0], [0.1, 0.1, 1e-12, 5.0])
     assert sig[0] == pytest.approx(-math.log10(1 - math.exp(-0.1)))
-    assert sig[1] > sig[0] and sig[2] == 30.0 and sig[3] == 0.0
+    assert sig[1] > sig[0] and sig[2] == pytest.approx(36.8, abs=0.1) and sig[3] == 0.0
 
 
 def test_co_targeting_ring_lists_its_targets_as_receive_only_actors(tmp_path: Path) -> None:
