@@ -32,6 +32,12 @@ LAYER_KINDS = {
     "identity": "identity",
     "name": "identity",
     "signup_burst": "signup",
+    "url": "content",
+    "post": "content",
+    "media": "content",
+    "object": "content",
+    "hashtag": "content",
+    "target": "victims",
 }
 CLUSTER_KINDS = ("content", "infrastructure", "victims", "identity", "signup", "unknown")
 
