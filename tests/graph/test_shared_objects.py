@@ -38,6 +38,14 @@ KEY = Keyring(b"test-secret-key-0123456789")
         ("//cdn.example.org/i.png?UTM_medium=m", "http://cdn.example.org/i.png"),
         ("https://[2001:db8::1]:443/p", "https://[2001:db8::1]/p"),
         ("https://:80/", None),
+        (
+            "http://mail.example.com/wrapped/li\nnk?a=1\r\n&b=2",
+            "http://mail.example.com/wrapped/link?a=1&b=2",
+        ),
+        ("http://example.com/ads/MAP BBQ.gif", "http://example.com/ads/MAP%20BBQ.gif"),
+        ("http://bad host.com/x", None),
+        ("http://w%77%77.Example.com/a", "http://www.example.com/a"),
+        ("http://Win.com%40w%77%77%2E%74erra%2Ees/p", "http://www.terra.es/p"),
     ],
 )
 def test_urls_fold_to_one_spelling(raw: str, expected: str | None) -> None:

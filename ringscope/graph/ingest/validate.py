@@ -10,9 +10,10 @@ Reject codes are ``code`` or ``code: field``:
   list that is not a list of strings, a boolean or an object as ``ts``...);
 - ``bad_timestamp``: ``ts`` is neither ISO-8601 nor an epoch, or out of range;
 - ``invalid_ip``: ``ip`` is not an IPv4 or IPv6 address;
-- ``invalid_url``, ``invalid_object_id``, ``invalid_target_id``: a link without a host,
-  or a link, object id or target id with a control character (links and object ids:
-  also white space) inside or longer than :data:`objects.MAX_ITEM_CHARS`.
+- ``invalid_url``, ``invalid_object_id``, ``invalid_target_id``: a link without a valid
+  host, or a link, object id or target id with a control character (object ids: also
+  white space; links may hold tabs and line breaks, which are removed) inside or longer
+  than :data:`objects.MAX_ITEM_CHARS`.
 
 A record gets the first failing check, in the order of :data:`fields.FIELDS`.
 """
@@ -30,7 +31,7 @@ from ringscope.graph.ingest.fields import (
     type_column,
 )
 from ringscope.graph.ingest.normalize import map_distinct, normalize_ip_column
-from ringscope.graph.ingest.objects import bad_items, bad_scalar, normalize_url
+from ringscope.graph.ingest.objects import URL_CONTROL, bad_items, bad_scalar, normalize_url
 from ringscope.graph.ingest.timestamps import parse_timestamps
 
 __all__ = ["REASON_CODES", "REASON_COLUMN", "REQUIRED_FIELDS", "validate"]
@@ -120,7 +121,8 @@ def validate(fields: pl.DataFrame) -> pl.DataFrame:
     absent = {f: pl.col(f"_absent_{f}") for f in FIELDS}
     ts_ok_type = tag["ts"].is_in([Tag.STRING, Tag.TIMESTAMP, Tag.NUMBER])
     bad_value = {
-        "urls": bad_items(_clean_items("urls")) | pl.col("_url_keys").list.contains(None),
+        "urls": bad_items(_clean_items("urls"), URL_CONTROL)
+        | pl.col("_url_keys").list.contains(None),
         "object_ids": bad_items(_clean_items("object_ids")),
         "target_id": bad_scalar(pl.col("target_id").str.strip_chars()),
     }
@@ -155,7 +157,11 @@ def validate(fields: pl.DataFrame) -> pl.DataFrame:
         pl.col("_ts_ms").alias("ts"),
         pl.when(~absent["event_type"]).then(pl.col("event_type")).alias("event_type"),
         *strings,
-        *[pl.when(~absent[f]).then(_clean_items(f)).alias(f) for f in LIST_FIELDS],
+        *[pl.when(~absent[f]).then(_clean_items(f)).alias(f) for f in LIST_FIELDS if f != "urls"],
+        # links lose the tabs and line breaks a wrapped mail body put in them (as browsers do)
+        pl.when(~absent["urls"])
+        .then(_clean_items("urls").list.eval(pl.element().str.replace_all(r"[\t\n\r]", "")))
+        .alias("urls"),
         pl.col("_ip").alias("ip"),
         pl.col("_subnet").alias("subnet"),
         pl.when(~absent["urls"]).then(pl.col("_url_keys")).alias("url_keys"),
