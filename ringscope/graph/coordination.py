@@ -3,9 +3,13 @@
 Each evidence layer looks at one kind of item an actor touches (near-duplicate content,
 a registered domain, a recipient who never wrote back, a device, an IP, a /24, a signup
 subnet, an account identifier: email, email pattern or phone, and, weakly, a display
-name; identifiers tie a banned account to its re-registrations whenever they happen). Two actors
-get evidence in a layer when they used the same item within the layer's time window
-(SynchroTrap's "same action, same target, same time" idea, Cao et al., CCS 2014).
+name; identifiers tie a banned account to its re-registrations whenever they happen; and
+shared objects: an exact URL, a reposted post, a media hash, a hashtag, another shared id,
+the target acted on). Two actors get evidence in a layer when they used the same item
+within the layer's time window (SynchroTrap's "same action, same target, same time" idea,
+Cao et al., CCS 2014), and, in the shared-object layers, on at least ``min_participation``
+distinct items (CooRTweet's repetition, Giglietto et al. 2020) more often than chance
+allows (:func:`finish_evidence`).
 
 How evidence is weighed, so benign hubs do not glue the graph together:
   * Item weight ``w(i) = idf(i) * min(1, hub_actors / df(i))`` where ``df`` is the number
@@ -116,9 +120,12 @@ class CoordinationEvidence:
     """The weighted actor graph and the ledger behind every edge.
 
     Attributes:
-        edges: ``src``, ``dst`` (actor indices, src < dst), ``weight``, ``layers`` (list).
-        evidence: one row per (src, dst, layer): ``similarity``, ``n_items``,
-            ``first_ts``, ``last_ts``, ``items`` (keys of the strongest shared items).
+        edges: ``src``, ``dst`` (actor indices, src < dst), ``weight``, ``layers`` (list),
+            ``strength`` (label-free, see :func:`finish_evidence`).
+        evidence: one row per (src, dst, layer): ``similarity``, ``n_items`` (distinct
+            items co-shared), ``first_ts``, ``last_ts``, ``items`` (keys of the strongest
+            shared items), ``co_shares``, ``median_gap_ms``, ``max_gap_ms``, ``expected``
+            and ``significance``.
         stats: counts for the manifest (occurrences, hub items skipped, pairs).
     """
 

@@ -228,3 +228,24 @@ def test_ingest_rejects_malformed_shared_objects_and_keeps_the_rest(tmp_path: Pa
     assert sorted(k.split(":")[0] for k in first["object_ids"]) == ["hashtag", "media"]
     assert result.input_fields["unused"] == ["lang"]
     assert "target_id" in result.input_fields["used"]
+
+
+def test_import_sharing_command_converts_the_coortweet_layout(tmp_path: Path) -> None:
+    from ringscope.cli import main
+
+    table = tmp_path / "shares.csv"
+    table.write_text(
+        "object_id,account_id,content_id,timestamp_share\n"
+        "t1,a,p1,1623900000\n"
+        "t1,b,p2,1623900004.5\n"
+        "p3,c,p3,1623900009\n"  # an original post: its object is itself, no share
+        "https://Example.com/x?utm_source=z,c,p4,1623900010\n"
+    )
+    out = tmp_path / "events.parquet"
+    assert main(["import-sharing", str(table), "--out", str(out)]) == 0
+    events = pl.read_parquet(out).sort("message_id")
+    assert events["message_id"].to_list() == ["p1", "p2", "p3", "p4"]
+    assert events["object_ids"].to_list() == [["post:t1"], ["post:t1"], [], []]
+    assert events["urls"].to_list()[3] == ["https://Example.com/x?utm_source=z"]
+    assert main(["import-sharing", str(tmp_path / "missing.csv"), "--out", str(out)]) == 2
+    assert main(["import-sharing", str(out), "--out", str(tmp_path / "again.parquet")]) == 2
