@@ -17,7 +17,8 @@ accounts, pairwise Jaccard, time, peak memory), one full ``ringscope run`` on th
 converted events with default settings (time, peak memory, coordination-step time) and
 the issue's measures: core coverage by clusters in rank order up to the core's size,
 core share of the top-20 clusters' members, where the largest repeated network lands,
-Jaccard of the flagged clusters' members with CooRTweet's 60 s network, and cluster
+Jaccard of the flagged accounts (``actors.parquet`` ``flagged``: flagged clusters'
+members and their associates) with CooRTweet's 60 s network, and cluster
 overlap (size-weighted best Jaccard of CooRTweet's components with a ringscope
 cluster). Each method runs in a fresh process so its peak RSS is its own.
 """
@@ -155,7 +156,9 @@ def _ringscope_measures(snapshot: Path, core: set[str], largest: set[str], peer:
         taken |= accounts
     top = set().union(*ranked[:TOP]) if ranked else set()
     flagged_ids = clusters.filter(pl.col("flagged"))["cluster_id"].to_list()
-    flagged = set().union(*(by_cluster[c] for c in flagged_ids)) if flagged_ids else set()
+    in_rings = set().union(*(by_cluster[c] for c in flagged_ids)) if flagged_ids else set()
+    actors = pl.read_parquet(snapshot / "actors.parquet", columns=["actor_id", "flagged"])
+    flagged = set(actors.filter(pl.col("flagged"))["actor_id"].to_list())
     return {
         "clusters": clusters.height,
         "core_coverage": len(taken & core) / len(core) if core else None,
@@ -164,7 +167,9 @@ def _ringscope_measures(snapshot: Path, core: set[str], largest: set[str], peer:
         "top20_members": len(top),
         "largest_network_60s": _landing(ranked, largest),
         "flagged_clusters": len(flagged_ids),
+        "flagged_ring_members": len(in_rings),
         "flagged_accounts": len(flagged),
+        "flagged_ring_members_jaccard_coortweet_60s": _jaccard(in_rings, peer),
         "flagged_jaccard_coortweet_60s": _jaccard(flagged, peer),
         "_clusters": ranked,
         "_flagged": flagged,

@@ -151,7 +151,13 @@ class CoordinationConfig(_Strict):
 
 
 class CommunityConfig(_Strict):
-    """Community detection on the weighted actor graph."""
+    """Community detection on the weighted actor graph.
+
+    ``ring_max_size``: in runs without labels, accounts connected by beyond-chance ties
+    (edge strength at or above ``scoring.flag_strength``) form one ring up to this many
+    accounts; a bigger connected group is split by ``method`` (see
+    :func:`ringscope.graph.communities.beyond_chance_rings`).
+    """
 
     method: str = "leiden"
     resolution: float | None = Field(default=None, gt=0)  # None: the method's default
@@ -160,6 +166,7 @@ class CommunityConfig(_Strict):
     trim_periphery: bool = True
     trim_min_degree: int = Field(default=2, ge=1)
     trim_strength_ratio: float = Field(default=0.25, ge=0, le=1)
+    ring_max_size: int = Field(default=250, ge=2)
 
 
 def _score_weights() -> dict[str, float]:

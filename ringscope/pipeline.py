@@ -25,11 +25,16 @@ from ringscope.config import RunConfig
 from ringscope.embeddings.step import EMBEDDINGS_TABLE, embeddings_step
 from ringscope.engines import Engine, resolve_engine
 from ringscope.errors import RejectRateExceeded
-from ringscope.graph.communities import trim_periphery
-from ringscope.graph.coordination import CoordinationEvidence, chance_weighted
+from ringscope.graph.communities import beyond_chance_rings, trim_periphery
+from ringscope.graph.coordination import (
+    CoordinationEvidence,
+    chance_weighted,
+    windowed_co_shares,
+)
 from ringscope.graph.hetero import HeteroGraph
 from ringscope.graph.ingest import IngestResult, write_rejects
 from ringscope.privacy import Keyring
+from ringscope.ranking.associates import flagged_accounts
 from ringscope.ranking.evidence import cluster_evidence, cluster_layers
 from ringscope.ranking.features import actor_features, with_freshness
 from ringscope.ranking.learned_risk import fit_learned_risk
@@ -132,16 +137,33 @@ def _has_labels(state: RunState) -> bool:
 def _communities(state: RunState) -> dict[str, Any]:
     """Communities of the evidence graph; without labels only beyond-chance ties bind.
 
-    A run without labels ranks by significance, so its communities are found on edge
-    weights set by each edge's chance significance (:func:`chance_weighted`): a tie
-    no more likely than chance (a shared site, a single coincidence) does not pull an
-    account into a ring. With labels, the evidence weights are used as they are.
+    A run without labels ranks by significance, so its rings are the connected groups of
+    beyond-chance ties (edge strength at or above ``scoring.flag_strength``, kept whole
+    and not trimmed: :func:`beyond_chance_rings`); the accounts outside them are grouped
+    by the configured method on edge weights set by each edge's chance significance
+    (:func:`chance_weighted`): a tie no more likely than chance (a shared site, a single
+    coincidence) does not pull an account into a ring. With labels, the evidence weights
+    are used as they are.
     """
     cfg = state.config.communities
     edges = state.evidence.edges
+    n_actors = state.graph.num_nodes("actor")
+    rings = pl.DataFrame(schema={"actor": pl.UInt32, "community": pl.Int64})
     if not _has_labels(state):
         edges = chance_weighted(edges, state.config.scoring.strength_half)
-    state.communities, ran = state.engine.communities(state.graph.num_nodes("actor"), edges, cfg)
+        rings = beyond_chance_rings(
+            n_actors,
+            edges,
+            min_strength=state.config.scoring.flag_strength,
+            max_size=cfg.ring_max_size,
+            method=cfg.method,
+            resolution=cfg.resolution,
+            seed=cfg.seed,
+            min_size=cfg.min_size,
+        )
+        bound = rings["actor"].implode()
+        edges = edges.filter(~pl.col("src").is_in(bound) & ~pl.col("dst").is_in(bound))
+    state.communities, ran = state.engine.communities(n_actors, edges, cfg)
     before = state.communities.height
     if cfg.trim_periphery:
         state.communities = trim_periphery(
@@ -151,9 +173,16 @@ def _communities(state: RunState) -> dict[str, Any]:
             min_strength_ratio=cfg.trim_strength_ratio,
             min_size=cfg.min_size,
         )
+    trimmed = before - state.communities.height
+    if rings.height:
+        offset = int(rings["community"].max()) + 1
+        state.communities = pl.concat(
+            [rings, state.communities.with_columns(pl.col("community") + offset)]
+        ).sort("actor")
     return ran | {
-        "trimmed_actors": before - state.communities.height,
+        "trimmed_actors": trimmed,
         "seed": cfg.seed,
+        "beyond_chance_rings": rings["community"].n_unique(),
         "clusters": state.communities["community"].n_unique(),
         "clustered_actors": state.communities.height,
     }
@@ -209,10 +238,23 @@ def _ranking(state: RunState) -> dict[str, Any]:
     )
     memberships = members.join(clusters.select("cluster_id", "score"), on="cluster_id")
     actors = actor_risk(features, memberships, strongest, learned_risk=learned.risk)
+    ring_members = members.join(
+        clusters.filter(pl.col("flagged")).select("cluster_id"), on="cluster_id"
+    ).select("actor", "cluster_id")
+    flags = flagged_accounts(
+        windowed_co_shares(state.graph, state.config.coordination),
+        ring_members,
+        state.config.coordination,
+    )
+    actors = actors.join(flags, on="actor", how="left").with_columns(
+        pl.col("flagged_via").is_not_null().alias("flagged")
+    )
     state.tables |= _output_tables(state, actors, clusters, members)
     return {
         "clusters": clusters.height,
         "flagged_clusters": int(clusters["flagged"].sum()),
+        "flagged_accounts": flags.height,
+        "flagged_associates": flags.height - ring_members.height,
         "ranking": "labels" if labelled else "label_free",
         "actors": actors.height,
         "risk_model": learned.report,
@@ -255,13 +297,17 @@ def _output_tables(
         "first_ts",
         "last_ts",
         "signup_ts",
+        "flagged",
+        "flagged_via",
         pl.lit(False).alias("receive_only"),
     )
     actor_table = pl.concat(
         [
             acting,
             receivers.with_columns(
-                pl.lit(False).alias("known_bad"), pl.lit(True).alias("receive_only")
+                pl.lit(False).alias("known_bad"),
+                pl.lit(False).alias("flagged"),
+                pl.lit(True).alias("receive_only"),
             ),
         ],
         how="diagonal_relaxed",

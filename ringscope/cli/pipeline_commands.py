@@ -137,7 +137,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     console.print(
         f"snapshot {snap}: {manifest['events']:,} events, {manifest['rejected']:,} rejected, "
         f"{ranking['clusters']:,} clusters ({ranking['flagged_clusters']:,} beyond chance; "
-        f"ranked {ranking['ranking'].replace('_', '-')})"
+        f"ranked {ranking['ranking'].replace('_', '-')}); "
+        f"{ranking['flagged_accounts']:,} accounts flagged "
+        f"({ranking['flagged_associates']:,} of them associates)"
     )
     fields = manifest["input_fields"]
     console.print(f"input fields used: {', '.join(fields['used']) or '-'}", highlight=False)

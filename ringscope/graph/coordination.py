@@ -52,6 +52,7 @@ __all__ = [
     "chance_weighted",
     "finish_evidence",
     "layer_occurrences",
+    "windowed_co_shares",
 ]
 
 #: The per-layer ledger (``CoordinationEvidence.evidence``), whichever engine built it.
@@ -510,6 +511,30 @@ def chance_weighted(edges: pl.DataFrame, strength_half: float) -> pl.DataFrame:
     """
     factor = pl.col("strength") / (pl.col("strength") + strength_half)
     return edges.with_columns(factor.fill_nan(0.0).alias("weight"))
+
+
+def windowed_co_shares(hg: HeteroGraph, cfg: CoordinationConfig) -> pl.DataFrame:
+    """Every distinct (layer, a, b, item) co-share within the window of a repeated layer.
+
+    Only layers that ask for repetition by distinct items (``min_participation`` of 2 or
+    more: the shared-object layers) and only the items those layers pair (hub and weight
+    limits as in :func:`build_evidence`); pairs below the repetition bar are kept, as they
+    count towards an account's participation across partners (see
+    :mod:`ringscope.ranking.associates`).
+    """
+    n_actors = hg.nodes["actor"]["actor_id"].is_not_null().sum()
+    occurrences = layer_occurrences(hg)
+    parts = [
+        pl.DataFrame(schema={"layer": pl.Utf8, "a": pl.UInt32, "b": pl.UInt32, "item": pl.UInt32})
+    ]
+    for name, layer in cfg.layers.items():
+        if layer.weight == 0 or layer.min_participation < 2 or layer.repeat_by != "items":
+            continue
+        occ = occurrences[name]
+        items = _item_weights(_distinct_uses(occ), layer, n_actors)
+        triples, _ = _layer_pairs(occ, items, layer, cfg)
+        parts.append(triples.select(pl.lit(name).alias("layer"), "a", "b", "item"))
+    return pl.concat(parts)
 
 
 def build_evidence(hg: HeteroGraph, cfg: CoordinationConfig) -> CoordinationEvidence:

@@ -168,19 +168,24 @@ def test_german_posts_convert_to_one_event_per_post() -> None:
     assert events["ts"].dtype == pl.Float64
 
 
-def _repeated_core(table: pl.DataFrame) -> set[str]:
-    """Accounts that co-shared >= 2 distinct URLs within 60 s with the same partner."""
+def _repeated_pairs(table: pl.DataFrame, window: int = 60) -> pl.DataFrame:
+    """Pairs that co-shared >= 2 distinct URLs within ``window`` seconds."""
     shares = table.drop_nulls("url_id").select("account_id", "url_id", "timestamp").unique()
-    pairs = (
+    return (
         shares.join(shares, on="url_id", suffix="_y")
         .filter(
             (pl.col("account_id") < pl.col("account_id_y"))
-            & ((pl.col("timestamp") - pl.col("timestamp_y")).abs() <= 60)
+            & ((pl.col("timestamp") - pl.col("timestamp_y")).abs() <= window)
         )
         .group_by("account_id", "account_id_y")
         .agg(pl.col("url_id").n_unique().alias("n"))
         .filter(pl.col("n") >= 2)
     )
+
+
+def _repeated_core(table: pl.DataFrame) -> set[str]:
+    """Accounts that co-shared >= 2 distinct URLs within 60 s with the same partner."""
+    pairs = _repeated_pairs(table)
     return set(pairs["account_id"]) | set(pairs["account_id_y"])
 
 
@@ -204,6 +209,32 @@ def test_german_posts_rank_label_free_by_repeated_coordination(german_snapshot) 
     evidence = pl.read_parquet(snap / "evidence.parquet")
     url = evidence.filter(pl.col("layer") == "url")
     assert (url["n_items"] >= 2).all() and (url["max_gap_ms"] <= 60_000).all()
+
+
+@pytest.mark.slow
+def test_german_textbook_network_is_one_top_ring_and_its_associates_are_flagged(
+    german_snapshot,
+) -> None:
+    import networkx as nx
+
+    snap, table = german_snapshot
+    pairs = _repeated_pairs(table, window=10)
+    graph = nx.Graph(pairs.select("account_id", "account_id_y").rows())
+    network = max(nx.connected_components(graph), key=len)
+    assert len(network) == 45  # the issue's textbook network
+    clusters = pl.read_parquet(snap / "clusters.parquet").sort("rank")
+    members = pl.read_parquet(snap / "members.parquet")
+    holding = members.filter(pl.col("actor_id").is_in(list(network)))
+    assert holding["cluster_id"].n_unique() == 1  # kept whole, not split or trimmed
+    rank = clusters.filter(pl.col("cluster_id") == holding["cluster_id"][0])["rank"].item()
+    assert rank <= 20
+    actors = pl.read_parquet(snap / "actors.parquet")
+    flagged = actors.filter(pl.col("flagged"))
+    rings = clusters.filter(pl.col("flagged"))["cluster_id"]
+    in_rings = members.filter(pl.col("cluster_id").is_in(rings.implode()))
+    assert set(in_rings["actor_id"]) < set(flagged["actor_id"])  # members and associates
+    assert flagged["flagged_via"].is_in(rings.implode()).all()
+    assert not actors.filter(~pl.col("flagged"))["flagged_via"].is_not_null().any()
 
 
 def test_ingest_rejects_malformed_shared_objects_and_keeps_the_rest(tmp_path: Path) -> None:
