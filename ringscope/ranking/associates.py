@@ -3,10 +3,11 @@
 A ring is flagged when its coordination is beyond chance (``ScoreConfig.flag_strength``).
 Its members were tied by repeated co-sharing with one partner (a coordination edge). An
 account that repeats across partners instead, sharing one object with ring member A and
-another with ring member B, gets no edge (one coincidence per pair is not coordination,
-issue item 3) and joins no cluster, yet it took part in the ring's campaign as often as a
-member. CooRTweet's ``min_participation`` (Giglietto et al. 2020; ``detect_groups``)
-counts an account's coordinated shares over all partners for this reason.
+another with ring member B, gets no edge (one coincidence per pair is not coordination:
+the repetition rule of the shared-object layers) and joins no cluster, yet it took part
+in the ring's campaign as often as a member. CooRTweet's ``min_participation`` (Giglietto
+et al. 2020; ``detect_groups``) counts an account's coordinated shares over all partners
+for this reason.
 
 So an account outside the flagged rings is flagged as an *associate* of a ring when, in a
 shared-object layer, it co-shared at least that layer's ``min_participation`` distinct
