@@ -175,7 +175,17 @@ def load_view(path: Path) -> SnapshotView:
         events=events,
         clusters=clusters,
         members=members,
-        actors=actors.select("actor_id", "risk_score", "cluster_id", "known_bad"),
+        actors=actors.select(
+            "actor_id",
+            "risk_score",
+            "cluster_id",
+            "known_bad",
+            # snapshots before account flags lack these columns
+            pl.col("flagged") if "flagged" in actors.columns else pl.lit(False).alias("flagged"),
+            pl.col("flagged_via")
+            if "flagged_via" in actors.columns
+            else pl.lit(None, dtype=pl.Utf8).alias("flagged_via"),
+        ),
         cluster_evidence=_read(snap, "cluster_evidence"),
         edges=_read(
             snap,
