@@ -58,17 +58,41 @@ class LayerConfig(_Strict):
     ``window_ms`` of 0 means "any time" (a shared device is evidence whenever it is used).
     ``hub_actors``: items used by more actors than this are damped by hub_actors / df,
     so a corporate NAT address or a popular domain cannot glue thousands of actors.
+    ``min_participation``: the least number of distinct items a pair must share within
+    the window for the layer to give it evidence (2 for shared objects, as CooRTweet's
+    default: one coincidence is not coordination). ``min_significance``: the least
+    ``-log10 p`` of that repetition under the chance model of
+    :mod:`ringscope.graph.coordination` (0: not tested; 3 means p <= 0.001).
+    ``repeat_by``: what repetition counts, distinct ``items`` (the same article twice is
+    one) or co-share ``occasions`` (uses half a window or more apart count again): a
+    domain is one item however often a campaign returns to it, so the domain layer counts
+    occasions. ``strength_weight``: how much the layer's significance counts towards an
+    edge's label-free ``strength`` (default: ``weight``; only rows with two or more
+    repeats count); the domain layer counts little there (the same site is not the same
+    item), though it still binds rings, and keeps single-occasion evidence (a campaign's
+    one domain, met once by a ring member, still binds it on generated worlds).
     """
 
     weight: float = Field(ge=0)
     window_ms: int = Field(ge=0)
     hub_actors: int = Field(ge=2)
+    min_participation: int = Field(default=1, ge=1)
+    min_significance: float = Field(default=0.0, ge=0)
+    repeat_by: Literal["items", "occasions"] = "items"
+    strength_weight: float | None = Field(default=None, ge=0)
 
 
 def _layers() -> dict[str, LayerConfig]:
     return {
         "content": LayerConfig(weight=1.0, window_ms=30 * MINUTE_MS, hub_actors=200),
-        "domain": LayerConfig(weight=0.8, window_ms=30 * MINUTE_MS, hub_actors=200),
+        "domain": LayerConfig(
+            weight=0.8,
+            window_ms=30 * MINUTE_MS,
+            hub_actors=200,
+            repeat_by="occasions",
+            min_participation=1,
+            strength_weight=0.2,
+        ),
         "short_link": LayerConfig(weight=0.8, window_ms=30 * MINUTE_MS, hub_actors=200),
         "victims": LayerConfig(weight=1.0, window_ms=30 * MINUTE_MS, hub_actors=50),
         "device": LayerConfig(weight=1.0, window_ms=0, hub_actors=20),
@@ -77,7 +101,27 @@ def _layers() -> dict[str, LayerConfig]:
         "signup_burst": LayerConfig(weight=0.6, window_ms=HOUR_MS, hub_actors=100),
         "identity": LayerConfig(weight=0.6, window_ms=0, hub_actors=4),
         "name": LayerConfig(weight=0.15, window_ms=0, hub_actors=3),
+        # shared objects: the same article, post, image or hashtag within a minute, on
+        # at least two distinct objects per pair, and more often than chance
+        "url": LayerConfig(weight=1.0, window_ms=MINUTE_MS, hub_actors=200, **_REPEATED),
+        "post": LayerConfig(weight=1.0, window_ms=MINUTE_MS, hub_actors=200, **_REPEATED),
+        # a perceptual image hash is a near-duplicate match (templates, memes, screenshots
+        # collide) and a hashtag a label made to be shared: both bind rings, but count
+        # little towards the label-free strength
+        "media": LayerConfig(
+            weight=0.5, window_ms=MINUTE_MS, hub_actors=200, strength_weight=0.25, **_REPEATED
+        ),
+        "object": LayerConfig(weight=0.8, window_ms=MINUTE_MS, hub_actors=200, **_REPEATED),
+        "hashtag": LayerConfig(
+            weight=0.3, window_ms=MINUTE_MS, hub_actors=100, strength_weight=0.2, **_REPEATED
+        ),
+        # acting on the same account, post or product (ratings, reviews, follows, reports)
+        "target": LayerConfig(weight=0.8, window_ms=HOUR_MS, hub_actors=100, **_REPEATED),
     }
+
+
+#: Repetition and chance test of the shared-object layers.
+_REPEATED = {"min_participation": 2, "min_significance": 3.0}
 
 
 class CoordinationConfig(_Strict):
@@ -92,6 +136,7 @@ class CoordinationConfig(_Strict):
     max_item_actors: int = Field(default=5000, ge=2)
     min_item_weight: float = Field(default=0.04, ge=0)
     min_edge_weight: float = Field(default=0.12, ge=0)
+    min_edge_strength: float = Field(default=3.0, ge=0)
     similarity_prior: float = Field(default=1.0, ge=0)
     evidence_items: int = Field(default=5, ge=1)
 
@@ -108,7 +153,13 @@ class CoordinationConfig(_Strict):
 
 
 class CommunityConfig(_Strict):
-    """Community detection on the weighted actor graph."""
+    """Community detection on the weighted actor graph.
+
+    ``ring_max_size``: in runs without labels, accounts connected by beyond-chance ties
+    (edge strength at or above ``scoring.flag_strength``) form one ring up to this many
+    accounts; a bigger connected group is split by ``method`` (see
+    :func:`ringscope.graph.communities.beyond_chance_rings`).
+    """
 
     method: str = "leiden"
     resolution: float | None = Field(default=None, gt=0)  # None: the method's default
@@ -117,6 +168,7 @@ class CommunityConfig(_Strict):
     trim_periphery: bool = True
     trim_min_degree: int = Field(default=2, ge=1)
     trim_strength_ratio: float = Field(default=0.25, ge=0, le=1)
+    ring_max_size: int = Field(default=250, ge=2)
 
 
 def _score_weights() -> dict[str, float]:
@@ -138,11 +190,17 @@ def _score_weights() -> dict[str, float]:
         # it diluted the abuse mean of harassment rings (no spam text) and lowered their
         # recall on generated worlds (bench/RESULTS.md); it is still computed and shown
         "content_abuse": 0.0,
+        # chance family: label-free strength of the repeated co-sharing (see signals)
+        "significance": 1.0,
     }
 
 
 class ScoreConfig(_Strict):
     """Weights of the explainable cluster score, normalised within each signal family.
+
+    ``strength_half``: the cluster strength (mean ``-log10 p`` of the members' strongest
+    edges) at which the ``significance`` signal is 0.5. ``flag_strength``: clusters at
+    or above this strength are ``flagged`` (coordinated beyond chance, labels or not).
 
     Weights given in a config are merged over the defaults; unknown signals are errors.
     """
@@ -153,6 +211,8 @@ class ScoreConfig(_Strict):
     size_half_life: float = Field(default=1.5, gt=0)
     abuse_exponent: float = Field(default=0.65, ge=0, le=1)
     takedown_threshold: float = Field(default=0.5, ge=0, le=1)
+    strength_half: float = Field(default=3.0, gt=0)
+    flag_strength: float = Field(default=3.0, ge=0)
 
     @field_validator("weights", mode="before")
     @classmethod

@@ -32,11 +32,16 @@ from ringscope.feedback.step import (
     feedback_step,
     verdicts_step,
 )
-from ringscope.graph.communities import trim_periphery
-from ringscope.graph.coordination import CoordinationEvidence
+from ringscope.graph.communities import beyond_chance_rings, trim_periphery
+from ringscope.graph.coordination import (
+    CoordinationEvidence,
+    chance_weighted,
+    windowed_co_shares,
+)
 from ringscope.graph.hetero import HeteroGraph
 from ringscope.graph.ingest import IngestResult, write_rejects
 from ringscope.privacy import Keyring
+from ringscope.ranking.associates import flagged_accounts
 from ringscope.ranking.content_model import actor_content_features, content_scores
 from ringscope.ranking.evidence import cluster_evidence, cluster_layers
 from ringscope.ranking.features import actor_features, with_freshness
@@ -44,6 +49,7 @@ from ringscope.ranking.labels import EXTRA_LABEL_SCHEMA, actor_labels, with_extr
 from ringscope.ranking.learned_risk import fit_learned_risk
 from ringscope.ranking.lineage import LINEAGE_TABLE, lineage_step
 from ringscope.ranking.messages import message_table
+from ringscope.ranking.receivers import receive_only_actors
 from ringscope.ranking.scoring import actor_risk, cluster_id_for, score_clusters
 from ringscope.ranking.signals import cluster_signals
 from ringscope.ranking.timeline import TIMELINE_TABLE, timeline_step
@@ -122,7 +128,9 @@ def _ingest(state: RunState) -> dict[str, Any]:
 def _graph(state: RunState) -> dict[str, Any]:
     state.graph = state.engine.graph(state.ingest.events)
     # The list columns live on in the graph; dropping them here halves the event table.
-    state.ingest.events = state.ingest.events.drop("recipients", "domains", "content_bands")
+    state.ingest.events = state.ingest.events.drop(
+        "recipients", "domains", "content_bands", "urls", "object_ids"
+    )
     return state.graph.summary()
 
 
@@ -131,23 +139,64 @@ def _coordination(state: RunState) -> dict[str, Any]:
     return {"edges": state.evidence.edges.height, "layers": state.evidence.stats}
 
 
+#: Event types that are platform labels; a run without any ranks label-free.
+LABEL_EVENTS = ("suspension", "report", "signup")
+
+
+def _has_labels(state: RunState) -> bool:
+    """Whether the run's events hold any platform label (suspension, report, signup)."""
+    return bool(state.ingest.events["event_type"].is_in(LABEL_EVENTS).any())
+
+
 def _communities(state: RunState) -> dict[str, Any]:
+    """Communities of the evidence graph; without labels only beyond-chance ties bind.
+
+    A run without labels ranks by significance, so its rings are the connected groups of
+    beyond-chance ties (edge strength at or above ``scoring.flag_strength``, kept whole
+    and not trimmed: :func:`beyond_chance_rings`); the accounts outside them are grouped
+    by the configured method on edge weights set by each edge's chance significance
+    (:func:`chance_weighted`): a tie no more likely than chance (a shared site, a single
+    coincidence) does not pull an account into a ring. With labels, the evidence weights
+    are used as they are.
+    """
     cfg = state.config.communities
-    state.communities, ran = state.engine.communities(
-        state.graph.num_nodes("actor"), state.evidence.edges, cfg
-    )
+    edges = state.evidence.edges
+    n_actors = state.graph.num_nodes("actor")
+    rings = pl.DataFrame(schema={"actor": pl.UInt32, "community": pl.Int64})
+    if not _has_labels(state):
+        edges = chance_weighted(edges, state.config.scoring.strength_half)
+        rings = beyond_chance_rings(
+            n_actors,
+            edges,
+            min_strength=state.config.scoring.flag_strength,
+            max_size=cfg.ring_max_size,
+            method=cfg.method,
+            resolution=cfg.resolution,
+            seed=cfg.seed,
+            min_size=cfg.min_size,
+        )
+        bound = rings["actor"].implode()
+        edges = edges.filter(~pl.col("src").is_in(bound) & ~pl.col("dst").is_in(bound))
+    state.communities, ran = state.engine.communities(n_actors, edges, cfg)
     before = state.communities.height
     if cfg.trim_periphery:
         state.communities = trim_periphery(
             state.communities,
-            state.evidence.edges,
+            edges,
             min_degree=cfg.trim_min_degree,
             min_strength_ratio=cfg.trim_strength_ratio,
             min_size=cfg.min_size,
         )
+    trimmed = before - state.communities.height
+    if rings.height:
+        offset = int(rings["community"].max()) + 1
+        state.communities = pl.concat(
+            [rings, state.communities.with_columns(pl.col("community") + offset)]
+        ).sort("actor")
     return ran | {
-        "trimmed_actors": before - state.communities.height,
+        "trimmed_actors": trimmed,
         "seed": cfg.seed,
+        "beyond_chance_rings": rings["community"].n_unique(),
         "clusters": state.communities["community"].n_unique(),
         "clustered_actors": state.communities.height,
     }
@@ -210,11 +259,15 @@ def _ranking(state: RunState) -> dict[str, Any]:
         state.graph,
         state.evidence,
         burst_window_ms=cfg.burst_window_ms,
+        strength_half=cfg.strength_half,
         learned_risk=learned.risk,
         content_risk=content,
     ).join(cluster_ids, on="community")
     signals = signals.join(cluster_layers(members, state.evidence), on="cluster_id", how="left")
-    clusters = score_clusters(signals.with_columns(pl.col("layers").fill_null([])), cfg)
+    labelled = _has_labels(state)
+    clusters = score_clusters(
+        signals.with_columns(pl.col("layers").fill_null([])), cfg, labelled=labelled
+    )
     strongest = (
         pl.concat(
             [
@@ -234,9 +287,24 @@ def _ranking(state: RunState) -> dict[str, Any]:
     actors = actor_risk(
         features, memberships, strongest, learned_risk=learned.risk, content_risk=content_risk
     )
+    ring_members = members.join(
+        clusters.filter(pl.col("flagged")).select("cluster_id"), on="cluster_id"
+    ).select("actor", "cluster_id")
+    flags = flagged_accounts(
+        windowed_co_shares(state.graph, state.config.coordination),
+        ring_members,
+        state.config.coordination,
+    )
+    actors = actors.join(flags, on="actor", how="left").with_columns(
+        pl.col("flagged_via").is_not_null().alias("flagged")
+    )
     state.tables |= _output_tables(state, actors, clusters, members)
     return {
         "clusters": clusters.height,
+        "flagged_clusters": int(clusters["flagged"].sum()),
+        "flagged_accounts": flags.height,
+        "flagged_associates": flags.height - ring_members.height,
+        "ranking": "labels" if labelled else "label_free",
         "actors": actors.height,
         "labels": labels.group_by("source", "label").len().sort("source", "label").rows(),
         "content_model": content_report,
@@ -271,7 +339,14 @@ def _output_tables(
         return out.drop("src", "dst").rename({"src_id": "src", "dst_id": "dst"})
 
     ev = state.evidence
-    actor_table = actors.select(
+    receivers = receive_only_actors(
+        state.graph,
+        members,
+        clusters.select("cluster_id", "score"),
+        ev,
+        actors["actor_id"],
+    )
+    acting = actors.select(
         "actor_id",
         pl.col("risk_score").cast(pl.Float64),
         "cluster_id",
@@ -285,6 +360,20 @@ def _output_tables(
         "first_ts",
         "last_ts",
         "signup_ts",
+        "flagged",
+        "flagged_via",
+        pl.lit(False).alias("receive_only"),
+    )
+    actor_table = pl.concat(
+        [
+            acting,
+            receivers.with_columns(
+                pl.lit(False).alias("known_bad"),
+                pl.lit(False).alias("flagged"),
+                pl.lit(True).alias("receive_only"),
+            ),
+        ],
+        how="diagonal_relaxed",
     ).sort("actor_id")
     cluster_table = clusters.drop("community").select(
         "cluster_id",
@@ -304,7 +393,9 @@ def _output_tables(
         "actors": actor_table,
         "clusters": cluster_table,
         "members": member_table,
-        "edges": named(ev.edges).select("src", "dst", "weight", "layers").sort("src", "dst"),
+        "edges": named(ev.edges)
+        .select("src", "dst", "weight", "layers", "strength")
+        .sort("src", "dst"),
         "evidence": named(ev.evidence)
         .select(
             "src",
@@ -316,6 +407,11 @@ def _output_tables(
             "first_ts",
             "last_ts",
             "items",
+            "co_shares",
+            "median_gap_ms",
+            "max_gap_ms",
+            "expected",
+            "significance",
         )
         .sort("src", "dst", "layer"),
         "cluster_evidence": evidence_items,
@@ -436,6 +532,7 @@ def run_pipeline(
         "events": result.events.height,
         "rejected": result.rejects.height,
         "duplicates": result.duplicates,
+        "input_fields": result.input_fields,
         "key_fingerprint": keyring.fingerprint,
         "insecure_demo_key": keyring.is_demo,
         "steps": counts,

@@ -58,7 +58,8 @@ def _wait_until(check, timeout: float) -> bool:
 
 
 def _kill_and_reap(proc: subprocess.Popen) -> None:
-    os.kill(proc.pid, signal.SIGKILL)
+    """SIGKILL the run unless it already ended (and was reaped by ``poll``)."""
+    proc.send_signal(signal.SIGKILL)
     proc.wait()
 
 

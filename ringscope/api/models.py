@@ -262,12 +262,18 @@ class Neighbour(BaseModel):
 
 
 class ActorPublic(BaseModel):
-    """One actor, its cluster and its strongest neighbours."""
+    """One actor, its cluster and its strongest neighbours.
+
+    ``flagged``: a member of a cluster coordinated beyond chance, or an associate of one
+    (see ``ringscope.ranking.associates``); ``flagged_via`` names that cluster.
+    """
 
     actor_id: str
     risk_score: float
     known_bad: bool
     cluster_id: str | None
+    flagged: bool = False
+    flagged_via: str | None = None
     neighbours: list[Neighbour]
 
 

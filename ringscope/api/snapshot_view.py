@@ -32,6 +32,12 @@ LAYER_KINDS = {
     "identity": "identity",
     "name": "identity",
     "signup_burst": "signup",
+    "url": "content",
+    "post": "content",
+    "media": "content",
+    "object": "content",
+    "hashtag": "content",
+    "target": "victims",
 }
 CLUSTER_KINDS = ("content", "infrastructure", "victims", "identity", "signup", "unknown")
 
@@ -171,7 +177,17 @@ def load_view(path: Path) -> SnapshotView:
         events=events,
         clusters=clusters,
         members=members,
-        actors=actors.select("actor_id", "risk_score", "cluster_id", "known_bad"),
+        actors=actors.select(
+            "actor_id",
+            "risk_score",
+            "cluster_id",
+            "known_bad",
+            # snapshots before account flags lack these columns
+            pl.col("flagged") if "flagged" in actors.columns else pl.lit(False).alias("flagged"),
+            pl.col("flagged_via")
+            if "flagged_via" in actors.columns
+            else pl.lit(None, dtype=pl.Utf8).alias("flagged_via"),
+        ),
         cluster_evidence=_read(snap, "cluster_evidence"),
         edges=_read(
             snap,

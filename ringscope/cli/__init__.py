@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ringscope.cli.signup_commands",
     "ringscope.cli.api_commands",
     "ringscope.cli.mail_commands",
+    "ringscope.cli.sharing_commands",
     "ringscope.cli.model_commands",
     "ringscope.cli.flag_commands",
     "ringscope.cli.verdict_commands",

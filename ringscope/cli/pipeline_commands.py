@@ -151,10 +151,23 @@ def cmd_run(args: argparse.Namespace) -> int:
         database_url=args.database_url or os.environ.get("RINGSCOPE_DATABASE_URL"),
     )
     manifest = read_manifest(snap)
-    Console().print(
+    console = Console()
+    ranking = manifest["steps"]["ranking"]
+    console.print(
         f"snapshot {snap}: {manifest['events']:,} events, {manifest['rejected']:,} rejected, "
-        f"{manifest['steps']['ranking']['clusters']:,} clusters"
+        f"{ranking['clusters']:,} clusters ({ranking['flagged_clusters']:,} beyond chance; "
+        f"ranked {ranking['ranking'].replace('_', '-')}); "
+        f"{ranking['flagged_accounts']:,} accounts flagged "
+        f"({ranking['flagged_associates']:,} of them associates)"
     )
+    fields = manifest["input_fields"]
+    console.print(f"input fields used: {', '.join(fields['used']) or '-'}", highlight=False)
+    if fields["unused"]:
+        console.print(
+            f"warning: input fields present but unused: {', '.join(fields['unused'])}",
+            style="yellow",
+            highlight=False,
+        )
     return 0
 
 

@@ -16,6 +16,12 @@ list the valid choices in their error:
 Every method takes an explicit ``seed``. :func:`trim_periphery` then peels members that
 hang on a community by a thread (a friend who got the campaign mail, a family member on a
 shared device): investigators want the ring's core.
+
+:func:`beyond_chance_rings` groups runs without labels: a connected set of accounts tied
+by beyond-chance repeated coordination (edge ``strength`` at or above a bar) is one ring,
+kept whole however sparse (a coordination network where each account repeats with a few
+partners only is still one network); only a component too big to be one reviewable ring
+is split by the configured method.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from ringscope.errors import ConfigError
 __all__ = [
     "DEFAULT_RESOLUTION",
     "METHODS",
+    "beyond_chance_rings",
     "detect_communities",
     "resolve_method",
     "trim_periphery",
@@ -131,6 +138,41 @@ def detect_communities(
     keep = sizes.filter(pl.col("size") >= min_size).sort("first")
     keep = keep.with_row_index("community").select(pl.col("community").cast(pl.Int64), "label")
     return out.join(keep, on="label").select("actor", "community").sort("actor")
+
+
+def beyond_chance_rings(
+    n_actors: int,
+    edges: pl.DataFrame,
+    *,
+    min_strength: float,
+    max_size: int,
+    method: str = "leiden",
+    resolution: float | None = None,
+    seed: int = 42,
+    min_size: int = 2,
+) -> pl.DataFrame:
+    """Connected components of the edges with ``strength >= min_strength``.
+
+    Returns ``actor`` and ``community`` like :func:`detect_communities`. A component of
+    more than ``max_size`` actors is split by ``method`` on its strong edges (their
+    ``weight``); the parts keep canonical numbers after the whole components.
+    """
+    strong = edges.filter(pl.col("strength") >= min_strength)
+    whole = detect_communities(n_actors, strong, method="components", min_size=min_size)
+    sizes = whole.group_by("community").len()
+    big = whole.join(sizes.filter(pl.col("len") > max_size), on="community").select("actor")
+    kept = whole.join(big, on="actor", how="anti")
+    if big.height == 0:
+        return kept
+    inside = strong.filter(pl.col("src").is_in(big["actor"].implode()))
+    parts = detect_communities(
+        n_actors, inside, method=method, resolution=resolution, seed=seed, min_size=min_size
+    )
+    # renumber: whole components first, then the parts of the split ones
+    kept = kept.with_columns(pl.col("community").rank("dense").cast(pl.Int64) - 1)
+    offset = kept["community"].max() + 1 if kept.height else 0
+    parts = parts.with_columns(pl.col("community") + offset)
+    return pl.concat([kept, parts]).sort("actor")
 
 
 def trim_periphery(

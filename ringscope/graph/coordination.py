@@ -3,9 +3,13 @@
 Each evidence layer looks at one kind of item an actor touches (near-duplicate content,
 a registered domain, a recipient who never wrote back, a device, an IP, a /24, a signup
 subnet, an account identifier: email, email pattern or phone, and, weakly, a display
-name; identifiers tie a banned account to its re-registrations whenever they happen). Two actors
-get evidence in a layer when they used the same item within the layer's time window
-(SynchroTrap's "same action, same target, same time" idea, Cao et al., CCS 2014).
+name; identifiers tie a banned account to its re-registrations whenever they happen; and
+shared objects: an exact URL, a reposted post, a media hash, a hashtag, another shared id,
+the target acted on). Two actors get evidence in a layer when they used the same item
+within the layer's time window (SynchroTrap's "same action, same target, same time" idea,
+Cao et al., CCS 2014), and, in the shared-object layers, on at least ``min_participation``
+distinct items (CooRTweet's repetition, Giglietto et al. 2020) more often than chance
+allows (:func:`finish_evidence`).
 
 How evidence is weighed, so benign hubs do not glue the graph together:
   * Item weight ``w(i) = idf(i) * min(1, hub_actors / df(i))`` where ``df`` is the number
@@ -41,9 +45,14 @@ __all__ = [
     "EDGE_SCHEMA",
     "EVIDENCE_SCHEMA",
     "LAYER_ITEM_TYPES",
+    "PAIR_SCHEMA",
     "CoordinationEvidence",
     "build_evidence",
+    "chance_significance",
+    "chance_weighted",
+    "finish_evidence",
     "layer_occurrences",
+    "windowed_co_shares",
 ]
 
 #: The per-layer ledger (``CoordinationEvidence.evidence``), whichever engine built it.
@@ -57,6 +66,11 @@ EVIDENCE_SCHEMA: dict[str, pl.DataType] = {
     "first_ts": pl.Int64,
     "last_ts": pl.Int64,
     "items": pl.List(pl.Utf8),
+    "co_shares": pl.UInt32,
+    "median_gap_ms": pl.Float64,
+    "max_gap_ms": pl.Int64,
+    "expected": pl.Float64,
+    "significance": pl.Float64,
 }
 #: The weighted actor–actor edges (``CoordinationEvidence.edges``).
 EDGE_SCHEMA: dict[str, pl.DataType] = {
@@ -64,7 +78,17 @@ EDGE_SCHEMA: dict[str, pl.DataType] = {
     "dst": pl.UInt32,
     "weight": pl.Float64,
     "layers": pl.List(pl.Utf8),
+    "strength": pl.Float64,
 }
+#: Per-pair columns both engines hand to :func:`finish_evidence`.
+PAIR_SCHEMA: dict[str, pl.DataType] = {
+    **{k: v for k, v in EVIDENCE_SCHEMA.items() if k not in ("contribution", "expected")},
+    "d_src": pl.UInt32,
+    "d_dst": pl.UInt32,
+}
+del PAIR_SCHEMA["significance"]
+#: Largest significance recorded (-log10 p): beyond it the chance model says nothing more.
+MAX_SIGNIFICANCE = 300.0
 
 #: The node type each layer's items come from (for display of evidence items).
 LAYER_ITEM_TYPES = {
@@ -78,7 +102,15 @@ LAYER_ITEM_TYPES = {
     "signup_burst": "subnet",
     "identity": "identity",
     "name": "identity",
+    "url": "url",
+    "post": "object",
+    "media": "object",
+    "object": "object",
+    "hashtag": "object",
+    "target": "target",
 }
+#: Layers of shared objects, split from the ``object`` nodes by their kind prefix.
+OBJECT_LAYERS = ("post", "media", "object", "hashtag")
 
 _OCC = {"actor": pl.UInt32, "item": pl.UInt32, "ts": pl.Int64}
 _SHIFT = 1 << 32  # packs two u32 values into one u64 key
@@ -89,9 +121,12 @@ class CoordinationEvidence:
     """The weighted actor graph and the ledger behind every edge.
 
     Attributes:
-        edges: ``src``, ``dst`` (actor indices, src < dst), ``weight``, ``layers`` (list).
-        evidence: one row per (src, dst, layer): ``similarity``, ``n_items``,
-            ``first_ts``, ``last_ts``, ``items`` (keys of the strongest shared items).
+        edges: ``src``, ``dst`` (actor indices, src < dst), ``weight``, ``layers`` (list),
+            ``strength`` (label-free, see :func:`finish_evidence`).
+        evidence: one row per (src, dst, layer): ``similarity``, ``n_items`` (distinct
+            items co-shared), ``first_ts``, ``last_ts``, ``items`` (keys of the strongest
+            shared items), ``co_shares``, ``median_gap_ms``, ``max_gap_ms``, ``expected``
+            and ``significance``.
         stats: counts for the manifest (occurrences, hub items skipped, pairs).
     """
 
@@ -136,6 +171,9 @@ def layer_occurrences(hg: HeteroGraph) -> dict[str, pl.DataFrame]:
         "subnet": subnet,
         "signup_burst": direct(("actor", "signup_from", "subnet")),
         **_identity_layers(hg, direct(("actor", "has", "identity"))),
+        "url": direct(("actor", "shared", "url")),
+        **_object_layers(hg, direct(("actor", "shared", "object"))),
+        "target": direct(("actor", "targeted", "target")),
     }
     return {name: df.select(pl.col(c).cast(t) for c, t in _OCC.items()) for name, df in occ.items()}
 
@@ -185,6 +223,15 @@ def _identity_layers(hg: HeteroGraph, uses: pl.DataFrame) -> dict[str, pl.DataFr
         "identity": tagged.filter(~pl.col("is_name")).drop("is_name"),
         "name": tagged.filter(pl.col("is_name")).drop("is_name"),
     }
+
+
+def _object_layers(hg: HeteroGraph, uses: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """Split object uses by kind (the ``<kind>:`` prefix of the key), one layer each."""
+    kind = hg.nodes["object"].select(
+        pl.col("idx").alias("item"), pl.col("key").str.extract(r"^([a-z]+):", 1).alias("kind")
+    )
+    tagged = uses.join(kind, on="item")
+    return {name: tagged.filter(pl.col("kind") == name).drop("kind") for name in OBJECT_LAYERS}
 
 
 def _item_weights(uses: pl.DataFrame, layer: LayerConfig, n_actors: int) -> pl.DataFrame:
@@ -279,8 +326,9 @@ def _empty_pairs() -> pl.DataFrame:
 
 def _layer_pairs(
     occ: pl.DataFrame, items: pl.DataFrame, layer: LayerConfig, cfg: CoordinationConfig
-) -> pl.DataFrame:
-    """Distinct (a, b, item) co-occurrences within the layer window, with their time span.
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Distinct (a, b, item) co-occurrences within the layer window, with their time span,
+    and per pair its co-shares (every windowed co-use) with their median and max time gap.
 
     Only items with weight ≥ ``min_item_weight`` are paired (lighter ones could not lift
     a pair over the pruning threshold): with hub damping this bounds a paired item's
@@ -297,13 +345,19 @@ def _layer_pairs(
     out = pairs.group_by(packed.alias("ab"), "item").agg(
         pl.col("t1").min().alias("first_ts"), pl.col("t2").max().alias("last_ts")
     )
-    return out.select(
+    gaps = pairs.group_by("a", "b").agg(
+        pl.len().cast(pl.UInt32).alias("co_shares"),
+        (pl.col("t2") - pl.col("t1")).median().cast(pl.Float64).alias("median_gap_ms"),
+        (pl.col("t2") - pl.col("t1")).max().alias("max_gap_ms"),
+    )
+    triples = out.select(
         (pl.col("ab") // _SHIFT).cast(pl.UInt32).alias("a"),
         (pl.col("ab") % _SHIFT).cast(pl.UInt32).alias("b"),
         "item",
         "first_ts",
         "last_ts",
     )
+    return triples, gaps
 
 
 def _pair_evidence(
@@ -315,7 +369,8 @@ def _pair_evidence(
     prior: float,
     top: int,
 ) -> pl.DataFrame:
-    """Per actor pair: shared item mass, cosine-style similarity, span, strongest items."""
+    """Per actor pair: shared item mass, cosine-style similarity, span, strongest items,
+    and each side's number of distinct items in the layer (``da``, ``db``)."""
     per_pair = (
         pairs.join(items.select("item", "w"), on="item")
         .join(keys, on="item")
@@ -329,20 +384,164 @@ def _pair_evidence(
             pl.col("key").head(top).alias("items"),
         )
     )
-    m = mass.select("actor", "mass")
+    m = mass.select("actor", "mass", "n_items")
     similarity = pl.col("shared") / ((pl.col("ma") * pl.col("mb")).sqrt() + prior)
     return (
-        per_pair.join(m.rename({"actor": "a", "mass": "ma"}), on="a")
-        .join(m.rename({"actor": "b", "mass": "mb"}), on="b")
+        per_pair.join(m.rename({"actor": "a", "mass": "ma", "n_items": "da"}), on="a")
+        .join(m.rename({"actor": "b", "mass": "mb", "n_items": "db"}), on="b")
         .with_columns(similarity.clip(0.0, 1.0).alias("similarity"))
     )
+
+
+def chance_significance(k: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """``-log10 P(X >= k)`` for ``X ~ Poisson(expected)``, capped at MAX_SIGNIFICANCE.
+
+    Where the tail underflows, its leading term ``e^-l l^k / k!`` (a lower bound of the
+    tail, within a factor of about two for ``l < k``) stands in.
+    """
+    from scipy.special import gammainc, gammaln
+
+    k = np.asarray(k, dtype=np.float64)
+    lam = np.maximum(np.asarray(expected, dtype=np.float64), 1e-300)
+    with np.errstate(divide="ignore"):
+        tail = np.where(k > 0, gammainc(np.maximum(k, 1.0), lam), 1.0)
+        log_tail = np.where(tail > 1e-300, np.log(tail), -lam + k * np.log(lam) - gammaln(k + 1.0))
+    return np.clip(-log_tail / np.log(10.0), 0.0, MAX_SIGNIFICANCE) + 0.0  # no -0.0
+
+
+def _strength_weight(layer: LayerConfig) -> float:
+    """How much a layer's significance counts towards an edge's strength."""
+    return layer.weight if layer.strength_weight is None else layer.strength_weight
+
+
+def finish_evidence(
+    pairs: pl.DataFrame, totals: dict[str, tuple[int, int]], cfg: CoordinationConfig
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Repetition, chance test and edge weights: (edges, ledger), for both engines.
+
+    ``pairs`` holds one row per (src, dst, layer) in :data:`PAIR_SCHEMA`; ``totals`` per
+    layer ``(C, M)``: its distinct windowed co-shares (pair, item) and its distinct
+    (actor, item) uses. Under the chance model each co-share's two ends are drawn in
+    proportion to the actors' activity (the configuration model of the actor–item graph,
+    the null model of bipartite projections: Neal, Social Networks 2014), so a pair whose
+    sides used ``d_src`` and ``d_dst`` distinct items expects
+    ``2 C d_src d_dst / M^2`` co-shared items; its ``significance`` is ``-log10`` of the
+    Poisson chance of sharing at least ``n_items``. Busy accounts expect many co-shares,
+    and popular items raise ``C`` for every pair of the layer, so neither looks
+    coordinated; the measure is a probability, so it reads the same on any data set.
+    A row counts when the pair shares at least the layer's ``min_participation``
+    distinct items and reaches its ``min_significance``. An edge is kept when its summed
+    contributions reach ``min_edge_weight`` or its ``strength`` reaches
+    ``min_edge_strength``. The strength is the largest significance times the layer's
+    strength weight among the rows that show repetition (two items or occasions or more:
+    one shared device or one coincidence is evidence, but no measure of coordination): two
+    busy accounts that share a sliver of their activity, but far more often than chance,
+    stay linked. A layer that repeats by
+    ``occasions`` (see :class:`LayerConfig`) counts co-share occasions instead of items,
+    in ``co_shares``, ``C``, ``M`` and the activities alike.
+    """
+    layers = cfg.layers
+    names = [n for n in layers if n in totals]
+    params = pl.DataFrame(
+        {
+            "layer": names,
+            "lweight": [layers[n].weight for n in names],
+            "sweight": [_strength_weight(layers[n]) for n in names],
+            "min_items": [layers[n].min_participation for n in names],
+            "min_sig": [layers[n].min_significance for n in names],
+            "occasions": [layers[n].repeat_by == "occasions" for n in names],
+            "rate": [2.0 * totals[n][0] / max(totals[n][1], 1) ** 2 for n in names],
+        },
+        schema_overrides={
+            "layer": pl.Utf8,
+            "occasions": pl.Boolean,
+            "min_items": pl.UInt32,
+            "lweight": pl.Float64,
+            "sweight": pl.Float64,
+            "rate": pl.Float64,
+        },
+    )
+    ledger = pairs.join(params, on="layer").with_columns(
+        (pl.col("rate") * pl.col("d_src").cast(pl.Float64) * pl.col("d_dst")).alias("expected"),
+        pl.when("occasions").then("co_shares").otherwise("n_items").alias("repeats"),
+    )
+    ledger = ledger.with_columns(
+        pl.Series(
+            "significance",
+            chance_significance(ledger["repeats"].to_numpy(), ledger["expected"].to_numpy()),
+            dtype=pl.Float64,
+        )
+    ).filter(
+        (pl.col("repeats") >= pl.col("min_items")) & (pl.col("significance") >= pl.col("min_sig"))
+    )
+    ledger = ledger.with_columns((pl.col("similarity") * pl.col("lweight")).alias("contribution"))
+    edges = (
+        ledger.group_by("src", "dst")
+        .agg(
+            pl.col("contribution").sort().sum().alias("weight"),
+            pl.col("layer").sort().alias("layers"),
+            (pl.col("significance") * pl.col("sweight"))
+            .filter(pl.col("repeats") >= 2)
+            .max()
+            .fill_null(0.0)
+            .alias("strength"),
+        )
+        .filter(
+            (pl.col("weight") >= cfg.min_edge_weight)
+            | (pl.col("strength") >= cfg.min_edge_strength)
+        )
+        .sort("src", "dst")
+    )
+    evidence = (
+        ledger.join(edges.select("src", "dst"), on=["src", "dst"])
+        .select(pl.col(c).cast(t) for c, t in EVIDENCE_SCHEMA.items())
+        .sort("src", "dst", "layer")
+    )
+    return edges.select(pl.col(c).cast(t) for c, t in EDGE_SCHEMA.items()), evidence
+
+
+def chance_weighted(edges: pl.DataFrame, strength_half: float) -> pl.DataFrame:
+    """Edges weighted ``strength / (strength + strength_half)`` instead of by similarity.
+
+    The same saturating map as the clusters' ``significance`` signal: an edge at
+    ``strength_half`` weighs 0.5, one far beyond chance nearly 1, one without repeated
+    co-sharing 0 (so with the constant Potts model it binds nobody). Used for the
+    communities of runs without labels, where only coordination beyond chance should
+    bind a ring: the cosine similarity would understate busy accounts.
+    """
+    factor = pl.col("strength") / (pl.col("strength") + strength_half)
+    return edges.with_columns(factor.fill_nan(0.0).alias("weight"))
+
+
+def windowed_co_shares(hg: HeteroGraph, cfg: CoordinationConfig) -> pl.DataFrame:
+    """Every distinct (layer, a, b, item) co-share within the window of a repeated layer.
+
+    Only layers that ask for repetition by distinct items (``min_participation`` of 2 or
+    more: the shared-object layers) and only the items those layers pair (hub and weight
+    limits as in :func:`build_evidence`); pairs below the repetition bar are kept, as they
+    count towards an account's participation across partners (see
+    :mod:`ringscope.ranking.associates`).
+    """
+    n_actors = hg.nodes["actor"]["actor_id"].is_not_null().sum()
+    occurrences = layer_occurrences(hg)
+    parts = [
+        pl.DataFrame(schema={"layer": pl.Utf8, "a": pl.UInt32, "b": pl.UInt32, "item": pl.UInt32})
+    ]
+    for name, layer in cfg.layers.items():
+        if layer.weight == 0 or layer.min_participation < 2 or layer.repeat_by != "items":
+            continue
+        occ = occurrences[name]
+        items = _item_weights(_distinct_uses(occ), layer, n_actors)
+        triples, _ = _layer_pairs(occ, items, layer, cfg)
+        parts.append(triples.select(pl.lit(name).alias("layer"), "a", "b", "item"))
+    return pl.concat(parts)
 
 
 def build_evidence(hg: HeteroGraph, cfg: CoordinationConfig) -> CoordinationEvidence:
     """Weighted actor–actor edges with a per-layer evidence ledger."""
     n_actors = hg.nodes["actor"]["actor_id"].is_not_null().sum()
     occurrences = layer_occurrences(hg)
-    ledger, stats = [], {}
+    ledger, stats, totals = [], {}, {}
     for name, layer in cfg.layers.items():
         if layer.weight == 0:
             continue
@@ -362,26 +561,36 @@ def build_evidence(hg: HeteroGraph, cfg: CoordinationConfig) -> CoordinationEvid
                 pl.col("n_items").fill_null(0),
             )
         keys = hg.nodes[LAYER_ITEM_TYPES[name]].select(pl.col("idx").alias("item"), "key")
+        triples, gaps = _layer_pairs(occ, items, layer, cfg)
+        if layer.repeat_by == "occasions":  # activity and co-shares counted in occasions
+            occasions = _dedupe_occurrences(occ, layer.window_ms).group_by("actor").len()
+            mass = mass.drop("n_items").join(
+                occasions.rename({"len": "n_items"}), on="actor", how="left"
+            )
+            totals[name] = (int(gaps["co_shares"].sum() or 0), int(occasions["len"].sum() or 0))
+        else:
+            totals[name] = (triples.height, uses.height)
         sim = _pair_evidence(
-            _layer_pairs(occ, items, layer, cfg),
-            items,
-            mass,
-            keys,
-            prior=cfg.similarity_prior,
-            top=cfg.evidence_items,
-        )
+            triples, items, mass, keys, prior=cfg.similarity_prior, top=cfg.evidence_items
+        ).join(gaps, on=["a", "b"])
+        repeats = "co_shares" if layer.repeat_by == "occasions" else "n_items"
+        sim = sim.filter(pl.col(repeats) >= layer.min_participation)
         ledger.append(
             sim.select(
                 pl.col("a").alias("src"),
                 pl.col("b").alias("dst"),
                 pl.lit(name).alias("layer"),
                 "similarity",
-                (pl.col("similarity") * layer.weight).alias("contribution"),
-                pl.col("n_items").cast(pl.UInt32),
+                "n_items",
                 "first_ts",
                 "last_ts",
                 "items",
-            )
+                "co_shares",
+                "median_gap_ms",
+                "max_gap_ms",
+                pl.col("da").alias("d_src"),
+                pl.col("db").alias("d_dst"),
+            ).select(pl.col(c).cast(t) for c, t in PAIR_SCHEMA.items())
         )
         stats[name] = {
             "occurrences": occ.height,
@@ -389,17 +598,6 @@ def build_evidence(hg: HeteroGraph, cfg: CoordinationConfig) -> CoordinationEvid
             "hub_items_skipped": items.filter(pl.col("df") > cfg.max_item_actors).height,
             "pairs": sim.height,
         }
-    evidence = pl.concat(ledger) if ledger else pl.DataFrame(schema=EVIDENCE_SCHEMA)
-    edges = (
-        evidence.group_by("src", "dst")
-        .agg(
-            pl.col("contribution").sort().sum().alias("weight"),
-            pl.col("layer").sort().alias("layers"),
-        )
-        .filter(pl.col("weight") >= cfg.min_edge_weight)
-        .sort("src", "dst")
-    )
-    evidence = evidence.join(edges.select("src", "dst"), on=["src", "dst"]).sort(
-        "src", "dst", "layer"
-    )
+    pairs = pl.concat(ledger) if ledger else pl.DataFrame(schema=PAIR_SCHEMA)
+    edges, evidence = finish_evidence(pairs, totals, cfg)
     return CoordinationEvidence(edges=edges, evidence=evidence, stats=stats)

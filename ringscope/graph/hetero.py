@@ -18,7 +18,19 @@ import polars as pl
 
 __all__ = ["NODE_TYPES", "RELATIONS", "HeteroGraph", "build_hetero_graph"]
 
-NODE_TYPES = ("actor", "message", "domain", "ip", "subnet", "device", "content", "identity")
+NODE_TYPES = (
+    "actor",
+    "message",
+    "domain",
+    "ip",
+    "subnet",
+    "device",
+    "content",
+    "identity",
+    "url",  # normalised full URL, keyed "url:<hash>"
+    "object",  # shared object id, keyed "<kind>:<hash>"
+    "target",  # what an event acts on (target_id as given)
+)
 
 #: Account identifiers that become ``identity`` nodes, keyed ``<kind>:<hash>``.
 IDENTITY_COLUMNS = {
@@ -41,6 +53,9 @@ RELATIONS: tuple[EdgeType, ...] = (
     ("actor", "signup_from", "subnet"),
     ("actor", "reported", "actor"),
     ("actor", "has", "identity"),
+    ("actor", "shared", "url"),
+    ("actor", "shared", "object"),
+    ("actor", "targeted", "target"),
 )
 
 _SHIFT = 1 << 32  # packs two u32 node indices into one u64
@@ -215,6 +230,12 @@ def _identity_uses(events: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(parts)
 
 
+def _shared_edges(uses: pl.DataFrame, nodes: dict[str, pl.DataFrame], kind: str) -> pl.DataFrame:
+    """(actor, item, ts) edges from exploded ``actor_key``/``key``/``ts`` rows."""
+    indexed = _with_index(uses.lazy(), "actor_key", nodes["actor"], "actor")
+    return _edge_table(_with_index(indexed, "key", nodes[kind], "item"), "actor", "item")
+
+
 def build_hetero_graph(events: pl.DataFrame) -> HeteroGraph:
     """Build the typed graph from the canonical event table (see ``graph.schema``).
 
@@ -260,6 +281,17 @@ def build_hetero_graph(events: pl.DataFrame) -> HeteroGraph:
         .collect()
         .lazy()
     )
+    shared = {
+        column: events.lazy()
+        .select("actor_key", "ts", pl.col(column).alias("key"))
+        .explode("key")
+        .drop_nulls("key")
+        .collect()
+        for column in ("urls", "object_ids")
+    }
+    nodes["url"] = _index(shared["urls"]["key"])
+    nodes["object"] = _index(shared["object_ids"]["key"])
+    nodes["target"] = _index(events["target_id"])
     identities = _identity_uses(events)
     nodes["identity"] = _index(identities["identity"])
     identity_edges = _with_index(
@@ -316,6 +348,13 @@ def build_hetero_graph(events: pl.DataFrame) -> HeteroGraph:
         ),
         ("actor", "reported", "actor"): _edge_table(reports, "actor", "target"),
         ("actor", "has", "identity"): _edge_table(identity_edges, "actor", "ident"),
+        ("actor", "shared", "url"): _shared_edges(shared["urls"], nodes, "url"),
+        ("actor", "shared", "object"): _shared_edges(shared["object_ids"], nodes, "object"),
+        ("actor", "targeted", "target"): _edge_table(
+            _with_index(ev.drop_nulls("target_id"), "target_id", nodes["target"], "tgt"),
+            "actor",
+            "tgt",
+        ),
     }
     actor_ids = events.select("actor_key", "actor_id").unique("actor_key", keep="first")
     nodes["actor"] = (

@@ -24,6 +24,8 @@ EVENT_SCHEMA: dict[str, pl.DataType] = {
     "message_key": pl.Utf8(),  # keyed hash of message_id (ids can embed addresses)
     "recipients": pl.List(pl.Utf8()),  # keyed hashes of normalised recipients
     "domains": pl.List(pl.Utf8()),  # registered domains of the urls, de-duplicated
+    "urls": pl.List(pl.Utf8()),  # "url:<keyed hash>" of each normalised full URL
+    "object_ids": pl.List(pl.Utf8()),  # "<kind>:<keyed hash>" (hashtag, post, media, object)
     "content_key": pl.Utf8(),  # keyed hash of the normalised subject + text
     "content_bands": pl.List(pl.UInt64()),  # MinHash LSH band keys of the content
     "traits": pl.List(pl.Utf8()),  # message traits (contract field) plus links:<n>
@@ -34,7 +36,7 @@ EVENT_SCHEMA: dict[str, pl.DataType] = {
     "email_pattern_key": pl.Utf8(),  # email with digits/separators of the local part removed
     "phone_key": pl.Utf8(),
     "name_key": pl.Utf8(),  # keyed hash of the normalised display name
-    "target_id": pl.Utf8(),  # reported account, as given
+    "target_id": pl.Utf8(),  # what the event acts on (account, post, product), as given
 }
 
 

@@ -12,9 +12,24 @@ with ``a = abuse_exponent`` (0.65: legit groups coordinate often, so how abusive
 behaviour looks counts for more than how tightly it is coordinated),
 the weights of :class:`ringscope.config.ScoreConfig` (normalised within a family) and
 ``size_confidence = 1 - 0.5 ** ((size - 1) / size_half_life)``, which keeps pairs from
-outranking rings on the strength of one coincidence. Each cluster keeps both family means
+outranking rings on the strength of one coincidence. Each cluster keeps the family means
 and every signal's weighted part (``contrib_<signal>``, summing to its family mean), so
 the score is arithmetic a reader can check.
+
+Without platform labels (no suspension, report or signup anywhere in the run) the abuse
+family knows nothing, and scores would all sit near zero and rank by size ties. Then the
+score is the label-free ``chance`` family alone, the ``significance`` signal (how far the
+members' repeated co-sharing is from chance, ``strength / (strength + strength_half)``)::
+
+    score = significance
+
+The coordination family (cosine similarities) is still reported but does not rank: a
+cosine over each account's whole activity understates busy accounts whose co-sharing is
+far beyond chance, and the chance model already discounts activity. Neither does size
+confidence: significance already tells one coincidence from many. Ties break by strength,
+never by size. ``ranking`` on each cluster says which formula ranked it (``labels`` or
+``label_free``); ``flagged`` marks clusters whose strength reaches ``flag_strength``
+(coordinated beyond chance) in either mode.
 
 Actor risk mixes the actor's cluster score with its own evidence:
 ``risk = 0.55 * cluster_score + 0.45 * own`` where ``own`` weighs reports (``1 - 0.5 **
@@ -65,8 +80,13 @@ def summarise(row: dict) -> str:
         parts.append(f"{row['burst_signups']} signed up within a day")
     if row["n_suspended"] or row["n_reported"]:
         parts.append(f"{row['n_suspended']} suspended, {row['n_reported']} reported")
-    if row["synchrony"] >= 0.3:
-        parts.append(f"act in lockstep (behavioural similarity {row['synchrony']:.2f})")
+    if row["synchrony"] >= 0.3 and (row.get("max_shared_items") or 0) >= 2:
+        gap = row.get("median_gap_ms")
+        within = f", median gap {gap / 1000:.0f}s" if gap is not None else ""
+        parts.append(
+            f"act in lockstep (up to {row['max_shared_items']} items shared per pair{within}; "
+            f"chance strength {row.get('strength') or 0.0:.1f})"
+        )
     if row["n_recipients"] and row["fanout"] >= 0.3:
         parts.append(
             f"{row['fanout']:.0%} of {_fmt_count(row['n_recipients'])} recipients are "
@@ -84,8 +104,14 @@ def summarise(row: dict) -> str:
     return "; ".join(parts)
 
 
-def score_clusters(signals: pl.DataFrame, cfg: ScoreConfig) -> pl.DataFrame:
-    """Score, rank and summarise clusters; adds family means and per-signal contributions."""
+def score_clusters(
+    signals: pl.DataFrame, cfg: ScoreConfig, *, labelled: bool = True
+) -> pl.DataFrame:
+    """Score, rank and summarise clusters; adds family means and per-signal contributions.
+
+    ``labelled``: whether the run has any platform label (suspension, report, signup);
+    without one the chance family replaces the abuse family (see the module docstring).
+    """
     size_conf = 1.0 - 0.5 ** ((pl.col("size") - 1) / cfg.size_half_life)
     contribs, family_means = [], []
     for family, members in SIGNAL_FAMILIES.items():
@@ -100,18 +126,23 @@ def score_clusters(signals: pl.DataFrame, cfg: ScoreConfig) -> pl.DataFrame:
                 pl.col("abuse").pow(cfg.abuse_exponent)
                 * pl.col("coordination").pow(1.0 - cfg.abuse_exponent)
                 * size_conf
+                if labelled
+                else pl.col("chance")
             )
             .clip(0.0, 1.0)
             .alias("score"),
             size_conf.alias("size_confidence"),
+            pl.lit("labels" if labelled else "label_free").alias("ranking"),
+            (pl.col("strength") >= cfg.flag_strength).alias("flagged"),
         )
     )
     scored = scored.with_columns(
         pl.struct(pl.all()).map_elements(summarise, return_dtype=pl.Utf8).alias("summary")
     )
-    return scored.sort(
-        ["score", "size", "cluster_id"], descending=[True, True, False]
-    ).with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("rank"))
+    order = ["score", "size", "cluster_id"] if labelled else ["score", "strength", "cluster_id"]
+    return scored.sort(order, descending=[True, True, False]).with_columns(
+        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("rank")
+    )
 
 
 def actor_risk(

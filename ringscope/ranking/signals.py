@@ -24,6 +24,14 @@ Signals (the keys of ``ScoreConfig.weights``):
 * ``content_abuse``: mean over the members of what their messages say
   (``ringscope.ranking.content_model``: the supervised probability where the run has
   labels, else the label-free content score); 0 for members without messages.
+* ``significance``: how far the members' coordination is from chance, label-free. Each
+  evidence edge has a ``strength``: the ``-log10 p`` of its repeated co-sharing under
+  the chance model of :func:`ringscope.graph.coordination.finish_evidence`, times its
+  layer's weight. The cluster's ``strength`` is the mean, over members, of their
+  strongest edge inside the cluster (every member must have a strong partner, so one
+  hub pair does not carry a crowd); the signal is ``strength / (strength +
+  strength_half)``, so ``strength_half`` (p = 0.001 by default) maps to 0.5. Being a
+  probability, it reads the same on any data set.
 """
 
 from __future__ import annotations
@@ -46,6 +54,7 @@ SIGNALS = (
     "density",
     "member_risk",
     "content_abuse",
+    "significance",
 )
 #: How tightly members act together vs how abusive their behaviour looks (see scoring).
 SIGNAL_FAMILIES = {
@@ -59,8 +68,20 @@ SIGNAL_FAMILIES = {
         "member_risk",
         "content_abuse",
     ),
+    "chance": ("significance",),
 }
-BEHAVIOUR_LAYERS = ("content", "domain", "short_link", "victims")
+BEHAVIOUR_LAYERS = (
+    "content",
+    "domain",
+    "short_link",
+    "victims",
+    "url",
+    "post",
+    "media",
+    "object",
+    "hashtag",
+    "target",
+)
 
 
 def _clip(expr: pl.Expr) -> pl.Expr:
@@ -134,10 +155,36 @@ def _internal_evidence(members: pl.DataFrame, ev: CoordinationEvidence) -> pl.Da
         .agg(pl.col("similarity").max().alias("behaviour"))
     )
     internal = internal.join(behaviour, on=["src", "dst"], how="left")
-    return internal.group_by("community").agg(
-        pl.len().alias("n_edges"),
-        pl.col("weight").sort().mean().alias("mean_weight"),
-        pl.col("behaviour").fill_null(0.0).sort().mean().alias("mean_behaviour"),
+    per_member = (
+        pl.concat(
+            [
+                internal.select("community", pl.col("src").alias("actor"), "strength"),
+                internal.select("community", pl.col("dst").alias("actor"), "strength"),
+            ]
+        )
+        .group_by("community", "actor")
+        .agg(pl.col("strength").max())
+        .group_by("community")
+        .agg(pl.col("strength").sort().mean())
+    )
+    shared = (
+        ev.evidence.filter(pl.col("layer").is_in(BEHAVIOUR_LAYERS))
+        .join(internal.select("src", "dst", "community"), on=["src", "dst"])
+        .group_by("community")
+        .agg(
+            pl.col("n_items").max().alias("max_shared_items"),
+            pl.col("median_gap_ms").median().alias("median_gap_ms"),
+        )
+    )
+    return (
+        internal.group_by("community")
+        .agg(
+            pl.len().alias("n_edges"),
+            pl.col("weight").sort().mean().alias("mean_weight"),
+            pl.col("behaviour").fill_null(0.0).sort().mean().alias("mean_behaviour"),
+        )
+        .join(per_member, on="community", how="left")
+        .join(shared, on="community", how="left")
     )
 
 
@@ -148,6 +195,7 @@ def cluster_signals(
     evidence: CoordinationEvidence,
     *,
     burst_window_ms: int,
+    strength_half: float = 3.0,
     learned_risk: pl.DataFrame | None = None,
     content_risk: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
@@ -227,4 +275,6 @@ def cluster_signals(
         _clip(pl.col("member_content_risk") if content_risk is not None else pl.lit(0.0)).alias(
             "content_abuse"
         ),
+        _clip(pl.col("strength") / (pl.col("strength") + strength_half)).alias("significance"),
+        pl.col("strength").fill_null(0.0),
     ).sort("community")

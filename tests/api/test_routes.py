@@ -141,6 +141,9 @@ def test_actor_shows_cluster_and_neighbour_evidence(client, auth, snapshots):
     assert strongest["actor_id"] == edge["dst"]
     assert strongest["weight"] == pytest.approx(edge["weight"])
     assert {layer["layer"] for layer in strongest["layers"]} == set(edge["layers"])
+    row = read_table(snapshots.early, "actors").filter(pl.col("actor_id") == edge["src"])
+    assert actor["flagged"] == row["flagged"].item()
+    assert actor["flagged_via"] == row["flagged_via"].item()
 
 
 def test_snapshots_lists_published_ones(client, auth, snapshots):

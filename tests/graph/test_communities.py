@@ -8,7 +8,12 @@ import polars as pl
 import pytest
 
 from ringscope.errors import ConfigError
-from ringscope.graph.communities import METHODS, detect_communities, resolve_method
+from ringscope.graph.communities import (
+    METHODS,
+    beyond_chance_rings,
+    detect_communities,
+    resolve_method,
+)
 
 
 def _edges(pairs: list[tuple[int, int]], weight: float = 1.0) -> pl.DataFrame:
@@ -94,3 +99,23 @@ def test_trim_periphery_keeps_small_and_cohesive_groups():
         schema={"actor": pl.UInt32, "community": pl.Int64},
     )
     assert trim_periphery(assignment, pair).equals(assignment.sort("actor"))
+
+
+def _strong(pairs: list[tuple[int, int]], strength: float) -> pl.DataFrame:
+    return _edges(pairs).with_columns(pl.lit(strength).alias("strength"))
+
+
+def test_beyond_chance_rings_keep_a_sparse_network_whole_and_ignore_weak_ties():
+    chain = [(i, i + 1) for i in range(9)]  # 10 accounts, each tied to one or two others
+    edges = pl.concat([_strong(chain, 5.0), _strong([(9, 10), (20, 21)], 1.0)])
+    rings = beyond_chance_rings(30, edges, min_strength=3.0, max_size=50)
+    assert rings["actor"].to_list() == list(range(10))
+    assert rings["community"].n_unique() == 1
+
+
+def test_beyond_chance_rings_split_a_component_above_the_size_bound():
+    cliques = _two_cliques().with_columns(pl.lit(9.0).alias("strength"))
+    whole = beyond_chance_rings(20, cliques, min_strength=3.0, max_size=50)
+    split = beyond_chance_rings(20, cliques, min_strength=3.0, max_size=5)
+    assert whole["community"].n_unique() == 1
+    assert split["community"].n_unique() == 2 and split.height == whole.height

@@ -203,7 +203,8 @@ BAD_LINES: list[tuple[bytes, str | None]] = [
     (b'{"ts": 1709294400, "actor_id": 42, "event_type": "login"}', "wrong_type: actor_id"),
     (b'{"ts": 1709294400, "actor_id": ["u1"], "event_type": "login"}', "wrong_type: actor_id"),
     (b'{"ts": true, "actor_id": "u1", "event_type": "login"}', "wrong_type: ts"),
-    (b'{"ts": 1709294400.5, "actor_id": "u1", "event_type": "login"}', "wrong_type: ts"),
+    (b'{"ts": 1709294400.5, "actor_id": "u1", "event_type": "login"}', None),  # fractional
+    (b'{"ts": [1709294400], "actor_id": "u1", "event_type": "login"}', "wrong_type: ts"),
     (b'{"ts": {"s": 1}, "actor_id": "u1", "event_type": "login"}', "wrong_type: ts"),
     (
         b'{"ts": 1709294400, "actor_id": "u1", "event_type": "message", "message_id": "m",'
@@ -223,6 +224,30 @@ BAD_LINES: list[tuple[bytes, str | None]] = [
     ),
     (b'{"ts": 1709294400, "actor_id": "u1", "event_type": "login", "extra": {"a": [1]}}', None),
     (b'{"ts": "2024-03-01T12:00:00Z", "actor_id": "u9", "event_ty', "malformed_json"),  # truncated
+    (
+        b'{"ts": 1709294400, "actor_id": "u1", "event_type": "x", "urls": ["a b.com/x"]}',
+        "invalid_url",
+    ),
+    (
+        b'{"ts": 1709294400, "actor_id": "u1", "event_type": "x", "urls": ["https://:80/"]}',
+        "invalid_url",
+    ),
+    (
+        b'{"ts": 1709294400, "actor_id": "u1", "event_type": "x", "object_ids": ["#ok", "a\\nb"]}',
+        "invalid_object_id",
+    ),
+    (
+        b'{"ts": 1709294400, "actor_id": "u1", "event_type": "x", "object_ids": "#tag"}',
+        "wrong_type: object_ids",
+    ),
+    (
+        b'{"ts": 1709294400, "actor_id": "u1", "event_type": "rate", "target_id": "p\\u0000"}',
+        "invalid_target_id",
+    ),
+    (
+        b'{"ts": 1709294400, "actor_id": "u1", "event_type": "rate", "target_id": 7}',
+        "wrong_type: target_id",
+    ),
 ]
 
 
@@ -238,10 +263,12 @@ def test_each_reject_reason_at_its_line(tmp_path: Path) -> None:
     assert got == expected
     assert Counter(result.rejects["reason"]) == Counter(expected.values())
     assert set(result.rejects["source"]) == {str(tmp_path / "bad.jsonl")}
-    assert len(result.events) == 2  # the good line and the one with an extra field
+    # the good line, the one with an extra field and the fractional epoch
+    assert len(result.events) == 3
+    assert 1709294400500 in result.events["ts"].to_list()
     stats = result.inputs[0]
     assert stats.records == len(BAD_LINES) - 2  # the blank lines are not records
-    assert stats.rejected == len(expected) and stats.accepted == 2
+    assert stats.rejected == len(expected) and stats.accepted == 3
 
 
 def test_type_checks_hold_on_the_fast_path(
@@ -249,7 +276,8 @@ def test_type_checks_hold_on_the_fast_path(
 ) -> None:
     # Without a non-list in a list field, DuckDB's typed reader takes the whole block
     # and the JSON types of text-looking values are checked line by line.
-    lines = [(line, reason) for line, reason in BAD_LINES if b'"urls": "a.com"' not in line]
+    non_lists = (b'"urls": "a.com"', b'"object_ids": "#tag"')
+    lines = [(line, r) for line, r in BAD_LINES if not any(n in line for n in non_lists)]
     lines.append((b'{"ts": 1709294400, "actor_id": "12345", "event_type": "login"}', None))
     lines.append((b'{"ts": 1709294400, "actor_id": "true", "event_type": "[x]"}', None))
     lines.append(
@@ -268,7 +296,7 @@ def test_type_checks_hold_on_the_fast_path(
     assert "refused" not in caplog.text
     expected = {i + 1: reason for i, (_, reason) in enumerate(lines) if reason}
     assert dict(zip(result.rejects["position"], result.rejects["reason"], strict=True)) == expected
-    assert result.events["actor_id"].to_list() == ["12345", "true", "u1", "u1"]  # sorted
+    assert result.events["actor_id"].to_list() == ["12345", "true", "u1", "u1", "u1"]  # sorted
 
 
 def test_same_rejects_from_gzip_and_without_final_newline(tmp_path: Path) -> None:
@@ -309,7 +337,7 @@ def test_reject_rate_limit_raises_with_the_result_attached(tmp_path: Path) -> No
     assert f"{len(result.rejects)} of {result.records} records rejected" in message
     assert "limit 5.00%" in message
     # top 3 by count, ties by name
-    assert "top reasons: bad_timestamp (3), wrong_type: ts (3), malformed_json (2)" in message
+    assert "top reasons: bad_timestamp (3), wrong_type: ts (3), invalid_url (2)" in message
 
 
 def test_reject_rate_at_the_limit_passes(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from ringscope.graph.ingest.rejects import PREVIEW_CHARS, preview
 #: The contract's fields: the ones validated today plus those records may carry as extras.
 CONTRACT_FIELDS = (*FIELDS, "object_ids")
 #: Fields whose value a preview shows (scrubbed): the rest are identifiers.
-SHOWN_FIELDS = ("ts", "event_type", "reason")
+SHOWN_FIELDS = ("ts", "event_type", "reason", "traits")
 SCRUBBED = "mail bob.smith@example.org from 198.51.100.23 or 2001:db8::7, +1 (555) 014-2299"
 SECRETS = ("bob.smith", "198.51.100.23", "2001:db8::7", "014-2299")
 

@@ -14,8 +14,8 @@ from ringscope.ranking.scoring import cluster_id_for, score_clusters
 from ringscope.ranking.signals import SIGNAL_FAMILIES, SIGNALS, cluster_signals
 
 
-@pytest.fixture
-def scored(ring_events):
+def _signals(ring_events) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Cluster signals of the ring fixture (components) and the members with cluster ids."""
     hg = build_hetero_graph(ring_events)
     ev = build_evidence(hg, CoordinationConfig(min_edge_weight=0.0))
     comm = detect_communities(hg.num_nodes("actor"), ev.edges, method="components")
@@ -30,7 +30,38 @@ def scored(ring_events):
         members.join(ids, on="community"), feats, hg, ev, burst_window_ms=86_400_000
     ).join(ids, on="community")
     sig = sig.with_columns(pl.lit(["content"]).alias("layers"))
-    return score_clusters(sig, ScoreConfig()), members.join(ids, on="community")
+    return sig, members.join(ids, on="community")
+
+
+@pytest.fixture
+def scored(ring_events):
+    sig, members = _signals(ring_events)
+    return score_clusters(sig, ScoreConfig()), members
+
+
+def test_without_labels_the_chance_family_ranks_and_ties_break_by_strength(ring_events):
+    sig, members = _signals(ring_events)
+    cfg = ScoreConfig()
+    clusters = score_clusters(sig, cfg, labelled=False)
+    assert set(clusters["ranking"]) == {"label_free"}
+    assert (clusters["score"] - clusters["significance"]).abs().max() < 1e-12
+    assert clusters["flagged"].to_list() == (clusters["strength"] >= cfg.flag_strength).to_list()
+    ring = clusters.row(0, named=True)
+    assert set(members.filter(pl.col("cluster_id") == ring["cluster_id"])["actor_id"]) == {
+        f"r{i}" for i in range(5)
+    }
+    # eleven accounts are too few for anything to be far beyond chance, but the ring's
+    # repeated co-sharing is the least likely by chance of all
+    assert ring["strength"] == clusters["strength"].max() > 0
+    # equal scores: the stronger cluster first, whatever the sizes
+    tied = pl.concat([sig.head(1)] * 2).with_columns(
+        pl.Series("cluster_id", ["small", "big"]),
+        pl.Series("size", [2, 50], dtype=sig["size"].dtype),
+        pl.Series("strength", [9.0, 4.0]),
+        pl.Series("significance", [0.5, 0.5]),
+    )
+    order = score_clusters(tied, cfg, labelled=False)["cluster_id"].to_list()
+    assert order == ["small", "big"]
 
 
 def test_signals_and_score_are_bounded_and_sum_up(scored):

@@ -78,6 +78,8 @@ def get_actor(
         risk_score=actor["risk_score"],
         known_bad=bool(actor["known_bad"]),
         cluster_id=actor["cluster_id"],
+        flagged=bool(actor["flagged"]),
+        flagged_via=actor["flagged_via"],
         neighbours=[
             Neighbour(actor_id=e["other"], weight=e["weight"], layers=by_other.get(e["other"], []))
             for e in edges.iter_rows(named=True)

@@ -107,6 +107,7 @@ def _batch(
         fields=frame,
         raw=raw,
         header=header,
+        columns=header,
     )
 
 

@@ -8,6 +8,9 @@ A null ``f__t`` means the field was absent.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+
 import polars as pl
 
 __all__ = [
@@ -17,7 +20,9 @@ __all__ = [
     "LIST_FIELDS",
     "PII_FIELDS",
     "STRING_FIELDS",
+    "UNUSED_FIELDS",
     "Tag",
+    "batch_fields",
     "empty_fields",
     "raw_schema",
     "type_column",
@@ -41,9 +46,12 @@ STRING_FIELDS = (
 )
 #: Fields holding a list of strings (``traits``: short structural/header facts of a
 #: message, e.g. ``html_only`` or ``received:3``; see README "Message traits").
-LIST_FIELDS = ("recipients", "urls", "traits")
+LIST_FIELDS = ("recipients", "urls", "object_ids", "traits")
 #: All known fields, in the order validation reports the first problem.
 FIELDS = ("ts", *STRING_FIELDS[:5], *LIST_FIELDS, *STRING_FIELDS[5:])
+#: Known fields that are checked but used by no step (free text of reports and
+#: suspensions): named as present but unused when an input gives them.
+UNUSED_FIELDS = frozenset({"reason"})
 #: Fields whose values are personal data and never shown in a reject preview.
 PII_FIELDS = frozenset({"text", "subject", "display_name", "email", "phone", "ip"})
 #: Fields whose values identify a person, an account, a device, a message or a thing
@@ -76,6 +84,24 @@ class Tag:
     ARRAY = "array"  # a list whose items are all strings (or null)
     ARRAY_MIXED = "array_mixed"  # a list with a non-string item
     TIMESTAMP = "timestamp"  # a typed timestamp column; the value is epoch milliseconds
+
+
+def batch_fields(
+    fields: pl.DataFrame, columns: tuple[str, ...] | None, raw: Sequence[bytes], sample: int = 200
+) -> set[str]:
+    """Names of the fields a batch gives: known fields with a value in any record, plus
+    the file's other columns (or, for JSONL, the keys of its first ``sample`` records)."""
+    given = {f for f in FIELDS if fields[type_column(f)].is_not_null().any()}
+    if columns is not None:
+        return given | set(columns)
+    for record in raw[:sample]:
+        try:
+            value = json.loads(record)
+        except (ValueError, UnicodeDecodeError):
+            continue
+        if isinstance(value, dict):
+            given |= set(value)
+    return given
 
 
 def type_column(field: str) -> str:

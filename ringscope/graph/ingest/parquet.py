@@ -155,4 +155,10 @@ def read_parquet(
             first_row += batch.num_rows
             if on_progress is not None:
                 on_progress(source.size * batch.num_rows // total_rows)
-            yield RawBatch(source=source, positions=positions, fields=frame, raw=_Rows(batch))
+            yield RawBatch(
+                source=source,
+                positions=positions,
+                fields=frame,
+                raw=_Rows(batch),
+                columns=tuple(batch.schema.names),
+            )

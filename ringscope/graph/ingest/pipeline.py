@@ -34,6 +34,7 @@ import polars as pl
 from ringscope.errors import RejectRateExceeded
 from ringscope.graph.ingest.content_terms import ContentVectors, TermBatch, hash_terms, merge_terms
 from ringscope.graph.ingest.domains import DomainResolver
+from ringscope.graph.ingest.fields import FIELDS, UNUSED_FIELDS, batch_fields
 from ringscope.graph.ingest.fingerprint import content_bands, normalize_content
 from ringscope.graph.ingest.hashing import BackgroundHashes, hash_distinct, hex_digests
 from ringscope.graph.ingest.jsonl import jsonl_blocks, new_parser, parse_block
@@ -46,6 +47,7 @@ from ringscope.graph.ingest.normalize import (
     normalize_name,
     normalize_phone,
 )
+from ringscope.graph.ingest.objects import object_kind
 from ringscope.graph.ingest.raw import ProgressCallback, RawBatch
 from ringscope.graph.ingest.readers import read_batches
 from ringscope.graph.ingest.rejects import REJECT_SCHEMA, empty_rejects, preview
@@ -84,6 +86,15 @@ class IngestResult:
     names: pl.DataFrame | None = None
     #: Keyed hashed-term vectors per distinct ``content_key`` (see content_terms).
     content: ContentVectors | None = None
+    #: Names of the fields the inputs gave (known or not; JSONL: from sampled records).
+    fields_given: set[str] = field(default_factory=set)
+
+    @property
+    def input_fields(self) -> dict[str, list[str]]:
+        """Fields given, used and given-but-unused (unknown or unused by every step)."""
+        used = sorted(self.fields_given & (set(FIELDS) - UNUSED_FIELDS))
+        unused = sorted(self.fields_given - set(used))
+        return {"present": sorted(self.fields_given), "used": used, "unused": unused}
 
     @property
     def records(self) -> int:
@@ -119,6 +130,8 @@ def _stage(
         "target_id",
         "recipients",
         pl.Series("domains", resolver.domains(checked["urls"])),
+        _list_keys(keyring, checked["url_keys"], lambda url: ("url", url)).alias("urls"),
+        _list_keys(keyring, checked["object_ids"], object_kind).alias("object_ids"),
         *fingerprints,
         _traits(checked["traits"], checked["urls"]),
         "ip",
@@ -156,6 +169,33 @@ def _keys(keyring: Keyring, kind: str, series: pl.Series) -> pl.Series:
         return pl.Series(series.name, [None] * len(series), dtype=pl.Utf8)
     hashes = hex_digests(keyring.hash_digests(kind, uniques.to_list()), len(uniques))
     return series.replace_strict(uniques, hashes, default=None, return_dtype=pl.Utf8)
+
+
+def _list_keys(
+    keyring: Keyring, lists: pl.Series, kind_of: Callable[[str], tuple[str, str]]
+) -> pl.Series:
+    """Each list's items as ``<kind>:<keyed hash>``, distinct per row, each value hashed once.
+
+    ``kind_of`` maps an item to its kind and the text hashed (in the kind's namespace), so
+    equal texts of different kinds never match.
+    """
+    exploded = pl.DataFrame({"v": lists}).with_row_index("row").explode("v", empty_as_null=True)
+    by_kind: dict[str, list[tuple[str, str]]] = collections.defaultdict(list)
+    for value in exploded["v"].drop_nulls().unique().to_list():
+        kind, text = kind_of(value)
+        by_kind[kind].append((value, text))
+    values, keys = [], []
+    for kind, pairs in by_kind.items():
+        digests = hex_digests(keyring.hash_digests(kind, [t for _, t in pairs]), len(pairs))
+        values += [v for v, _ in pairs]
+        keys += [f"{kind}:{d}" for d in digests]
+    mapped = exploded.with_columns(
+        pl.col("v").replace_strict(values, keys, default=None, return_dtype=pl.Utf8)
+    )
+    grouped = mapped.group_by("row", maintain_order=True).agg(
+        pl.col("v").drop_nulls().unique(maintain_order=True)
+    )
+    return grouped.select(pl.when(lists.is_not_null()).then(pl.col("v"))).to_series()
 
 
 def _rejects(
@@ -365,13 +405,14 @@ class _Staged:
     records: list[int] = field(default_factory=list)  # per source
     rejected: list[int] = field(default_factory=list)  # per source
     terms: list[TermBatch] = field(default_factory=list)  # keyed term hashes per batch
+    fields: set[str] = field(default_factory=set)  # field names the inputs give
 
 
 def _process_batch(
     batch: RawBatch, index: int, seq: int, resolver: DomainResolver, keyring: Keyring
-) -> tuple[pl.DataFrame, pl.DataFrame | None, int, TermBatch | None]:
+) -> tuple[pl.DataFrame, pl.DataFrame | None, int, TermBatch | None, set[str]]:
     """Validate and normalise one batch: (accepted rows, rejects or None, rejected count,
-    keyed term hashes of its contents)."""
+    keyed term hashes of its contents, the names of the fields the batch gives)."""
     checked = validate(batch.fields).with_columns(
         _seq=pl.int_range(seq, seq + len(batch), dtype=pl.Int64),
         _source=pl.lit(index, dtype=pl.Int32),
@@ -379,7 +420,8 @@ def _process_batch(
     bad = checked[REASON_COLUMN].is_not_null().to_numpy()
     rejects = _rejects(batch, checked, np.flatnonzero(bad), keyring) if bad.any() else None
     rows, terms = _stage(checked.filter(pl.Series(~bad)), resolver, keyring)
-    return rows, rejects, int(bad.sum()), terms
+    given = batch_fields(batch.fields, batch.columns, batch.raw)
+    return rows, rejects, int(bad.sum()), terms, given
 
 
 # Per worker process of the parallel JSONL path: (keyring, resolver, parser).
@@ -436,16 +478,16 @@ def _init_worker(keyring: Keyring, parent_pid: int) -> None:
 
 def _work_block(
     source: Source, index: int, data: bytes, first_line: int
-) -> tuple[pl.DataFrame, pl.DataFrame | None, int, int, TermBatch | None] | None:
+) -> tuple[pl.DataFrame, pl.DataFrame | None, int, int, TermBatch | None, set[str]] | None:
     """One JSONL block in a worker: (rows with ``_seq`` from 0, rejects, records, rejected,
-    term hashes)."""
+    term hashes, fields given)."""
     batch = parse_block(_WORKER["parser"], source, data, first_line)
     if batch is None:
         return None
-    rows, rejects, rejected, terms = _process_batch(
+    rows, rejects, rejected, terms, given = _process_batch(
         batch, index, 0, _WORKER["resolver"], _WORKER["keyring"]
     )
-    return rows, rejects, len(batch), rejected, terms
+    return rows, rejects, len(batch), rejected, terms, given
 
 
 def _workers() -> int:
@@ -470,7 +512,8 @@ def _read_parallel(
         result = pending.popleft().result()
         if result is None:
             return
-        rows, rejects, n, bad, terms = result
+        rows, rejects, n, bad, terms, given = result
+        staged.fields |= given
         if rejects is not None:
             staged.rejects.append(rejects)
         if terms is not None:
@@ -538,7 +581,10 @@ def _read_all(
                 continue
             records = rejected = 0
             for batch in read_batches(source, on_progress=progress.file(source)):
-                rows, rejects, bad, terms = _process_batch(batch, index, seq, resolver, keyring)
+                rows, rejects, bad, terms, given = _process_batch(
+                    batch, index, seq, resolver, keyring
+                )
+                staged.fields |= given
                 if rejects is not None:
                     staged.rejects.append(rejects)
                 if terms is not None:
@@ -625,7 +671,15 @@ def ingest(
         duplicates=sum(duplicates.values()),
         names=names,
         content=content,
+        fields_given=staged.fields,
     )
+    unused = result.input_fields["unused"]
+    if unused:
+        log.warning(
+            "input fields present but unused by ringscope: %s (see the contract for the "
+            "fields it reads)",
+            ", ".join(unused),
+        )
     log.info(
         "ingested %d records from %d file(s) in %.1fs: %d events, %d rejected (%.2f%%), "
         "%d duplicates",

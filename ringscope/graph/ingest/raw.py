@@ -64,6 +64,8 @@ class RawBatch:
         raw: The original bytes of each record, for the rejects file. May compute them
             on access (Parquet), so only rejected records are ever materialised.
         header: CSV only: the header's column names, to make reject previews.
+        columns: The field names the file offers (CSV header, Parquet schema); None when
+            each record names its own (JSONL), so that the fields given are known.
     """
 
     source: Source
@@ -71,6 +73,7 @@ class RawBatch:
     fields: pl.DataFrame
     raw: Sequence[bytes]
     header: tuple[str, ...] | None = None
+    columns: tuple[str, ...] | None = None
 
     def __len__(self) -> int:
         """Number of records in the batch."""

@@ -19,7 +19,6 @@ __all__ = [
     "MILLIS_THRESHOLD",
     "MIN_MS",
     "epoch_to_ms",
-    "integral_number",
     "parse_iso",
     "parse_timestamps",
 ]
@@ -33,12 +32,19 @@ _ISO = (
     r"(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
     r"\s*([Zz]|[+-]\d{2}(?::?\d{2})?)?$"
 )
-_DIGITS = r"^\d+$"
+_DIGITS = r"^\d+(?:\.\d+)?$"
 _INTEGER = r"^-?\d+$"
 
 
 def epoch_to_ms(value: pl.Series) -> pl.Series:
-    """Epoch seconds or milliseconds (decided by magnitude) as milliseconds."""
+    """Epoch seconds or milliseconds (decided by magnitude) as whole milliseconds.
+
+    Integers stay exact; fractional values are rounded to the nearest millisecond.
+    """
+    if value.dtype.is_float():
+        ms = pl.when(value.abs() >= MILLIS_THRESHOLD).then(value).otherwise(value * 1000)
+        finite = value.is_finite() & (value.abs() < 1e15)
+        return pl.select(pl.when(finite).then(ms.round(0).cast(pl.Int64))).to_series()
     return pl.select(
         pl.when(value.abs() >= MILLIS_THRESHOLD).then(value).otherwise(value * 1000)
     ).to_series()
@@ -98,24 +104,20 @@ def parse_timestamps(values: pl.Series, tags: pl.Series) -> pl.Series:
         integer=pl.col("v").str.contains(_INTEGER),
     )
     frame = frame.with_columns(
-        number=pl.when(pl.col("is_number") & pl.col("integer"))
-        .then(pl.col("v").cast(pl.Int64, strict=False))
-        .when(pl.col("is_number"))
-        .then(pl.col("v").cast(pl.Float64, strict=False).round(0).cast(pl.Int64, strict=False))
-        .when(pl.col("is_string") & pl.col("digits"))
-        .then(pl.col("v").cast(pl.Int64, strict=False)),
+        number=pl.when((pl.col("is_number") | pl.col("is_string")) & pl.col("integer")).then(
+            pl.col("v").cast(pl.Int64, strict=False)
+        ),
+        fraction=pl.when(
+            (pl.col("is_number") & ~pl.col("integer"))
+            | (pl.col("is_string") & pl.col("digits") & ~pl.col("integer"))
+        ).then(pl.col("v").cast(pl.Float64, strict=False)),
         millis=pl.when(pl.col("is_millis")).then(pl.col("v").cast(pl.Int64, strict=False)),
         iso=pl.col("is_string") & ~pl.col("digits"),
     )
-    ms = epoch_to_ms(frame["number"])
-    ms = pl.select(pl.coalesce(frame["millis"], ms)).to_series()
+    ms = pl.select(
+        pl.coalesce(frame["millis"], epoch_to_ms(frame["number"]), epoch_to_ms(frame["fraction"]))
+    ).to_series()
     iso_rows = frame["iso"].arg_true()
     if len(iso_rows):
         ms = ms.scatter(iso_rows, parse_iso(frame["v"].gather(iso_rows).str.strip_chars()))
     return pl.select(pl.when((ms >= MIN_MS) & (ms < MAX_MS)).then(ms)).to_series().rename("ts")
-
-
-def integral_number(value: pl.Expr) -> pl.Expr:
-    """Whether a JSON number's text is a whole number (``1.7e9`` is, ``1.5`` is not)."""
-    as_float = value.cast(pl.Float64, strict=False)
-    return value.str.contains(_INTEGER) | (as_float.is_finite() & (as_float == as_float.round(0)))

@@ -7,9 +7,13 @@ Reject codes are ``code`` or ``code: field``:
 - ``missing_field: <f>``: a required field is absent, null or empty (``ts``,
   ``actor_id``, ``event_type``; ``message_id`` for messages; ``target_id`` for reports);
 - ``wrong_type: <f>``: a field has the wrong JSON type (a number as ``actor_id``, a
-  list that is not a list of strings, a boolean or fractional number as ``ts``...);
+  list that is not a list of strings, a boolean or an object as ``ts``...);
 - ``bad_timestamp``: ``ts`` is neither ISO-8601 nor an epoch, or out of range;
-- ``invalid_ip``: ``ip`` is not an IPv4 or IPv6 address.
+- ``invalid_ip``: ``ip`` is not an IPv4 or IPv6 address;
+- ``invalid_url``, ``invalid_object_id``, ``invalid_target_id``: a link without a valid
+  host, or a link, object id or target id with a control character (object ids: also
+  white space; links may hold tabs and line breaks, which are removed) inside or longer
+  than :data:`objects.MAX_ITEM_CHARS`.
 
 A record gets the first failing check, in the order of :data:`fields.FIELDS`.
 """
@@ -26,8 +30,9 @@ from ringscope.graph.ingest.fields import (
     Tag,
     type_column,
 )
-from ringscope.graph.ingest.normalize import normalize_ip_column
-from ringscope.graph.ingest.timestamps import integral_number, parse_timestamps
+from ringscope.graph.ingest.normalize import map_distinct, normalize_ip_column
+from ringscope.graph.ingest.objects import URL_CONTROL, bad_items, bad_scalar, normalize_url
+from ringscope.graph.ingest.timestamps import parse_timestamps
 
 __all__ = ["REASON_CODES", "REASON_COLUMN", "REQUIRED_FIELDS", "validate"]
 
@@ -47,7 +52,16 @@ REASON_CODES = (
     "wrong_type",
     "bad_timestamp",
     "invalid_ip",
+    "invalid_url",
+    "invalid_object_id",
+    "invalid_target_id",
 )
+#: Extra reject check per field, after its type check: (code, bad-value expression).
+_VALUE_CHECKS = {
+    "urls": "invalid_url",
+    "object_ids": "invalid_object_id",
+    "target_id": "invalid_target_id",
+}
 
 
 def _absent(field: str) -> pl.Expr:
@@ -65,6 +79,23 @@ def _clean_items(field: str) -> pl.Expr:
     return pl.col(field).list.eval(item.filter(item.is_not_null() & (item != "")))
 
 
+def _normalized_urls(urls: pl.Series) -> pl.Series:
+    """Each row's links normalised (:func:`objects.normalize_url`), once per distinct link.
+
+    A link without a host becomes null in its list (the record is then rejected).
+    """
+    exploded = pl.DataFrame({"url": urls}).with_row_index("row").explode("url", empty_as_null=True)
+    exploded = exploded.with_columns(
+        norm=map_distinct(exploded["url"].str.strip_chars(), lambda u: normalize_url(u) or "")
+    )
+    grouped = exploded.group_by("row", maintain_order=True).agg(
+        pl.when(pl.col("url").str.strip_chars() != "").then(pl.col("norm")).drop_nulls()
+    )
+    return grouped.select(
+        pl.when(urls.is_not_null()).then(pl.col("norm").list.eval(pl.element().replace("", None)))
+    ).to_series()
+
+
 def validate(fields: pl.DataFrame) -> pl.DataFrame:
     """Validate a batch in the reader layout and return typed columns plus ``_reason``.
 
@@ -72,7 +103,8 @@ def validate(fields: pl.DataFrame) -> pl.DataFrame:
         One row per input row: ``_reason`` (null when the record is accepted), ``ts``
         (epoch ms UTC), every string field stripped (empty as null; ``event_type``
         lower-cased), list fields with empty items dropped, and ``ip`` canonical with
-        its ``subnet``. Values of rejected rows are meaningless.
+        its ``subnet``, and ``url_keys``: the links normalised (:mod:`objects`). Values of
+        rejected rows are meaningless.
     """
     tag = {f: pl.col(type_column(f)) for f in FIELDS}
     # Materialise shared intermediate columns once (an expression used twice in one
@@ -84,10 +116,16 @@ def validate(fields: pl.DataFrame) -> pl.DataFrame:
         ip["subnet"].alias("_subnet"),
         pl.col("event_type").str.strip_chars().str.to_lowercase(),
         *[_absent(f).alias(f"_absent_{f}") for f in FIELDS],
-        ((tag["ts"] == Tag.NUMBER) & integral_number(pl.col("ts"))).alias("_ts_integral"),
+        _normalized_urls(fields["urls"]).alias("_url_keys"),
     )
     absent = {f: pl.col(f"_absent_{f}") for f in FIELDS}
-    ts_ok_type = tag["ts"].is_in([Tag.STRING, Tag.TIMESTAMP]) | pl.col("_ts_integral")
+    ts_ok_type = tag["ts"].is_in([Tag.STRING, Tag.TIMESTAMP, Tag.NUMBER])
+    bad_value = {
+        "urls": bad_items(_clean_items("urls"), URL_CONTROL)
+        | pl.col("_url_keys").list.contains(None),
+        "object_ids": bad_items(_clean_items("object_ids")),
+        "target_id": bad_scalar(pl.col("target_id").str.strip_chars()),
+    }
     checks: list[tuple[pl.Expr, str]] = [
         (pl.col(ERROR_COLUMN).is_not_null(), ""),  # the reader's code, used as is
         (absent["ts"], "missing_field: ts"),
@@ -104,6 +142,8 @@ def validate(fields: pl.DataFrame) -> pl.DataFrame:
         checks.append((~absent[f] & (tag[f] != expected), f"wrong_type: {f}"))
         if f == "ip":
             checks.append((~absent[f] & pl.col("_ip").is_null(), "invalid_ip"))
+        if f in _VALUE_CHECKS:
+            checks.append((~absent[f] & bad_value[f], _VALUE_CHECKS[f]))
     reason = pl.coalesce(
         [pl.when(c).then(pl.col(ERROR_COLUMN) if not code else pl.lit(code)) for c, code in checks]
     )
@@ -117,7 +157,12 @@ def validate(fields: pl.DataFrame) -> pl.DataFrame:
         pl.col("_ts_ms").alias("ts"),
         pl.when(~absent["event_type"]).then(pl.col("event_type")).alias("event_type"),
         *strings,
-        *[pl.when(~absent[f]).then(_clean_items(f)).alias(f) for f in LIST_FIELDS],
+        *[pl.when(~absent[f]).then(_clean_items(f)).alias(f) for f in LIST_FIELDS if f != "urls"],
+        # links lose the tabs and line breaks a wrapped mail body put in them (as browsers do)
+        pl.when(~absent["urls"])
+        .then(_clean_items("urls").list.eval(pl.element().str.replace_all(r"[\t\n\r]", "")))
+        .alias("urls"),
         pl.col("_ip").alias("ip"),
         pl.col("_subnet").alias("subnet"),
+        pl.when(~absent["urls"]).then(pl.col("_url_keys")).alias("url_keys"),
     )

@@ -34,9 +34,11 @@ from ringscope.graph.coordination import (
     EDGE_SCHEMA,
     EVIDENCE_SCHEMA,
     LAYER_ITEM_TYPES,
+    PAIR_SCHEMA,
     CoordinationEvidence,
     _idf,
     _unshared_content_mass,
+    finish_evidence,
     layer_occurrences,
 )
 from ringscope.graph.hetero import HeteroGraph
@@ -83,8 +85,15 @@ def _driver_tables(
                 max(layer.window_ms // 2, 1) if layer.window_ms else 0 for layer in layers.values()
             ],
             "lweight": [layer.weight for layer in layers.values()],
+            "min_items": [layer.min_participation for layer in layers.values()],
+            "occasions": [layer.repeat_by == "occasions" for layer in layers.values()],
         },
-        schema_overrides={"window_ms": pl.Int64, "step": pl.Int64, "lweight": pl.Float64},
+        schema_overrides={
+            "window_ms": pl.Int64,
+            "step": pl.Int64,
+            "lweight": pl.Float64,
+            "min_items": pl.Int64,
+        },
     )
     extra = _unshared_content_mass(hg, n_actors).select(
         pl.lit("content").alias("layer"), "actor", "extra"
@@ -169,8 +178,11 @@ def _window_pairs(occ: DataFrame, max_partners: int) -> DataFrame:
     )
 
 
-def _layer_pairs(occ: DataFrame, items: DataFrame, cfg: CoordinationConfig) -> DataFrame:
-    """Distinct (layer, a, b, item) co-occurrences within the window, with their span."""
+def _layer_pairs(
+    occ: DataFrame, items: DataFrame, cfg: CoordinationConfig
+) -> tuple[DataFrame, DataFrame]:
+    """Distinct (layer, a, b, item) co-occurrences within the window, with their span, and
+    per (layer, a, b) the co-shares with their median (exact) and max time gap."""
     from pyspark.sql import functions as F
 
     pairable = items.filter(
@@ -179,9 +191,34 @@ def _layer_pairs(occ: DataFrame, items: DataFrame, cfg: CoordinationConfig) -> D
         & (F.col("w") >= cfg.min_item_weight)
     ).select("layer", "item")
     pairs = _window_pairs(_dedupe(occ.join(pairable, on=["layer", "item"])), cfg.max_partners)
-    return pairs.groupBy("layer", "a", "b", "item").agg(
+    gap = F.col("t2") - F.col("t1")
+    gaps = pairs.groupBy("layer", "a", "b").agg(
+        F.count("*").alias("co_shares"),
+        F.percentile(gap, F.lit(0.5)).alias("median_gap_ms"),
+        F.max(gap).alias("max_gap_ms"),
+    )
+    triples = pairs.groupBy("layer", "a", "b", "item").agg(
         F.min("t1").alias("first_ts"), F.max("t2").alias("last_ts")
     )
+    return triples, gaps
+
+
+def _occasions(occ: DataFrame) -> DataFrame:
+    """Per (layer, actor): its co-share occasions, one per (item, half window) used."""
+    from pyspark.sql import functions as F
+
+    return _dedupe(occ).groupBy("layer", "actor").agg(F.count("*").alias("n_occasions"))
+
+
+def _activity(mass: DataFrame, occasions: DataFrame, params: DataFrame) -> DataFrame:
+    """The mass table with ``n_items`` counted in occasions for layers that repeat by them."""
+    from pyspark.sql import functions as F
+
+    joined = mass.join(occasions, on=["layer", "actor"], how="left").join(
+        F.broadcast(params.select("layer", "occasions")), on="layer"
+    )
+    n = F.when(F.col("occasions"), F.coalesce("n_occasions", F.lit(0))).otherwise(F.col("n_items"))
+    return joined.select("layer", "actor", "mass", n.alias("n_items"))
 
 
 def _layer_mass(uses: DataFrame, items: DataFrame, extra: DataFrame) -> DataFrame:
@@ -191,17 +228,19 @@ def _layer_mass(uses: DataFrame, items: DataFrame, extra: DataFrame) -> DataFram
     mass = (
         uses.join(items.select("layer", "item", "w"), on=["layer", "item"])
         .groupBy("layer", "actor")
-        .agg(_ordered_sum("w").alias("mass"))
+        .agg(_ordered_sum("w").alias("mass"), F.count("*").alias("n_items"))
     )
     return mass.join(extra, on=["layer", "actor"], how="full").select(
         "layer",
         "actor",
         (F.coalesce("mass", F.lit(0.0)) + F.coalesce("extra", F.lit(0.0))).alias("mass"),
+        F.coalesce("n_items", F.lit(0)).alias("n_items"),
     )
 
 
 def _pair_evidence(
     pairs: DataFrame,
+    gaps: DataFrame,
     items: DataFrame,
     mass: DataFrame,
     keys: DataFrame,
@@ -210,15 +249,15 @@ def _pair_evidence(
     prior: float,
     top: int,
 ) -> DataFrame:
-    """Per (layer, pair): shared mass (ordered sum), similarity, span, strongest items."""
+    """Per (layer, pair) in :data:`PAIR_SCHEMA`, pairs below the layer's repetition dropped."""
     from pyspark.sql import functions as F
 
     ranked = F.array_sort(F.collect_list(F.struct((-F.col("w")).alias("nw"), "key")))
     per_pair = (
         pairs.join(items.select("layer", "item", "w"), on=["layer", "item"])
-        .join(F.broadcast(params.select("layer", "ktype", "lweight")), on="layer")
+        .join(F.broadcast(params.select("layer", "ktype", "min_items", "occasions")), on="layer")
         .join(keys, on=["ktype", "item"])
-        .groupBy("layer", "a", "b", "lweight")
+        .groupBy("layer", "a", "b", "min_items", "occasions")
         .agg(
             _ordered_sum("w").alias("shared"),
             F.count("*").alias("n_items"),
@@ -227,12 +266,25 @@ def _pair_evidence(
             F.slice(ranked, 1, top).getField("key").alias("items"),
         )
     )
-    ma = mass.withColumnRenamed("actor", "a").withColumnRenamed("mass", "ma")
-    mb = mass.withColumnRenamed("actor", "b").withColumnRenamed("mass", "mb")
+    ma = mass.select(
+        "layer",
+        F.col("actor").alias("a"),
+        F.col("mass").alias("ma"),
+        F.col("n_items").alias("d_src"),
+    )
+    mb = mass.select(
+        "layer",
+        F.col("actor").alias("b"),
+        F.col("mass").alias("mb"),
+        F.col("n_items").alias("d_dst"),
+    )
     sim = F.col("shared") / (F.sqrt(F.col("ma") * F.col("mb")) + prior)
     similarity = F.least(F.greatest(sim, F.lit(0.0)), F.lit(1.0))
+    repeats = F.when(F.col("occasions"), F.col("co_shares")).otherwise(F.col("n_items"))
     return (
-        per_pair.join(ma, on=["layer", "a"])
+        per_pair.join(gaps, on=["layer", "a", "b"])
+        .filter(repeats >= F.col("min_items"))
+        .join(ma, on=["layer", "a"])
         .join(mb, on=["layer", "b"])
         .withColumn("similarity", similarity)
         .select(
@@ -240,11 +292,15 @@ def _pair_evidence(
             F.col("b").alias("dst"),
             "layer",
             "similarity",
-            (F.col("similarity") * F.col("lweight")).alias("contribution"),
             "n_items",
             "first_ts",
             "last_ts",
             "items",
+            "co_shares",
+            "median_gap_ms",
+            "max_gap_ms",
+            "d_src",
+            "d_dst",
         )
     )
 
@@ -271,11 +327,16 @@ def build_evidence_spark(
     occ = tables["occ"].join(F.broadcast(params.select("layer", "window_ms", "step")), on="layer")
     uses = work.persist(occ.select("layer", "actor", "item").distinct(), "uses")
     items = work.persist(_item_weights(spark, uses, layers, n_actors, work), "items")
-    evidence = work.persist(
+    triples, gaps = _layer_pairs(occ, items, cfg)
+    triples = work.persist(triples, "triples")
+    gaps = work.persist(gaps, "gaps")
+    occasions = work.persist(_occasions(occ), "occasions")
+    pairs = work.persist(
         _pair_evidence(
-            _layer_pairs(occ, items, cfg),
+            triples,
+            gaps,
             items,
-            _layer_mass(uses, items, tables["extra"]),
+            _activity(_layer_mass(uses, items, tables["extra"]), occasions, params),
             tables["keys"],
             params,
             prior=cfg.similarity_prior,
@@ -283,21 +344,36 @@ def build_evidence_spark(
         ),
         "ledger",
     )
-    edges = work.persist(
-        evidence.groupBy("src", "dst")
-        .agg(
-            _ordered_sum("contribution").alias("weight"),
-            F.array_sort(F.collect_list("layer")).alias("layers"),
-        )
-        .filter(F.col("weight") >= cfg.min_edge_weight),
-        "edges",
-    )
-    kept = evidence.join(edges.select("src", "dst"), on=["src", "dst"], how="left_semi")
+    co_items, n_uses = _per_layer(triples), _per_layer(uses)
+    co_shares = {
+        r["layer"]: r["n"]
+        for r in gaps.groupBy("layer").agg(F.sum("co_shares").alias("n")).collect()
+    }
+    n_occasions = {
+        r["layer"]: r["n"]
+        for r in occasions.groupBy("layer").agg(F.sum("n_occasions").alias("n")).collect()
+    }
+    totals = {
+        name: (co_shares.get(name, 0) or 0, n_occasions.get(name, 0) or 0)
+        if layer.repeat_by == "occasions"
+        else (co_items.get(name, 0), n_uses.get(name, 0))
+        for name, layer in layers.items()
+    }
+    edges, evidence = finish_evidence(work.to_polars(pairs, "pairs", PAIR_SCHEMA), totals, cfg)
     return CoordinationEvidence(
-        edges=work.to_polars(edges, "edges", EDGE_SCHEMA).sort("src", "dst"),
-        evidence=work.to_polars(kept, "evidence", EVIDENCE_SCHEMA).sort("src", "dst", "layer"),
-        stats=_stats(tables["occ"], items, evidence, layers, cfg),
+        edges=edges,
+        evidence=evidence,
+        stats=_stats(tables["occ"], items, pairs, layers, cfg),
     )
+
+
+def _per_layer(frame: DataFrame) -> dict[str, int]:
+    """Row count per layer."""
+    from pyspark.sql import functions as F
+
+    return {
+        r["layer"]: r["n"] for r in frame.groupBy("layer").agg(F.count("*").alias("n")).collect()
+    }
 
 
 def _stats(
@@ -310,14 +386,8 @@ def _stats(
     """Per-layer counts for the manifest, as the local engine reports them."""
     from pyspark.sql import functions as F
 
-    def per_layer(frame: DataFrame) -> dict[str, int]:
-        return {
-            r["layer"]: r["n"]
-            for r in frame.groupBy("layer").agg(F.count("*").alias("n")).collect()
-        }
-
-    occurrences, n_items, pairs = per_layer(occ), per_layer(items), per_layer(evidence)
-    hubs = per_layer(items.filter(F.col("df") > cfg.max_item_actors))
+    occurrences, n_items, pairs = _per_layer(occ), _per_layer(items), _per_layer(evidence)
+    hubs = _per_layer(items.filter(F.col("df") > cfg.max_item_actors))
     return {
         name: {
             "occurrences": occurrences.get(name, 0),
