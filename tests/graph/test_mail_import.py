@@ -364,6 +364,23 @@ def test_import_accounts_for_every_message(tmp_path):
     assert not list(out.parent.glob(".*partial*"))  # written under a temporary name
 
 
+def test_a_garbled_link_is_dropped_not_the_message(tmp_path):
+    garbled = b"""\
+From: promo@example.biz
+Date: Thu, 05 Sep 2002 01:02:03 +0000
+Content-Type: text/html; charset=us-ascii
+
+<a href="http://bad host.example/x">one</a> <a href="http://\x01ctl.example/">two</a>
+<a href="http://shop.example.biz/deal">Buy</a>
+"""
+    event = _message(garbled)
+    assert event["urls"] == ["http://shop.example.biz/deal"]
+    out = tmp_path / "events.jsonl"
+    out.write_bytes(orjson.dumps(event | {"event_type": "message"}) + b"\n")
+    result = ingest([out], keyring=KEYRING)
+    assert result.rejects.height == 0 and result.events.height == 1
+
+
 def test_imported_events_pass_ingest_and_keep_addresses_out_of_account_ids(tmp_path):
     root = tmp_path / "mail"
     _tree(root)

@@ -41,6 +41,7 @@ __all__ = [
     "bad_scalar",
     "normalize_url",
     "object_kind",
+    "valid_url",
 ]
 
 #: Longest accepted URL, object id or target id (characters).
@@ -107,6 +108,17 @@ def normalize_url(url: str) -> str | None:
     ]
     path = (parts.path or "/").replace(" ", "%20")
     return urlunsplit(SplitResult(scheme, netloc, path, urlencode(query), ""))
+
+
+def valid_url(url: str) -> bool:
+    """Whether ingest accepts this link: a producer that finds links in free text (mail
+    bodies) keeps only these, so one garbled link does not quarantine its message."""
+    text = url.strip()
+    return (
+        0 < len(text) <= MAX_ITEM_CHARS
+        and re.search(URL_CONTROL, text) is None
+        and normalize_url(text) is not None
+    )
 
 
 def object_kind(object_id: str) -> tuple[str, str]:

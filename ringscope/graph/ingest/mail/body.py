@@ -3,7 +3,9 @@
 Text comes from the ``text/plain`` parts; a message with only HTML gets its HTML turned
 into text (BeautifulSoup, scripts and styles dropped). Links come from both: URLs
 written in the text and the ``href`` / ``src`` targets in the HTML (a link hidden
-behind "click here" is exactly what a spam campaign shares). Attachments are skipped.
+behind "click here" is exactly what a spam campaign shares); only links ingest accepts
+are kept (:func:`~ringscope.graph.ingest.objects.valid_url`), so one garbled link in a
+body does not quarantine the whole message. Attachments are skipped.
 Parts whose transfer or character encoding is broken are decoded with replacement
 characters rather than dropped: a near-duplicate fingerprint survives a few of them.
 """
@@ -17,6 +19,8 @@ from dataclasses import dataclass
 from email.message import Message
 
 from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
+
+from ringscope.graph.ingest.objects import valid_url
 
 __all__ = ["MAX_TEXT_CHARS", "MAX_URLS", "Body", "extract_urls", "html_to_text", "message_body"]
 
@@ -108,5 +112,5 @@ def message_body(message: Message) -> Body:
         urls.extend(links)
         urls.extend(extract_urls(text))
     text = "\n".join(t for t in plain if t.strip()) or "\n".join(html_texts)
-    distinct = list(dict.fromkeys(urls))[:MAX_URLS]
+    distinct = [u for u in dict.fromkeys(urls) if valid_url(u)][:MAX_URLS]
     return Body(text=text[:MAX_TEXT_CHARS], urls=distinct)
