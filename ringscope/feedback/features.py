@@ -19,7 +19,9 @@ from ringscope.ranking.signals import SIGNALS
 
 __all__ = [
     "FEATURES_TABLE",
+    "LEARNED_FEATURES",
     "MONOTONE",
+    "PRIOR_ONLY",
     "RANKER_FEATURES",
     "cluster_features",
     "feature_vector",
@@ -81,6 +83,12 @@ def _derived(columns: list[str]) -> dict[str, pl.Expr]:
 MONOTONE = (*SIGNALS, "prior_score")
 #: Every feature, in the order the ranker sees them.
 RANKER_FEATURES: tuple[str, ...] = (*MONOTONE, *_derived([]).keys())
+#: Suspensions and reports: the prior score already weighs them, and a few dozen verdicts
+#: teach trees "reported means ring", which demotes the next world's unreported
+#: (camouflaged) rings below look-alikes. The ranker reaches them only through the prior.
+PRIOR_ONLY = ("labels", "suspended_share", "reported_share")
+#: The features the ranker's trees split on (a subset of :data:`RANKER_FEATURES`).
+LEARNED_FEATURES: tuple[str, ...] = tuple(f for f in RANKER_FEATURES if f not in PRIOR_ONLY)
 
 
 def cluster_features(clusters: pl.DataFrame, prior_score: str = "score") -> pl.DataFrame:

@@ -3,7 +3,10 @@
 LightGBM with monotone constraints (non-decreasing in every abuse and coordination
 signal and in the prior score, :data:`~ringscope.feedback.features.MONOTONE`), so a
 handful of dismissed newsletter teams can teach "many recipients who answer back is
-legit" but never "more suspended members is less abusive". Regularised for tens to
+legit" but never "more suspended members is less abusive". Suspensions and reports
+(:data:`~ringscope.feedback.features.PRIOR_ONLY`) reach it only through the prior score:
+trees that split on them learn "reported means ring" from one world's verdicts and sink
+the next world's unreported rings. Regularised for tens to
 thousands of labels: shallow trees, L2 on the leaves, a minimum leaf size that grows
 with the data, balanced classes. Per-feature contributions are LightGBM's TreeSHAP
 (``pred_contrib``) in log-odds: with the bias they sum to the learned logit, so a
@@ -19,7 +22,7 @@ import numpy as np
 import polars as pl
 
 from ringscope.config import FeedbackConfig
-from ringscope.feedback.features import MONOTONE, RANKER_FEATURES
+from ringscope.feedback.features import LEARNED_FEATURES, MONOTONE
 from ringscope.feedback.labels import Example
 
 __all__ = ["ClusterRanker", "train_ranker"]
@@ -40,15 +43,15 @@ class ClusterRanker:
         return 1.0 / (1.0 + np.exp(-raw))
 
     def contributions(self, features: pl.DataFrame) -> np.ndarray:
-        """``[n, len(RANKER_FEATURES) + 1]`` log-odds corrections of the prior, bias last."""
+        """``[n, len(LEARNED_FEATURES) + 1]`` log-odds corrections of the prior, bias last."""
         return self.booster.predict(_matrix(features), pred_contrib=True)
 
 
 def _matrix(features: pl.DataFrame) -> np.ndarray:
-    return features.select(RANKER_FEATURES).to_numpy().astype(np.float64)
+    return features.select(LEARNED_FEATURES).to_numpy().astype(np.float64)
 
 
-_PRIOR = RANKER_FEATURES.index("prior_score")
+_PRIOR = LEARNED_FEATURES.index("prior_score")
 
 
 def prior_logit(x: np.ndarray) -> np.ndarray:
@@ -59,7 +62,7 @@ def prior_logit(x: np.ndarray) -> np.ndarray:
 
 def train_ranker(train: list[Example], cfg: FeedbackConfig, *, threads: int = 1) -> ClusterRanker:
     """Fit the ranker on labelled examples (both classes must be present)."""
-    x = np.array([[e.features.get(f, 0.0) for f in RANKER_FEATURES] for e in train])
+    x = np.array([[e.features.get(f, 0.0) for f in LEARNED_FEATURES] for e in train])
     y = np.array([e.label for e in train], dtype=np.float64)
     n_pos, n = int(y.sum()), len(y)
     if n_pos == 0 or n_pos == n:
@@ -77,7 +80,7 @@ def train_ranker(train: list[Example], cfg: FeedbackConfig, *, threads: int = 1)
         "min_sum_hessian_in_leaf": 1e-3,
         "min_data_in_bin": 1,
         "lambda_l2": cfg.l2,
-        "monotone_constraints": [1 if f in MONOTONE else 0 for f in RANKER_FEATURES],
+        "monotone_constraints": [1 if f in MONOTONE else 0 for f in LEARNED_FEATURES],
         "monotone_constraints_method": "advanced",
         "feature_pre_filter": False,
         "deterministic": True,
@@ -87,7 +90,7 @@ def train_ranker(train: list[Example], cfg: FeedbackConfig, *, threads: int = 1)
         "verbose": -1,
     }
     data = lgb.Dataset(
-        x, y, weight=weight, init_score=prior_logit(x), feature_name=list(RANKER_FEATURES)
+        x, y, weight=weight, init_score=prior_logit(x), feature_name=list(LEARNED_FEATURES)
     )
     booster = lgb.train(params, data, num_boost_round=cfg.rounds)
     return ClusterRanker(booster, n_pos, n - n_pos)

@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 from sqlalchemy.engine import make_url
 
-from ringscope.feedback.features import FEATURES_TABLE, RANKER_FEATURES, cluster_features
+from ringscope.feedback.features import FEATURES_TABLE, LEARNED_FEATURES, cluster_features
 from ringscope.feedback.labels import ClusterLabel, actor_labels, cluster_labels, examples
 from ringscope.feedback.ranker import train_ranker
 from ringscope.feedback.review import review_states, teach_lane
@@ -121,12 +121,12 @@ def _snapshot_reader(out_root: Path):
 
 
 def _contributions(ids: pl.Series, features: pl.DataFrame, contrib: np.ndarray) -> pl.DataFrame:
-    n, f = len(ids), len(RANKER_FEATURES)
+    n, f = len(ids), len(LEARNED_FEATURES)
     table = pl.DataFrame(
         {
             "cluster_id": np.repeat(ids.to_numpy(), f),
-            "feature": np.tile(np.array(RANKER_FEATURES), n),
-            "value": features.select(RANKER_FEATURES).to_numpy().reshape(-1),
+            "feature": np.tile(np.array(LEARNED_FEATURES), n),
+            "value": features.select(LEARNED_FEATURES).to_numpy().reshape(-1),
             "contribution": contrib[:, :f].reshape(-1),
         }
     )

@@ -53,3 +53,17 @@ def test_contributions_and_prior_add_up_to_the_learned_logit():
     prior = np.clip(rows["prior_score"].to_numpy(), 0.01, 0.99)
     logit = np.log(p / (1 - p))
     np.testing.assert_allclose(contrib.sum(axis=1) + np.log(prior / (1 - prior)), logit, atol=1e-6)
+
+
+def test_reports_and_suspensions_reach_the_ranker_only_through_the_prior():
+    """Verdicts where every ring was reported must not teach "unreported means legit"."""
+    train = training_set(40, seed=3)
+    for e in train:
+        e.features["reported_share"] = 0.8 if e.label else 0.0
+        e.features["suspended_share"] = 0.5 if e.label else 0.0
+    ranker = train_ranker(train, FeedbackConfig())
+    base = dict.fromkeys(RANKER_FEATURES, 0.0) | {"prior_score": 0.3, "fanout": 0.8}
+    unreported, reported = base, base | {"reported_share": 0.8, "suspended_share": 0.5}
+    p_unreported, p_reported = ranker.predict(frame([unreported, reported]))
+    assert p_unreported == p_reported
+    assert p_unreported > 0.5, "fanout still marks the unreported ring"
