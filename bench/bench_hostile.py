@@ -30,6 +30,8 @@ from pathlib import Path
 
 from common import OUT, SECRET, cached_world
 
+from ringscope.lifetime import live_group_members as _group
+
 HOSTILE = OUT / "hostile"
 TARGET_S = 30.0
 
@@ -43,21 +45,6 @@ def _run(inputs: list[Path], out: Path) -> subprocess.Popen:
         start_new_session=True,
         env=os.environ | {"RINGSCOPE_SECRET_KEY": SECRET},
     )
-
-
-def _group(pgid: int) -> list[int]:
-    """Live (not zombie) processes of a process group, from /proc."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            fields = stat[stat.rindex(")") + 2 :].split()
-            if fields[0] != "Z" and int(fields[2]) == pgid:
-                found.append(int(entry.name))
-    return found
 
 
 def _timed_run(inputs: list[Path], out: Path) -> tuple[float, int]:

@@ -16,8 +16,9 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 
-__all__ = ["die_with_parent", "parent_watch"]
+__all__ = ["die_with_parent", "live_group_members", "parent_watch"]
 
 _PR_SET_PDEATHSIG = 1
 _WATCH_INTERVAL_S = 0.5
@@ -49,3 +50,20 @@ def die_with_parent(parent_pid: int) -> None:
 def parent_watch() -> dict[str, object]:
     """``initializer``/``initargs`` keyword arguments for a pool started by this process."""
     return {"initializer": die_with_parent, "initargs": (os.getpid(),)}
+
+
+def live_group_members(pgid: int) -> list[int]:
+    """Live (not zombie) processes of process group ``pgid``, from ``/proc`` (Linux): what
+    a killed run left running (tests and the hostile-input bench check it is nothing)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            found.append(int(entry.name))
+    return found

@@ -13,6 +13,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from ringscope.lifetime import live_group_members as _group
 from ringscope.worlds import WorldConfig, generate_world, write_world
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(sys.platform != "linux", reason="/proc")]
@@ -30,22 +31,6 @@ def _run(events: Path, out: Path) -> subprocess.Popen:
         start_new_session=True,
         env=os.environ | {"RINGSCOPE_SECRET_KEY": "kill-test-secret-0123456789abcdef"},
     )
-
-
-def _group(pgid: int) -> list[int]:
-    """Live (not zombie) processes of a process group."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if fields[0] != "Z" and int(fields[2]) == pgid:
-            found.append(int(entry.name))
-    return found
 
 
 def _wait_until(check, timeout: float) -> bool:
