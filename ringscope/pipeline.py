@@ -202,6 +202,13 @@ def _communities(state: RunState) -> dict[str, Any]:
     }
 
 
+def _co_shares(state: RunState) -> pl.DataFrame:
+    """The windowed co-shares the coordination step kept, or made again for an engine
+    that does not keep them."""
+    kept = state.evidence.co_shares
+    return kept if kept is not None else windowed_co_shares(state.graph, state.config.coordination)
+
+
 def _verdict_labels(feedback: Feedback | None) -> pl.DataFrame | None:
     """Members of confirmed (True) and dismissed (False) clusters, known at run time."""
     if feedback is None:
@@ -291,7 +298,7 @@ def _ranking(state: RunState) -> dict[str, Any]:
         clusters.filter(pl.col("flagged")).select("cluster_id"), on="cluster_id"
     ).select("actor", "cluster_id")
     flags = flagged_accounts(
-        windowed_co_shares(state.graph, state.config.coordination),
+        _co_shares(state),
         ring_members,
         state.config.coordination,
     )

@@ -128,11 +128,15 @@ class CoordinationEvidence:
             shared items), ``co_shares``, ``median_gap_ms``, ``max_gap_ms``, ``expected``
             and ``significance``.
         stats: counts for the manifest (occurrences, hub items skipped, pairs).
+        co_shares: ``layer``, ``a``, ``b``, ``item``: every windowed co-share of the
+            layers that repeat by distinct items, below the repetition bar too (see
+            :func:`windowed_co_shares`); None from an engine that does not keep them.
     """
 
     edges: pl.DataFrame
     evidence: pl.DataFrame
     stats: dict[str, dict[str, int]]
+    co_shares: pl.DataFrame | None = None
 
 
 def layer_occurrences(hg: HeteroGraph) -> dict[str, pl.DataFrame]:
@@ -520,28 +524,42 @@ def windowed_co_shares(hg: HeteroGraph, cfg: CoordinationConfig) -> pl.DataFrame
     more: the shared-object layers) and only the items those layers pair (hub and weight
     limits as in :func:`build_evidence`); pairs below the repetition bar are kept, as they
     count towards an account's participation across partners (see
-    :mod:`ringscope.ranking.associates`).
+    :mod:`ringscope.ranking.associates`). The local engine keeps them from
+    :func:`build_evidence` (``CoordinationEvidence.co_shares``); this makes them again
+    for an engine that does not.
     """
     n_actors = hg.nodes["actor"]["actor_id"].is_not_null().sum()
     occurrences = layer_occurrences(hg)
-    parts = [
-        pl.DataFrame(schema={"layer": pl.Utf8, "a": pl.UInt32, "b": pl.UInt32, "item": pl.UInt32})
-    ]
+    parts = [_EMPTY_CO_SHARES]
     for name, layer in cfg.layers.items():
-        if layer.weight == 0 or layer.min_participation < 2 or layer.repeat_by != "items":
+        if layer.weight == 0 or not _repeats_by_items(layer):
             continue
         occ = occurrences[name]
         items = _item_weights(_distinct_uses(occ), layer, n_actors)
         triples, _ = _layer_pairs(occ, items, layer, cfg)
-        parts.append(triples.select(pl.lit(name).alias("layer"), "a", "b", "item"))
+        parts.append(_co_shares(name, triples))
     return pl.concat(parts)
+
+
+_EMPTY_CO_SHARES = pl.DataFrame(
+    schema={"layer": pl.Utf8, "a": pl.UInt32, "b": pl.UInt32, "item": pl.UInt32}
+)
+
+
+def _repeats_by_items(layer: LayerConfig) -> bool:
+    """Whether a layer asks for repetition by distinct items (the shared-object layers)."""
+    return layer.min_participation >= 2 and layer.repeat_by == "items"
+
+
+def _co_shares(name: str, triples: pl.DataFrame) -> pl.DataFrame:
+    return triples.select(pl.lit(name).alias("layer"), "a", "b", "item")
 
 
 def build_evidence(hg: HeteroGraph, cfg: CoordinationConfig) -> CoordinationEvidence:
     """Weighted actor–actor edges with a per-layer evidence ledger."""
     n_actors = hg.nodes["actor"]["actor_id"].is_not_null().sum()
     occurrences = layer_occurrences(hg)
-    ledger, stats, totals = [], {}, {}
+    ledger, stats, totals, co_shares = [], {}, {}, [_EMPTY_CO_SHARES]
     for name, layer in cfg.layers.items():
         if layer.weight == 0:
             continue
@@ -562,6 +580,8 @@ def build_evidence(hg: HeteroGraph, cfg: CoordinationConfig) -> CoordinationEvid
             )
         keys = hg.nodes[LAYER_ITEM_TYPES[name]].select(pl.col("idx").alias("item"), "key")
         triples, gaps = _layer_pairs(occ, items, layer, cfg)
+        if _repeats_by_items(layer):
+            co_shares.append(_co_shares(name, triples))
         if layer.repeat_by == "occasions":  # activity and co-shares counted in occasions
             occasions = _dedupe_occurrences(occ, layer.window_ms).group_by("actor").len()
             mass = mass.drop("n_items").join(
@@ -600,4 +620,6 @@ def build_evidence(hg: HeteroGraph, cfg: CoordinationConfig) -> CoordinationEvid
         }
     pairs = pl.concat(ledger) if ledger else pl.DataFrame(schema=PAIR_SCHEMA)
     edges, evidence = finish_evidence(pairs, totals, cfg)
-    return CoordinationEvidence(edges=edges, evidence=evidence, stats=stats)
+    return CoordinationEvidence(
+        edges=edges, evidence=evidence, stats=stats, co_shares=pl.concat(co_shares)
+    )
