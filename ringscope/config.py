@@ -71,6 +71,13 @@ class LayerConfig(_Strict):
     repeats count); the domain layer counts little there (the same site is not the same
     item), though it still binds rings, and keeps single-occasion evidence (a campaign's
     one domain, met once by a ring member, still binds it on generated worlds).
+    ``match``: what a shared item says about the two uses. ``exact``: the same object (an
+    article's URL, a post, a device). ``near_duplicate``: a similarity match (a text
+    fingerprint band, a perceptual image hash: templates and memes collide).
+    ``topic``: a subject many share without coordinating (a site, a hashtag): its
+    significance counts towards an edge's strength only on a pair that also has evidence
+    in a layer that is not a topic, and it makes no associate
+    (:mod:`ringscope.ranking.associates`), nor does a near-duplicate match.
     """
 
     weight: float = Field(ge=0)
@@ -80,11 +87,14 @@ class LayerConfig(_Strict):
     min_significance: float = Field(default=0.0, ge=0)
     repeat_by: Literal["items", "occasions"] = "items"
     strength_weight: float | None = Field(default=None, ge=0)
+    match: Literal["exact", "near_duplicate", "topic"] = "exact"
 
 
 def _layers() -> dict[str, LayerConfig]:
     return {
-        "content": LayerConfig(weight=1.0, window_ms=30 * MINUTE_MS, hub_actors=200),
+        "content": LayerConfig(
+            weight=1.0, window_ms=30 * MINUTE_MS, hub_actors=200, match="near_duplicate"
+        ),
         "domain": LayerConfig(
             weight=0.8,
             window_ms=30 * MINUTE_MS,
@@ -92,6 +102,7 @@ def _layers() -> dict[str, LayerConfig]:
             repeat_by="occasions",
             min_participation=1,
             strength_weight=0.2,
+            match="topic",
         ),
         "short_link": LayerConfig(weight=0.8, window_ms=30 * MINUTE_MS, hub_actors=200),
         "victims": LayerConfig(weight=1.0, window_ms=30 * MINUTE_MS, hub_actors=50),
@@ -109,11 +120,21 @@ def _layers() -> dict[str, LayerConfig]:
         # collide) and a hashtag a label made to be shared: both bind rings, but count
         # little towards the label-free strength
         "media": LayerConfig(
-            weight=0.5, window_ms=MINUTE_MS, hub_actors=200, strength_weight=0.25, **_REPEATED
+            weight=0.5,
+            window_ms=MINUTE_MS,
+            hub_actors=200,
+            strength_weight=0.25,
+            match="near_duplicate",
+            **_REPEATED,
         ),
         "object": LayerConfig(weight=0.8, window_ms=MINUTE_MS, hub_actors=200, **_REPEATED),
         "hashtag": LayerConfig(
-            weight=0.3, window_ms=MINUTE_MS, hub_actors=100, strength_weight=0.2, **_REPEATED
+            weight=0.3,
+            window_ms=MINUTE_MS,
+            hub_actors=100,
+            strength_weight=0.2,
+            match="topic",
+            **_REPEATED,
         ),
         # acting on the same account, post or product (ratings, reviews, follows, reports)
         "target": LayerConfig(weight=0.8, window_ms=HOUR_MS, hub_actors=100, **_REPEATED),
@@ -198,9 +219,11 @@ def _score_weights() -> dict[str, float]:
 class ScoreConfig(_Strict):
     """Weights of the explainable cluster score, normalised within each signal family.
 
-    ``strength_half``: the cluster strength (mean ``-log10 p`` of the members' strongest
-    edges) at which the ``significance`` signal is 0.5. ``flag_strength``: clusters at
-    or above this strength are ``flagged`` (coordinated beyond chance, labels or not).
+    ``strength_half``: the cluster strength (mean over members of the ``-log10 p`` of
+    their ties beyond chance, combined; see :mod:`ringscope.ranking.signals`) at which
+    the ``significance`` signal is 0.5. ``flag_strength``: an edge at or above this
+    strength is a tie beyond chance, and clusters at or above it are ``flagged``
+    (coordinated beyond chance, labels or not).
 
     Weights given in a config are merged over the defaults; unknown signals are errors.
     """

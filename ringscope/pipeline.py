@@ -267,6 +267,7 @@ def _ranking(state: RunState) -> dict[str, Any]:
         state.evidence,
         burst_window_ms=cfg.burst_window_ms,
         strength_half=cfg.strength_half,
+        beyond_chance=cfg.flag_strength,
         learned_risk=learned.risk,
         content_risk=content,
     ).join(cluster_ids, on="community")

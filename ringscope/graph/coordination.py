@@ -440,7 +440,14 @@ def finish_evidence(
     strength weight among the rows that show repetition (two items or occasions or more:
     one shared device or one coincidence is evidence, but no measure of coordination): two
     busy accounts that share a sliver of their activity, but far more often than chance,
-    stay linked. A layer that repeats by
+    stay linked. A topic (a site, a hashtag: see :class:`LayerConfig` ``match``) is what
+    an audience shares at the same moments without coordinating, which a model of
+    activity and popularity alone does not foresee, so its rows count towards the strength
+    only on a pair that also has evidence in a layer that is not a topic: topical
+    co-use corroborates shared objects, it never makes a tie beyond chance by itself (the
+    coordinated-sharing detectors use the same object, not the same topic, as their unit:
+    CooRTweet, CooRnet; Pacheco et al., ICWSM 2021, use a post's whole hashtag sequence,
+    not single hashtags, for the same reason). A layer that repeats by
     ``occasions`` (see :class:`LayerConfig`) counts co-share occasions instead of items,
     in ``co_shares``, ``C``, ``M`` and the activities alike.
     """
@@ -454,11 +461,13 @@ def finish_evidence(
             "min_items": [layers[n].min_participation for n in names],
             "min_sig": [layers[n].min_significance for n in names],
             "occasions": [layers[n].repeat_by == "occasions" for n in names],
+            "topic": [layers[n].match == "topic" for n in names],
             "rate": [2.0 * totals[n][0] / max(totals[n][1], 1) ** 2 for n in names],
         },
         schema_overrides={
             "layer": pl.Utf8,
             "occasions": pl.Boolean,
+            "topic": pl.Boolean,
             "min_items": pl.UInt32,
             "lweight": pl.Float64,
             "sweight": pl.Float64,
@@ -479,13 +488,14 @@ def finish_evidence(
         (pl.col("repeats") >= pl.col("min_items")) & (pl.col("significance") >= pl.col("min_sig"))
     )
     ledger = ledger.with_columns((pl.col("similarity") * pl.col("lweight")).alias("contribution"))
+    measured = (pl.col("repeats") >= 2) & (~pl.col("topic") | (~pl.col("topic")).any())
     edges = (
         ledger.group_by("src", "dst")
         .agg(
             pl.col("contribution").sort().sum().alias("weight"),
             pl.col("layer").sort().alias("layers"),
             (pl.col("significance") * pl.col("sweight"))
-            .filter(pl.col("repeats") >= 2)
+            .filter(measured)
             .max()
             .fill_null(0.0)
             .alias("strength"),

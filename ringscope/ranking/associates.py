@@ -14,6 +14,13 @@ shared-object layer, it co-shared at least that layer's ``min_participation`` di
 objects within the layer's window with anyone (its participation), at least one of them
 with a member of that flagged ring. Associates stay out of the ring's members and score;
 ``actors.parquet`` says ``flagged`` and ``flagged_via`` (the ring's cluster id).
+
+Only layers whose items are the same object count (``LayerConfig.match == "exact"``: a
+URL, a post, an object id, a target). An associate's ties are single co-shares, each
+with another partner, so no pair's repetition or chance test backs them: each one must
+name the object unambiguously. A perceptual image hash is a near-duplicate match
+(templates and memes collide) and a hashtag a topic; both still bind ring members, where
+one pair repeats them beyond chance.
 """
 
 from __future__ import annotations
@@ -31,11 +38,14 @@ def flagged_accounts(
     """``actor``, ``flagged_via``: flagged ring members and their associates.
 
     ``co_shares``: ``layer``, ``a``, ``b``, ``item`` (from
-    :func:`ringscope.graph.coordination.windowed_co_shares`); ``flagged_members``:
+    :func:`ringscope.graph.coordination.windowed_co_shares`; those of layers that do not
+    match exact objects are left out); ``flagged_members``:
     ``actor``, ``cluster_id`` of the flagged rings. An associate tied to several rings is
     listed with the one it co-shared most objects with (ties: smallest cluster id).
     """
     members = flagged_members.select("actor", pl.col("cluster_id").alias("flagged_via"))
+    exact = [name for name, layer in cfg.layers.items() if layer.match == "exact"]
+    co_shares = co_shares.filter(pl.col("layer").is_in(exact))
     ends = pl.concat(
         [
             co_shares.select(

@@ -27,9 +27,16 @@ Signals (the keys of ``ScoreConfig.weights``):
 * ``significance``: how far the members' coordination is from chance, label-free. Each
   evidence edge has a ``strength``: the ``-log10 p`` of its repeated co-sharing under
   the chance model of :func:`ringscope.graph.coordination.finish_evidence`, times its
-  layer's weight. The cluster's ``strength`` is the mean, over members, of their
-  strongest edge inside the cluster (every member must have a strong partner, so one
-  hub pair does not carry a crowd); the signal is ``strength / (strength +
+  layer's weight. A member's evidence is Fisher's combination of its edges inside the
+  cluster that are beyond chance on their own (``strength`` at or above
+  ``beyond_chance``, the flag bar): an account that repeats beyond chance with three
+  partners is less likely to be a coincidence than one that does with one (Fisher's
+  method, Fisher 1925; it takes the tests as independent, while a member's ties share
+  its activity, so the combined value orders evidence rather than being an exact p). A
+  member without such an edge counts its strongest one. The cluster's ``strength`` is
+  the mean over members (every member must have a strong partner, so one hub pair does
+  not carry a crowd, and a big cluster gains nothing by its size: only by how many
+  independent ties each member has); the signal is ``strength / (strength +
   strength_half)``, so ``strength_half`` (p = 0.001 by default) maps to 0.5. Being a
   probability, it reads the same on any data set.
 """
@@ -42,7 +49,13 @@ import polars as pl
 from ringscope.graph.coordination import CoordinationEvidence
 from ringscope.graph.hetero import HeteroGraph
 
-__all__ = ["BEHAVIOUR_LAYERS", "SIGNALS", "SIGNAL_FAMILIES", "cluster_signals"]
+__all__ = [
+    "BEHAVIOUR_LAYERS",
+    "SIGNALS",
+    "SIGNAL_FAMILIES",
+    "cluster_signals",
+    "fisher_significance",
+]
 
 SIGNALS = (
     "labels",
@@ -143,7 +156,29 @@ def _signup_burst(members: pl.DataFrame, features: pl.DataFrame, window_ms: int)
     )
 
 
-def _internal_evidence(members: pl.DataFrame, ev: CoordinationEvidence) -> pl.DataFrame:
+def fisher_significance(total: np.ndarray, ties: np.ndarray) -> np.ndarray:
+    """``-log10`` of Fisher's combined p of ``ties`` tests whose ``-log10 p`` sum to ``total``.
+
+    Fisher's statistic ``-2 sum ln p`` is chi-squared with ``2 ties`` degrees of freedom
+    under the null, so the combined p is the regularised upper incomplete gamma
+    ``Q(ties, total ln 10)``; one tie gives back its own ``-log10 p``. Where the tail
+    underflows, its leading term ``e^-x x^(k-1) / (k-1)!`` stands in (a lower bound).
+    """
+    from scipy.special import gammaincc, gammaln
+
+    k = np.maximum(np.asarray(ties, dtype=np.float64), 1.0)
+    x = np.asarray(total, dtype=np.float64) * np.log(10.0)
+    with np.errstate(divide="ignore"):
+        tail = gammaincc(k, x)
+        log_tail = np.where(
+            tail > 1e-300, np.log(tail), -x + (k - 1.0) * np.log(np.maximum(x, 1e-300)) - gammaln(k)
+        )
+    return np.maximum(-log_tail / np.log(10.0), 0.0) + 0.0  # no -0.0
+
+
+def _internal_evidence(
+    members: pl.DataFrame, ev: CoordinationEvidence, beyond_chance: float
+) -> pl.DataFrame:
     m = members.select("actor", "community")
     edges = ev.edges.join(m.rename({"actor": "src"}), on="src").join(
         m.rename({"actor": "dst", "community": "c2"}), on="dst"
@@ -163,7 +198,24 @@ def _internal_evidence(members: pl.DataFrame, ev: CoordinationEvidence) -> pl.Da
             ]
         )
         .group_by("community", "actor")
-        .agg(pl.col("strength").max())
+        .agg(
+            pl.col("strength").max().alias("strongest"),
+            pl.col("strength")
+            .filter(pl.col("strength") >= beyond_chance)
+            .sort()
+            .sum()
+            .alias("total"),
+            (pl.col("strength") >= beyond_chance).sum().alias("ties"),
+        )
+    )
+    combined = fisher_significance(per_member["total"].to_numpy(), per_member["ties"].to_numpy())
+    per_member = (
+        per_member.with_columns(
+            pl.when(pl.col("ties") > 0)
+            .then(pl.Series(combined, dtype=pl.Float64))
+            .otherwise("strongest")
+            .alias("strength")
+        )
         .group_by("community")
         .agg(pl.col("strength").sort().mean())
     )
@@ -196,6 +248,7 @@ def cluster_signals(
     *,
     burst_window_ms: int,
     strength_half: float = 3.0,
+    beyond_chance: float = 3.0,
     learned_risk: pl.DataFrame | None = None,
     content_risk: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
@@ -226,7 +279,7 @@ def cluster_signals(
         _distinct_per_cluster(members, hg.edges[("actor", "used", "ip")], "n_ips"),
         _domain_share(members, hg),
         _signup_burst(members, features, burst_window_ms),
-        _internal_evidence(members, evidence),
+        _internal_evidence(members, evidence, beyond_chance),
     ]
     if learned_risk is not None:
         parts.append(

@@ -91,6 +91,44 @@ def test_one_coincidence_is_no_evidence_two_distinct_objects_are() -> None:
     assert row["expected"] < 0.01
 
 
+def test_a_topic_corroborates_shared_objects_but_makes_no_tie_by_itself() -> None:
+    # a and b use the same four hashtags within seconds, days apart: far beyond what
+    # their activity predicts, yet the same topic is not the same object
+    tags = [(a, f"hashtag:t{d}", d * 86_400 + k) for d in range(4) for a, k in (("a", 0), ("b", 9))]
+    background = [
+        (f"bg{i}", f"{kind}:own{i}-{j}", 5000 * i + 700 * j)
+        for i in range(300)
+        for j in range(3)
+        for kind in ("url", "hashtag")
+    ]
+    links = [("a", "url:x", 900), ("b", "url:x", 905), ("a", "url:y", 1800), ("b", "url:y", 1830)]
+
+    def evidence(rows: list[tuple[str, str, int]]) -> tuple[pl.DataFrame, pl.DataFrame]:
+        events = make_events(
+            [
+                {
+                    "ts": T0 + s * 1000,
+                    "actor_id": a,
+                    "event_type": "post",
+                    "urls" if key.startswith("url:") else "object_ids": [key],
+                }
+                for a, key, s in rows
+            ]
+        )
+        ev = build_evidence(build_hetero_graph(events), CoordinationConfig(min_edge_weight=0.0))
+        return ev.edges, ev.evidence
+
+    edges, ledger = evidence(tags + background)
+    tag = ledger.filter(pl.col("layer") == "hashtag").row(0, named=True)
+    assert tag["n_items"] == 4 and tag["significance"] >= 3  # recorded in the ledger ...
+    assert edges["strength"].to_list() == [0.0]  # ... but no tie beyond chance
+    edges, ledger = evidence(tags + links + background)
+    weights = {n: x.strength_weight or x.weight for n, x in CoordinationConfig().layers.items()}
+    expected = max(r["significance"] * weights[r["layer"]] for r in ledger.iter_rows(named=True))
+    assert set(ledger["layer"]) == {"url", "hashtag"}
+    assert edges["strength"].to_list() == [pytest.approx(expected)]
+
+
 def test_busy_accounts_co_sharing_by_chance_are_not_significant() -> None:
     # two accounts that each share 300 of the same 400 popular links over a day: they
     # meet on many links within the minute by chance alone
@@ -198,7 +236,11 @@ def test_german_posts_rank_label_free_by_repeated_coordination(german_snapshot) 
     assert {"urls", "object_ids", "message_id"} <= set(manifest["input_fields"]["used"])
     clusters = pl.read_parquet(snap / "clusters.parquet").sort("rank")
     top = clusters.head(20)
-    assert top["flagged"].all() and top["score"].n_unique() == 20  # no size ties
+    assert top["flagged"].all() and top["score"].n_unique() >= 18  # no mass of size ties
+    # clusters with equal evidence (same co-share counts, same activity) tie on score and
+    # strength; they follow their ids, never their sizes
+    for _, tied in top.filter(pl.col("score").is_duplicated()).group_by("score"):
+        assert tied.sort("rank")["cluster_id"].is_sorted()
     # no cluster without repeated co-sharing is said to act in lockstep
     lockstep = clusters.filter(pl.col("summary").str.contains("lockstep"))
     assert (lockstep["max_shared_items"] >= 2).all()

@@ -40,12 +40,34 @@ def test_an_account_repeating_across_partners_with_a_ring_member_is_an_associate
 def test_participation_counts_distinct_objects_within_one_layer():
     co = _co_shares(
         [
-            ("url", 1, 5, 12),  # 5: one URL and one hashtag are not two URLs
-            ("hashtag", 5, 6, 30),
-            ("hashtag", 2, 9, 31),  # 9: two hashtags, one with the ring
-            ("hashtag", 9, 6, 32),
+            ("url", 1, 5, 12),  # 5: one URL and one reposted post are not two URLs
+            ("post", 5, 6, 30),
+            ("post", 2, 9, 31),  # 9: two posts, one with the ring
+            ("post", 9, 6, 32),
         ]
     )
     flags = flagged_accounts(co, RING, CoordinationConfig())
     assert dict(flags.iter_rows()) == {1: "c-ring", 2: "c-ring", 9: "c-ring"}
     assert flagged_accounts(co.clear(), RING, CoordinationConfig()).height == 2
+
+
+def test_only_exact_objects_make_associates():
+    # 9 repeats across partners on image hashes, 10 on hashtags: near-duplicate matches
+    # and topics back a pair's repeated ties, not single co-shares
+    co = _co_shares(
+        [
+            ("media", 2, 9, 40),
+            ("media", 9, 6, 41),
+            ("hashtag", 1, 10, 50),
+            ("hashtag", 10, 6, 51),
+            ("post", 1, 11, 60),
+            ("post", 11, 6, 61),
+        ]
+    )
+    flags = flagged_accounts(co, RING, CoordinationConfig())
+    assert dict(flags.iter_rows()) == {1: "c-ring", 2: "c-ring", 11: "c-ring"}
+    layers = CoordinationConfig().layers
+    assert (layers["media"].match, layers["hashtag"].match) == ("near_duplicate", "topic")
+    exact = {"media": {"match": "exact"}, "hashtag": {"match": "exact"}}
+    flags = flagged_accounts(co, RING, CoordinationConfig(layers=exact))
+    assert set(flags["actor"]) == {1, 2, 9, 10, 11}

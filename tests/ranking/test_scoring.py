@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 import pytest
 
 from ringscope.config import CoordinationConfig, ScoreConfig
 from ringscope.graph.communities import detect_communities
-from ringscope.graph.coordination import build_evidence
+from ringscope.graph.coordination import (
+    EDGE_SCHEMA,
+    EVIDENCE_SCHEMA,
+    CoordinationEvidence,
+    build_evidence,
+)
 from ringscope.graph.hetero import build_hetero_graph
 from ringscope.ranking.features import actor_features, with_freshness
 from ringscope.ranking.scoring import cluster_id_for, score_clusters
-from ringscope.ranking.signals import SIGNAL_FAMILIES, SIGNALS, cluster_signals
+from ringscope.ranking.signals import (
+    SIGNAL_FAMILIES,
+    SIGNALS,
+    cluster_signals,
+    fisher_significance,
+)
 
 
 def _signals(ring_events) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -102,3 +113,45 @@ def test_partial_weights_merge_and_unknown_signals_are_rejected():
     assert cfg.weights["fanout"] == ScoreConfig().weights["fanout"]
     with pytest.raises(ValueError, match="unknown signals"):
         ScoreConfig(weights={"vibes": 1.0})
+
+
+def test_fisher_significance_combines_independent_ties():
+    from scipy.stats import combine_pvalues
+
+    total, ties = np.array([4.3, 12.9, 9.0, 600.0]), np.array([1, 3, 2, 2])
+    got = fisher_significance(total, ties)
+    assert got[0] == pytest.approx(4.3)  # one tie is its own evidence
+    for s, k, g in zip(total[1:3], ties[1:3], got[1:3], strict=True):
+        p = combine_pvalues([10 ** (-s / k)] * k, method="fisher").pvalue
+        assert g == pytest.approx(-np.log10(p), rel=1e-9)
+    assert got[1] > 4.3 * 2
+    # far out, where the tail underflows: two ties have Q(2, x) = e^-x (1 + x) exactly
+    x = 600 * np.log(10)
+    assert got[3] == pytest.approx(600 - np.log10(1 + x), abs=1e-3)  # leading term
+
+
+def test_a_member_tied_beyond_chance_to_several_partners_counts_each_tie(ring_events):
+    hg = build_hetero_graph(ring_events)
+    feats = with_freshness(actor_features(ring_events, hg), fresh_days=14)
+    idx = dict(zip(feats["actor_id"], feats["actor"], strict=True))
+    r, legit = [idx[f"r{i}"] for i in range(5)], [a for k, a in idx.items() if k[0] != "r"]
+    # a star of four (three ties at 4.3, p = 10^-4.3 each), a pair tied at 5.0, and a
+    # pair whose tie is not beyond chance (2.0)
+    ties = [(r[0], r[1], 4.3), (r[0], r[2], 4.3), (r[0], r[3], 4.3)]
+    ties += [(legit[0], legit[1], 5.0), (legit[2], legit[3], 2.0)]
+    edges = pl.DataFrame(
+        [(min(a, b), max(a, b), 1.0, ["url"], s) for a, b, s in ties],
+        schema=EDGE_SCHEMA,
+        orient="row",
+    )
+    ev = CoordinationEvidence(edges=edges, evidence=pl.DataFrame(schema=EVIDENCE_SCHEMA), stats={})
+    groups = [r[:4], legit[:2], legit[2:4]]
+    members = pl.DataFrame(
+        [(a, c) for c, g in enumerate(groups) for a in g],
+        schema={"actor": pl.UInt32, "community": pl.Int64},
+        orient="row",
+    )
+    sig = cluster_signals(members, feats, hg, ev, burst_window_ms=86_400_000).sort("community")
+    hub = fisher_significance(np.array([12.9]), np.array([3]))[0]
+    assert sig["strength"].to_list() == pytest.approx([(hub + 3 * 4.3) / 4, 5.0, 2.0])
+    assert sig["strength"][0] > sig["strength"][1]  # three independent ties beat one
