@@ -8,41 +8,60 @@ A run that fails (out of memory, time limit) is recorded with the memory it reac
 
     python bench/bench_engines.py --legit 50000      # ~2M records
     python bench/bench_engines.py --legit 500000 --engines spark --timeout 3600   # ~20M
+    python bench/bench_engines.py --legit 50000 --standalone-workers 2 \
+        --spark-conf spark.driver.memory=2g --spark-conf spark.executor.memory=2g
+
+``--standalone-workers N`` starts a Spark standalone cluster (a master and N workers of
+``--worker-cores`` cores and ``--worker-memory`` each, from the pyspark install) for the
+Spark runs. Its JVMs are not children of the run, so the peak memory reported is the
+driver side's (the ``ringscope`` process and its driver JVM), with the largest single
+process beside it.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import psutil
-from common import OUT, SECRET, cached_world
+from common import OUT, SECRET, cached_world, evaluate
+
+from ringscope.graph.spark.standalone import StandaloneCluster
 
 _CONFIG = "[embeddings]\nenabled = false\n"
 
 
-def _tree_rss(proc: psutil.Process) -> int:
+def _tree_rss(proc: psutil.Process) -> tuple[int, int]:
     """Resident bytes of a process and all its descendants (the Spark JVM included).
 
     Each process counts its proportional set size (PSS: a page shared by k processes
     counts 1/k in each), so a forked child's copy-on-write pages are not counted twice,
-    as a sum of plain RSS would.
+    as a sum of plain RSS would. Also returns the largest single process's RSS.
     """
-    total = 0
+    total = largest = 0
     for p in [proc, *proc.children(recursive=True)]:
         try:
-            total += p.memory_full_info().pss
+            info = p.memory_full_info()
         except psutil.Error:
             continue
-    return total
+        total += info.pss
+        largest = max(largest, info.rss)
+    return total, largest
 
 
 def _run(
-    engine: str, inputs: list[str], legit: int, master: str, timeout: float, max_rss: float
+    engine: str,
+    world: Path,
+    legit: int,
+    spark_args: list[str],
+    timeout: float,
+    max_rss: float,
 ) -> dict:
     """One ``ringscope run``; wall time, peak tree RSS, step timings or the failure.
 
@@ -52,16 +71,18 @@ def _run(
     config = OUT / "bench-engines.toml"
     config.write_text(_CONFIG)
     snaps = OUT / f"snapshots-engines-{engine}-{legit}"
+    inputs = sorted(str(p) for p in world.glob("events*"))
     cmd = [sys.executable, "-m", "ringscope.cli", "run", *inputs, "--out", str(snaps)]
     cmd += ["--config", str(config), "--engine", engine]
     if engine == "spark":
-        cmd += ["--spark-master", master]
+        cmd += spark_args
     env = os.environ | {"RINGSCOPE_SECRET_KEY": SECRET}
     t0 = time.perf_counter()
     child = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True)
-    proc, peak, killed = psutil.Process(child.pid), 0, None
+    proc, peak, largest, killed = psutil.Process(child.pid), 0, 0, None
     while child.poll() is None:
-        peak = max(peak, _tree_rss(proc))
+        tree, one = _tree_rss(proc)
+        peak, largest = max(peak, tree), max(largest, one)
         if time.perf_counter() - t0 > timeout:
             killed = f"time limit {timeout:.0f} s"
         elif peak > max_rss:
@@ -73,18 +94,26 @@ def _run(
         time.sleep(0.5)
     stderr = child.communicate()[1]
     wall = time.perf_counter() - t0
-    result = {"engine": engine, "wall_s": round(wall, 1), "peak_rss_gb": round(peak / 2**30, 2)}
+    result = {
+        "engine": engine,
+        "wall_s": round(wall, 1),
+        "peak_rss_gb": round(peak / 2**30, 2),
+        "largest_process_gb": round(largest / 2**30, 2),
+    }
     if killed or child.returncode != 0:
         tail = [line for line in stderr.splitlines() if line.strip()][-3:]
         return result | {"failed": killed or f"exit {child.returncode}", "stderr_tail": tail}
     snap = snaps / (snaps / "LATEST").read_text().strip()
     manifest = json.loads((snap / "manifest.json").read_text())
+    quality = evaluate(snap, world, OUT / f"bench-engines-{engine}-{legit}-eval.json")
     steps = ("ingest", "graph", "coordination", "communities", "ranking")
     return result | {
         "records": manifest["events"] + manifest["rejected"] + manifest["duplicates"],
         "edges": manifest["steps"]["coordination"]["edges"],
         "clusters": manifest["steps"]["ranking"]["clusters"],
         "steps_s": {s: manifest["timings"][s]["seconds"] for s in steps},
+        "weighted_jaccard": quality["weighted_jaccard"],
+        "precision_at_k": quality["precision_at_k"],
     }
 
 
@@ -94,16 +123,39 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--engines", nargs="+", default=["local", "spark"])
     parser.add_argument("--spark-master", default="local[2]")
+    parser.add_argument("--spark-conf", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--standalone-workers", type=int, default=0)
+    parser.add_argument("--worker-cores", type=int, default=1)
+    parser.add_argument("--worker-memory", default="3g")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per run")
     parser.add_argument("--max-rss-gb", type=float, default=20.0, help="memory cap per run")
     args = parser.parse_args()
 
     events = cached_world(args.legit, args.seed)
-    inputs = sorted(str(p) for p in events.glob("events*"))
-    results = [
-        _run(engine, inputs, args.legit, args.spark_master, args.timeout, args.max_rss_gb * 2**30)
-        for engine in args.engines
-    ]
+    with contextlib.ExitStack() as stack:
+        master = args.spark_master
+        if args.standalone_workers:
+            cluster = StandaloneCluster(
+                OUT / "spark-cluster",
+                workers=args.standalone_workers,
+                worker_cores=args.worker_cores,
+                worker_memory=args.worker_memory,
+            )
+            master = stack.enter_context(cluster).master_url
+        spark_args = ["--spark-master", master]
+        for pair in args.spark_conf:
+            spark_args += ["--spark-conf", pair]
+        results = [
+            _run(engine, events, args.legit, spark_args, args.timeout, args.max_rss_gb * 2**30)
+            for engine in args.engines
+        ]
+    if args.standalone_workers:
+        for result in results:
+            if result["engine"] == "spark":
+                result["cluster"] = (
+                    f"standalone, {args.standalone_workers} workers x {args.worker_cores} "
+                    f"core(s), {args.worker_memory}"
+                )
     out = OUT / f"bench-engines-{args.legit}.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
     sys.stdout.write(json.dumps(results, indent=2) + "\n")

@@ -450,7 +450,11 @@ class SparkConfig(_Strict):
     ``communities.method`` (Leiden by default) on the driver when the reduced actor graph
     has at most ``leiden_max_edges`` edges and GraphFrames label propagation above that;
     ``components`` and ``label_propagation`` always run on GraphFrames. The manifest
-    records which method ran.
+    records which method ran. ``conf`` passes any further Spark property (executor memory,
+    cores, event log, ...) to the session; ``scratch_dir`` is where the driver and the
+    executors hand tables over as Parquet (a fresh temporary directory by default, which
+    only works when every executor sees the driver's disk, as on one machine; give a shared
+    path for a cluster of several hosts).
     """
 
     master: str = "local[*]"
@@ -461,6 +465,8 @@ class SparkConfig(_Strict):
     community_method: Literal["driver", "components", "label_propagation"] = "driver"
     leiden_max_edges: int = Field(default=5_000_000, ge=0)
     label_propagation_iterations: int = Field(default=10, ge=1)
+    conf: dict[str, str] = Field(default_factory=dict)
+    scratch_dir: str | None = None
 
 
 class RunConfig(_Strict):

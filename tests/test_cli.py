@@ -183,6 +183,8 @@ def test_killed_run_leaves_previous_snapshot(world, tmp_path):
         (["run", "README.md", "--out", "x"], "extension"),
         (["run", "tests", "--out", "x", "--method", "louvian"], "unknown community method"),
         (["evaluate", "--snapshot", "nowhere", "--truth", "t.json"], "not found"),
+        (["run", "tests", "--out", "x", "--spark-conf", "spark.executor.memory"], "KEY=VALUE"),
+        (["run", "tests", "--out", "x", "--spark-conf", "=2g"], "KEY=VALUE"),
     ],
 )
 def test_bad_arguments_are_one_clear_line(argv, message, capsys, secret):
@@ -190,6 +192,21 @@ def test_bad_arguments_are_one_clear_line(argv, message, capsys, secret):
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_spark_conf_options_win_over_the_config_file(tmp_path):
+    from ringscope.cli import build_parser
+    from ringscope.cli.pipeline_commands import _run_config
+
+    config = tmp_path / "c.toml"
+    config.write_text('[spark]\nconf = { "spark.executor.memory" = "1g", "spark.a" = "x" }\n')
+    argv = ["run", "in", "--out", "o", "--config", str(config), "--spark-conf"]
+    args = build_parser().parse_args([*argv, "spark.executor.memory=2g", "--spark-conf", "b=c=d"])
+    assert _run_config(args).spark.conf == {
+        "spark.executor.memory": "2g",
+        "spark.a": "x",
+        "b": "c=d",
+    }
 
 
 def test_missing_secret_is_a_clear_error(world, tmp_path, monkeypatch, capsys):

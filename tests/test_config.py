@@ -28,6 +28,7 @@ def test_partial_layer_override_keeps_other_layers(tmp_path):
         ("[coordination.layers.fax]\nweight = 1\n", "unknown layers"),
         ("[scoring.weights]\nlabels = -1\n", "non-negative"),
         ("this is not toml", "not valid TOML"),
+        ('[spark]\nconf = { "spark.executor.memory" = 2 }\n', "spark.conf"),
     ],
 )
 def test_bad_config_files_fail_clearly(tmp_path, text, match):

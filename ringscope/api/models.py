@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ringscope.vocabulary import Role, VerdictValue
+
 __all__ = [
     "ActorPublic",
     "ClusterDetail",
@@ -44,9 +46,7 @@ __all__ = [
     "VerdictsPublic",
 ]
 
-VerdictValue = Literal["confirmed", "dismissed", "needs_more_info"]
 LineageStatus = Literal["new", "same", "grew", "shrank", "split", "merged"]
-Role = Literal["investigator", "service", "admin"]
 ReviewState = Literal["open", "reopened", "confirmed", "disputed", "dismissed_before"]
 
 

@@ -18,7 +18,7 @@ from ringscope.config import ScoreConfig
 from ringscope.ranking.signals import SIGNAL_FAMILIES
 from ringscope.snapshot import read_manifest, read_parquet_file, resolve_snapshot
 
-__all__ = ["CLUSTER_KINDS", "LAYER_KINDS", "SnapshotView", "load_view", "manifest_counts"]
+__all__ = ["LAYER_KINDS", "SnapshotView", "load_view", "manifest_counts"]
 
 #: Evidence layer -> the family investigators filter by (``kind`` of a cluster).
 LAYER_KINDS = {
@@ -39,7 +39,6 @@ LAYER_KINDS = {
     "hashtag": "content",
     "target": "victims",
 }
-CLUSTER_KINDS = ("content", "infrastructure", "victims", "identity", "signup", "unknown")
 
 _EMPTY_EVIDENCE = {
     "src": pl.Utf8,

@@ -33,6 +33,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ringscope.cli.model_commands",
     "ringscope.cli.flag_commands",
     "ringscope.cli.verdict_commands",
+    "ringscope.cli.spark_commands",
 )
 
 

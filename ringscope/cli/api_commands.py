@@ -11,10 +11,9 @@ from rich.table import Table
 
 from ringscope.cli.console import err
 from ringscope.errors import RingscopeError
+from ringscope.vocabulary import ROLES
 
 __all__ = ["register"]
-
-_ROLES = ("investigator", "service", "admin")
 
 
 def _database_url(args: argparse.Namespace) -> str:
@@ -115,7 +114,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     create = keys.add_parser("create", help="create a key (printed once)")
     create.add_argument("--name", required=True)
-    create.add_argument("--role", required=True, choices=_ROLES)
+    create.add_argument("--role", required=True, choices=ROLES)
     _add_store_options(create)
     create.set_defaults(func=cmd_keys_create)
     listing = keys.add_parser("list", help="list keys")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from ringscope.cli.console import err
-from ringscope.errors import RingscopeError
+from ringscope.errors import ConfigError, RingscopeError
 
 if TYPE_CHECKING:
     from ringscope.config import RunConfig
@@ -39,6 +39,13 @@ def _add_run(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     p.add_argument("--engine", help="local (default) or spark")
     p.add_argument("--spark-master", help="Spark master URL for --engine spark (local[*])")
+    p.add_argument(
+        "--spark-conf",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a Spark property for --engine spark (repeatable; wins over spark.conf in --config)",
+    )
     p.add_argument(
         "--embeddings",
         action="store_true",
@@ -89,6 +96,19 @@ def _add_demo(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return p
 
 
+def _spark_properties(pairs: list[str]) -> dict[str, str]:
+    """``KEY=VALUE`` options as Spark properties; a malformed one is a ConfigError."""
+    properties = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ConfigError(
+                f"--spark-conf expects KEY=VALUE (e.g. spark.executor.memory=2g), got {pair!r}"
+            )
+        properties[key.strip()] = value.strip()
+    return properties
+
+
 def _run_config(args: argparse.Namespace) -> RunConfig:
     from ringscope.config import RunConfig
     from ringscope.graph.communities import resolve_method
@@ -104,6 +124,9 @@ def _run_config(args: argparse.Namespace) -> RunConfig:
         "embeddings.enabled": args.embeddings,
     }
     config = config.with_overrides({k: v for k, v in options.items() if v is not None})
+    if args.spark_conf:
+        conf = config.spark.conf | _spark_properties(args.spark_conf)
+        config = config.with_overrides({"spark.conf": conf})
     resolve_method(config.communities.method)
     return config
 

@@ -28,6 +28,7 @@ from ringscope.store.schema import (
     SignupOutcomeRow,
     VerdictRow,
 )
+from ringscope.vocabulary import ROLES, VERDICTS
 
 __all__ = [
     "OUTCOMES",
@@ -43,8 +44,6 @@ __all__ = [
     "open_store",
 ]
 
-ROLES = ("investigator", "service", "admin")
-VERDICTS = ("confirmed", "dismissed", "needs_more_info")
 OUTCOMES = ("offender", "legit")
 KEY_PREFIX = "rsk_"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")

@@ -36,6 +36,7 @@ def spark() -> Iterator:
 class EngineRuns:
     """The same world through both engines, plus the local engine's actor-index evidence."""
 
+    events: list[Path]
     local: Path
     spark: Path
     evidence: CoordinationEvidence
@@ -56,6 +57,7 @@ def engine_runs(spark, tmp_path_factory: pytest.TempPathFactory) -> EngineRuns:
     )
     graph = build_hetero_graph(ingest(events, keyring=keyring, max_reject_rate=0.05).events)
     return EngineRuns(
+        events=events,
         local=local,
         spark=on_spark,
         evidence=build_evidence(graph, config.coordination),

@@ -28,14 +28,14 @@ from ringscope.api.responses import errors
 from ringscope.api.routes.actors import ACTOR_ID_MAX
 from ringscope.api.snapshot_view import SnapshotView
 from ringscope.ranking.signals import SIGNAL_FAMILIES
+from ringscope.vocabulary import ClusterKind, VerdictValue
 
 __all__ = ["ClusterId", "find_cluster", "router"]
 
 router = APIRouter(prefix="/v1/clusters", tags=["clusters"])
 
 ClusterId = Annotated[str, Path(min_length=1, max_length=64, description="stable cluster id")]
-Kind = Literal["content", "infrastructure", "victims", "identity", "signup", "unknown"]
-VerdictFilter = Literal["confirmed", "dismissed", "needs_more_info", "none"]
+VerdictFilter = Literal[VerdictValue, "none"]
 _NOT_FOUND = errors(404, e404="no such cluster in the current snapshot")
 
 
@@ -57,7 +57,7 @@ async def list_clusters(
     _key: InvestigatorKey,
     min_score: Annotated[float | None, Query(ge=0.0, le=1.0)] = None,
     min_size: Annotated[int | None, Query(ge=0, le=10_000_000)] = None,
-    kind: Kind | None = None,
+    kind: ClusterKind | None = None,
     contains_actor: Annotated[str | None, Query(min_length=1, max_length=ACTOR_ID_MAX)] = None,
     verdict: Annotated[
         VerdictFilter | None, Query(description="latest verdict; 'none' = not yet reviewed")

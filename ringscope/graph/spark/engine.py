@@ -60,7 +60,10 @@ class SparkEngine(Engine):
     def work(self) -> WorkDir:
         """Scratch space for Parquet hand-offs between the driver and Spark."""
         if self._work is None:
-            self._scratch = tempfile.TemporaryDirectory(prefix="ringscope-spark-")
+            scratch_dir = self.config.spark.scratch_dir
+            if scratch_dir is not None:
+                Path(scratch_dir).mkdir(parents=True, exist_ok=True)
+            self._scratch = tempfile.TemporaryDirectory(prefix="ringscope-spark-", dir=scratch_dir)
             self._work = WorkDir(Path(self._scratch.name))
         return self._work
 

@@ -61,7 +61,8 @@ def spark_session(cfg: SparkConfig) -> SparkSession:
     """A Spark session with GraphFrames loaded, or the active one if a session exists.
 
     An active session (a test suite's shared session, a notebook's, ``spark-submit``'s)
-    is reused as is: Spark fixes its master and JARs when the JVM starts.
+    is reused as is: Spark fixes its master and JARs when the JVM starts. ``cfg.conf``
+    comes last, so a property given there wins over ringscope's defaults.
     """
     try:
         from pyspark.sql import SparkSession
@@ -88,6 +89,8 @@ def spark_session(cfg: SparkConfig) -> SparkSession:
         builder = builder.config("spark.jars", str(jar))
     else:
         builder = builder.config("spark.jars.packages", cfg.graphframes_package)
+    for key, value in cfg.conf.items():
+        builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     if jar is not None:
