@@ -57,7 +57,7 @@ from ringscope.graph.schema import EVENT_SCHEMA
 from ringscope.lifetime import die_with_parent
 from ringscope.privacy import Keyring
 
-__all__ = ["IngestResult", "InputStats", "ingest"]
+__all__ = ["IngestResult", "InputStats", "check_batch", "ingest"]
 
 log = logging.getLogger(__name__)
 
@@ -408,17 +408,30 @@ class _Staged:
     fields: set[str] = field(default_factory=set)  # field names the inputs give
 
 
-def _process_batch(
-    batch: RawBatch, index: int, seq: int, resolver: DomainResolver, keyring: Keyring
-) -> tuple[pl.DataFrame, pl.DataFrame | None, int, TermBatch | None, set[str]]:
-    """Validate and normalise one batch: (accepted rows, rejects or None, rejected count,
-    keyed term hashes of its contents, the names of the fields the batch gives)."""
+def check_batch(
+    batch: RawBatch, keyring: Keyring, *, index: int = 0, seq: int = 0
+) -> tuple[pl.DataFrame, np.ndarray, pl.DataFrame | None]:
+    """Validate one batch against the input contract: (the checked rows with ``_seq`` and
+    ``_source``, a boolean mask of the rejected rows, their reject records or None).
+
+    The one check every path uses: file ingest here, and ``POST /v1/events``
+    (:mod:`ringscope.stream.check`), so a record is accepted or rejected alike by both.
+    """
     checked = validate(batch.fields).with_columns(
         _seq=pl.int_range(seq, seq + len(batch), dtype=pl.Int64),
         _source=pl.lit(index, dtype=pl.Int32),
     )
     bad = checked[REASON_COLUMN].is_not_null().to_numpy()
     rejects = _rejects(batch, checked, np.flatnonzero(bad), keyring) if bad.any() else None
+    return checked, bad, rejects
+
+
+def _process_batch(
+    batch: RawBatch, index: int, seq: int, resolver: DomainResolver, keyring: Keyring
+) -> tuple[pl.DataFrame, pl.DataFrame | None, int, TermBatch | None, set[str]]:
+    """Validate and normalise one batch: (accepted rows, rejects or None, rejected count,
+    keyed term hashes of its contents, the names of the fields the batch gives)."""
+    checked, bad, rejects = check_batch(batch, keyring, index=index, seq=seq)
     rows, terms = _stage(checked.filter(pl.Series(~bad)), resolver, keyring)
     given = batch_fields(batch.fields, batch.columns, batch.raw)
     return rows, rejects, int(bad.sum()), terms, given
