@@ -2,9 +2,11 @@
 
 Each batch seals the active segment (:meth:`EventLog.seal`), moves in the files the
 drop folder received (:mod:`ringscope.stream.filedrop`), and runs the whole pipeline
-(``ringscope run``) over every sealed segment and dropped file in a child process:
-memory is returned when it ends, the server's interpreter is not held while it works,
-and the child dies with the server (``PR_SET_PDEATHSIG``), even on ``kill -9``. The run
+(``ringscope run``) over every sealed segment and dropped file in a resident worker
+process (:mod:`ringscope.stream.worker`): the server's interpreter is not held while it
+works, imports are paid once, the worker is replaced every few batches (and when it
+holds much memory) so memory is returned, and it dies with the server
+(``PR_SET_PDEATHSIG``), even on ``kill -9``. The run
 publishes atomically with lineage against the previous snapshot, as any run does, and
 the server's holder serves it at once.
 
@@ -23,8 +25,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -36,6 +36,7 @@ import orjson
 from ringscope.snapshot import LATEST, latest_snapshot, list_snapshots, read_manifest
 from ringscope.stream.filedrop import FileDrop
 from ringscope.stream.log import EventLog
+from ringscope.stream.worker import BatchWorker
 
 __all__ = ["BatchReport", "MicroBatcher", "published_inputs"]
 
@@ -103,6 +104,7 @@ class MicroBatcher:
         #: monotonic time the oldest event not yet in a snapshot was stored (None: none)
         self.waiting_since: float | None = None
         self.last: BatchReport | None = None
+        self.worker = BatchWorker(self.log.root / "stream" / "batches.log")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -126,6 +128,7 @@ class MicroBatcher:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
+        self.worker.close()
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval_s):
@@ -179,24 +182,17 @@ class MicroBatcher:
 
     def _run(self, inputs: list[Path]) -> str | None:
         """``ringscope run`` over ``inputs`` into the root; None on success, else why."""
-        command = [sys.executable, "-m", "ringscope.stream.child", str(os.getpid()), "run"]
-        command += [str(p) for p in inputs]
-        command += ["--out", str(self.root), "--max-reject-rate", "1"]
+        command = ["run", *map(str, inputs), "--out", str(self.root), "--max-reject-rate", "1"]
         if self.config is not None:
             command += ["--config", str(self.config)]
         if self.demo_key:
             command.append("--insecure-demo-key")
-        done = subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode == 0:
+        rc = self.worker.run(command)
+        if rc == 0:
             return None
-        tail = (done.stderr or done.stdout)[-_OUTPUT_TAIL:].strip()
-        log.error("micro-batch run failed (exit %d): %s", done.returncode, tail)
-        return f"exit {done.returncode}: {tail}"
+        tail = self.worker.output_tail()[-_OUTPUT_TAIL:]
+        log.error("micro-batch run failed (exit %d): %s", rc, tail)
+        return f"exit {rc}: {tail}"
 
     def _record(self, report: BatchReport) -> None:
         path = self.log.root / "stream" / "batches.jsonl"
