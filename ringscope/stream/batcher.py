@@ -2,7 +2,7 @@
 
 Each batch seals the active segment (:meth:`EventLog.seal`), moves in the files the
 drop folder received (:mod:`ringscope.stream.filedrop`), and runs the whole pipeline
-(``ringscope run``) over every sealed segment and dropped file in a resident worker
+(:mod:`ringscope.stream.batch_run`) over every sealed segment and dropped file in a resident worker
 process (:mod:`ringscope.stream.worker`): the server's interpreter is not held while it
 works, imports are paid once, the worker is replaced every few batches (and when it
 holds much memory) so memory is returned, and it dies with the server
@@ -10,11 +10,13 @@ holds much memory) so memory is returned, and it dies with the server
 publishes atomically with lineage against the previous snapshot, as any run does, and
 the server's holder serves it at once.
 
-**What a batch recomputes**: everything, over all history. The pipeline has no
-incremental state yet (coordination per touched item, Leiden from the previous
-membership); a batch costs what a batch run over the same events costs, so its cost
-grows with history (``bench/bench_stream.py`` measures it). Because each batch is a
-full run, streamed and batch results cannot drift apart: there is no state to compact.
+**What a batch recomputes**: ingest only for the segments sealed since the last batch
+(each segment's ingest is kept, :mod:`ringscope.stream.ingest_cache`); every later
+step (graph, coordination, communities, ranking) over all history. Those steps have
+no incremental state yet (coordination per touched item, Leiden from the previous
+membership), so a batch's cost still grows with history (``bench/bench_stream.py``
+measures it). Because every batch recomputes them whole, streamed and batch results
+cannot drift apart: there is no state to compact.
 
 Each finished batch is one line of ``ROOT/stream/batches.jsonl`` (snapshot id, events
 read, seconds), and snapshots beyond the newest ``keep_snapshots`` are removed.
@@ -147,13 +149,10 @@ class MicroBatcher:
         if self.waiting_since is None or (oldest is not None and oldest < self.waiting_since):
             self.waiting_since = oldest
         sealed = self.log.seal()
-        inputs = [self.log.sealed_dir] if sealed else []
-        if self.drop is not None and self.drop.has_files():
-            inputs.append(self.drop.consumed_dir)
-        if not inputs:
+        if not sealed and not (self.drop is not None and self.drop.has_files()):
             return None
         started = time.perf_counter()
-        error = self._run(inputs)
+        error = self._run()
         seconds = time.perf_counter() - started
         snapshot = latest_snapshot(self.root)
         report = BatchReport(
@@ -180,19 +179,15 @@ class MicroBatcher:
     def _unpublished_drops(self) -> bool:
         return self.drop is not None and self.drop.file_count() != self.published_drops
 
-    def _run(self, inputs: list[Path]) -> str | None:
-        """``ringscope run`` over ``inputs`` into the root; None on success, else why."""
-        command = ["run", *map(str, inputs), "--out", str(self.root), "--max-reject-rate", "1"]
-        if self.config is not None:
-            command += ["--config", str(self.config)]
-        if self.demo_key:
-            command.append("--insecure-demo-key")
-        rc = self.worker.run(command)
+    def _run(self) -> str | None:
+        """Publish a snapshot of everything sealed and dropped; None on success, else why."""
+        job = {"root": str(self.root), "config": self.config and str(self.config)}
+        rc = self.worker.run(job | {"demo_key": self.demo_key})
         if rc == 0:
             return None
         tail = self.worker.output_tail()[-_OUTPUT_TAIL:]
-        log.error("micro-batch run failed (exit %d): %s", rc, tail)
-        return f"exit {rc}: {tail}"
+        log.error("micro-batch failed (status %d): %s", rc, tail)
+        return f"status {rc}: {tail}"
 
     def _record(self, report: BatchReport) -> None:
         path = self.log.root / "stream" / "batches.jsonl"

@@ -32,7 +32,7 @@ def _rss_mb(pid: int) -> float:
 
 
 class BatchWorker:
-    """Runs ``ringscope`` argument lists in one long-lived child process."""
+    """Runs micro-batches (:func:`.batch_run.run_stream_batch`) in one long-lived child."""
 
     def __init__(self, log_path: Path, *, max_runs: int = 10, max_rss_mb: float = 1024) -> None:
         self.log_path = Path(log_path)
@@ -52,13 +52,13 @@ class BatchWorker:
         self._runs = 0
         return proc
 
-    def run(self, argv: list[str]) -> int:
-        """Run one command; its exit status (negative: the signal that ended the worker)."""
+    def run(self, job: dict) -> int:
+        """Run one micro-batch; its status (negative: the signal that ended the worker)."""
         if self._proc is None or self._proc.poll() is not None:
             self._proc = self._start()
         proc = self._proc
         try:
-            proc.stdin.write(orjson.dumps(argv) + b"\n")
+            proc.stdin.write(orjson.dumps(job) + b"\n")
             proc.stdin.flush()
             answer = proc.stdout.readline()
         except BrokenPipeError:
@@ -81,7 +81,7 @@ class BatchWorker:
             return ""
 
     def close(self) -> None:
-        """End the worker (it finishes no command: it is idle between batches)."""
+        """End the worker (called between batches, when it is idle)."""
         proc, self._proc = self._proc, None
         if proc is None:
             return

@@ -88,6 +88,9 @@ class IngestResult:
     content: ContentVectors | None = None
     #: Names of the fields the inputs gave (known or not; JSONL: from sampled records).
     fields_given: set[str] = field(default_factory=set)
+    #: The per-batch term hashes ``content`` was merged from (only with ``keep_terms``:
+    #: to merge this result with others later, see :mod:`ringscope.stream.ingest_cache`).
+    term_batches: list[TermBatch] | None = None
 
     @property
     def input_fields(self) -> dict[str, list[str]]:
@@ -628,6 +631,7 @@ def ingest(
     keyring: Keyring,
     max_reject_rate: float = 0.05,
     progress: bool = False,
+    keep_terms: bool = False,
 ) -> IngestResult:
     """Read event files into the canonical, pseudonymised event table.
 
@@ -636,6 +640,7 @@ def ingest(
         keyring: Keys for the pseudonyms and for sealing rejected records.
         max_reject_rate: Largest accepted share of rejected records, in [0, 1].
         progress: Show a progress bar on stderr.
+        keep_terms: Also keep the per-batch term hashes (``term_batches``).
 
     Returns:
         The events (:data:`EVENT_SCHEMA`, sorted by ts, actor_id, input order), the
@@ -653,6 +658,7 @@ def ingest(
     with _progress(sources, enabled=progress) as bar:
         staged = _read_all(sources, keyring, bar)
         content = merge_terms(staged.terms)
+        kept_terms = list(staged.terms) if keep_terms else None
         staged.terms.clear()
         events = pl.DataFrame(schema=EVENT_SCHEMA)
         names = None
@@ -685,6 +691,7 @@ def ingest(
         names=names,
         content=content,
         fields_given=staged.fields,
+        term_batches=kept_terms,
     )
     unused = result.input_fields["unused"]
     if unused:
