@@ -8,7 +8,6 @@ Its Prometheus metrics live in the app's registry.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,7 +123,6 @@ class IngestService:
             on_batch=self._on_batch,
         )
         self.metrics = _Metrics(registry, self)
-        self.started = time.time()
 
     def _on_batch(self, report: BatchReport) -> None:
         self.metrics.batch(report)
