@@ -96,6 +96,8 @@ class RunState:
     # the verdict store read by the ``verdicts`` step (see ringscope/feedback/step.py)
     database_url: str | None = None
     feedback: Feedback | None = None
+    # an ingest made beforehand (the stream's cached segments): the ingest step takes it
+    ingested: IngestResult | None = None
     tables: dict[str, pl.DataFrame] = field(default_factory=dict)
     files: dict[str, Callable[[Path], None]] = field(default_factory=dict)
     manifest: dict[str, Any] = field(default_factory=dict)
@@ -111,12 +113,13 @@ class Step:
 
 
 def _ingest(state: RunState) -> dict[str, Any]:
-    state.ingest = state.engine.ingest(
+    state.ingest = state.ingested or state.engine.ingest(
         state.inputs,
         keyring=state.keyring,
         max_reject_rate=state.config.max_reject_rate,
         progress=state.progress,
     )
+    state.ingested = None
     result = state.ingest
     return {
         "events": result.events.height,
@@ -482,6 +485,7 @@ def run_pipeline(
     debug_dir: Path | None = None,
     on_step: Callable[[str, float], None] | None = None,
     database_url: str | None = None,
+    ingested: IngestResult | None = None,
 ) -> Path:
     """Run every step and publish a snapshot under ``out_root``; returns its directory.
 
@@ -491,6 +495,8 @@ def run_pipeline(
     When the reject-rate limit trips, the rejects are still written (next to the
     snapshots, as ``rejects-failed-<id>.jsonl.gz``) and the error names that file.
     What a killed run left half-published under ``out_root`` is removed first.
+    ``ingested``: the result of ingesting ``inputs`` made beforehand (the stream's
+    per-segment cache, :mod:`ringscope.stream.ingest_cache`), used instead of reading them.
     """
     for stale in remove_stale_partials(Path(out_root)):
         log.warning("removed %s, left by a run that did not finish", stale.name)
@@ -505,6 +511,7 @@ def run_pipeline(
         out_root=Path(out_root),
         previous=latest_snapshot(Path(out_root)),
         database_url=database_url,
+        ingested=ingested,
     )
     timings: dict[str, dict[str, float]] = {}
     counts: dict[str, Any] = {}

@@ -26,16 +26,20 @@ from ringscope.api.routes import (
     actors,
     admin,
     clusters,
+    events,
     health,
     pages,
     signup,
     signup_outcomes,
     snapshots,
+    stats,
     verdicts,
 )
 from ringscope.api.settings import ApiSettings
 from ringscope.errors import SnapshotError
+from ringscope.privacy import Keyring, load_keyring
 from ringscope.store import open_store
+from ringscope.stream.service import IngestService
 
 __all__ = ["ROUTERS", "create_app"]
 
@@ -48,16 +52,19 @@ ROUTERS: tuple[APIRouter, ...] = (
     admin.router,
     signup.router,
     signup_outcomes.router,
+    stats.router,
     pages.router,
 )
 
 
-def create_app(settings: ApiSettings | None = None) -> FastAPI:
+def create_app(settings: ApiSettings | None = None, keyring: Keyring | None = None) -> FastAPI:
     """Build the app over ``settings.snapshot_root`` (settings from the environment if None).
 
     The store is opened (and migrated) here, so a bad database URL fails at once; the
     first snapshot is loaded at startup, or on the first request when the app runs
-    without its lifespan.
+    without its lifespan. With ``settings.ingest`` the app also serves
+    ``POST /v1/events`` and micro-batches while its lifespan runs; ``keyring`` seals
+    rejected events and keys the batches (default: ``RINGSCOPE_SECRET_KEY``).
     """
     settings = settings or ApiSettings()
     if not settings.snapshot_root.is_dir():
@@ -66,13 +73,32 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     checkers = signup.SignupCheckers()
     holder = SnapshotHolder(settings.snapshot_root, checks=[checkers.prepare])
 
+    metrics = ApiMetrics(holder)
+    ingest = None
+    if settings.ingest:
+        ingest = IngestService(
+            settings.snapshot_root,
+            keyring or load_keyring(),
+            registry=metrics.registry,
+            interval_s=settings.batch_interval_s,
+            max_backlog=settings.max_backlog,
+            keep_snapshots=settings.keep_snapshots,
+            config=settings.run_config,
+            drop_dir=settings.drop_dir,
+            on_published=holder.refresh,
+        )
+
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(holder.refresh)
         poller = asyncio.create_task(holder.poll(settings.reload_interval_s))
+        if ingest is not None:
+            ingest.start()
         try:
             yield
         finally:
+            if ingest is not None:
+                await asyncio.to_thread(ingest.stop)
             poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await poller
@@ -91,11 +117,14 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.snapshots = holder
     app.state.signup_checkers = checkers
     app.state.queue_cache = QueueCache(store)
-    app.state.metrics = ApiMetrics(holder)
+    app.state.metrics = metrics
+    app.state.ingest = ingest
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     app.state.metrics.install(app)  # added last: outermost, so it times guarded answers too
     install_error_handlers(app)
     for router in ROUTERS:
         public = router in (health.router, pages.router)
         app.include_router(router, responses=None if public else PROTECTED_ERRORS)
+    if ingest is not None:
+        app.include_router(events.router, responses=PROTECTED_ERRORS)
     return app

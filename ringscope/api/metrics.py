@@ -53,6 +53,11 @@ class ApiMetrics:
             ["snapshot_id"],
             registry=self.registry,
         )
+        self.snapshot_age = Gauge(
+            "ringscope_snapshot_age_seconds",
+            "seconds since the snapshot being served was created",
+            registry=self.registry,
+        )
         self._holder = holder
 
     def install(self, app: FastAPI) -> None:
@@ -70,6 +75,7 @@ class ApiMetrics:
         self.snapshot.clear()
         if view is not None:
             self.clusters.set(view.clusters.height)
+            self.snapshot_age.set(time.time() - view.created_at.timestamp())
             self.snapshot.labels(view.snapshot_id).set(1)
         return generate_latest(self.registry)
 

@@ -29,6 +29,15 @@ class ApiSettings(BaseSettings):
             (``RINGSCOPE_RELOAD_INTERVAL_S``).
         max_body_bytes: largest request body accepted; a larger one is a 413 before it
             is read (``RINGSCOPE_MAX_BODY_BYTES``).
+        ingest: serve ``POST /v1/events`` and micro-batch the logged events into new
+            snapshots (``RINGSCOPE_INGEST``; see :mod:`ringscope.stream`).
+        batch_interval_s: seconds between micro-batches (``RINGSCOPE_BATCH_INTERVAL_S``).
+        max_backlog: logged events not yet in a snapshot past which ``POST /v1/events``
+            answers 429 (``RINGSCOPE_MAX_BACKLOG``).
+        keep_snapshots: snapshots the micro-batcher keeps (``RINGSCOPE_KEEP_SNAPSHOTS``).
+        drop_dir: a folder whose new event files each micro-batch takes in
+            (``RINGSCOPE_DROP_DIR``).
+        run_config: TOML run configuration for the micro-batches (``RINGSCOPE_RUN_CONFIG``).
     """
 
     model_config = SettingsConfigDict(env_prefix="RINGSCOPE_", extra="ignore")
@@ -37,6 +46,12 @@ class ApiSettings(BaseSettings):
     database_url: str | None = None
     reload_interval_s: float = Field(default=2.0, gt=0)
     max_body_bytes: int = Field(default=1 << 20, gt=0)
+    ingest: bool = False
+    batch_interval_s: float = Field(default=10.0, gt=0)
+    max_backlog: int = Field(default=200_000, gt=0)
+    keep_snapshots: int = Field(default=5, ge=1)
+    drop_dir: Path | None = None
+    run_config: Path | None = None
 
     @model_validator(mode="after")
     def _default_database(self) -> ApiSettings:

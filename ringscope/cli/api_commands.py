@@ -42,13 +42,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from ringscope.api.app import create_app
     from ringscope.api.settings import ApiSettings
 
+    keyring = None
+    if args.ingest:  # an empty (or new) root is a valid start for a stream
+        from ringscope.privacy import load_keyring
+
+        keyring = load_keyring(allow_demo=args.insecure_demo_key)
+        args.snapshot.mkdir(parents=True, exist_ok=True)
     if not args.snapshot.is_dir():
         raise RingscopeError(f"snapshot root is not a directory: {args.snapshot}")
     options = {"snapshot_root": args.snapshot, "database_url": _database_url(args)}
-    if args.reload_interval is not None:
-        options["reload_interval_s"] = args.reload_interval
-    app = create_app(ApiSettings(**options))
-    err.print(f"serving {args.snapshot} on http://{args.host}:{args.port} (docs at /docs)")
+    given = {
+        "reload_interval_s": args.reload_interval,
+        "batch_interval_s": args.batch_interval,
+        "max_backlog": args.max_backlog,
+        "keep_snapshots": args.keep_snapshots,
+        "drop_dir": args.drop_dir,
+        "run_config": args.config,
+    }
+    options |= {k: v for k, v in given.items() if v is not None}
+    app = create_app(ApiSettings(**options, ingest=args.ingest), keyring=keyring)
+    what = "ingesting into and serving" if args.ingest else "serving"
+    err.print(f"{what} {args.snapshot} on http://{args.host}:{args.port} (docs at /docs)")
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 
@@ -106,6 +120,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--database-url", help="verdict store URL (default: SQLite in the root)")
     p.add_argument(
         "--reload-interval", type=float, help="seconds between checks for a newer snapshot"
+    )
+    stream = p.add_argument_group("streaming (see README: Streaming)")
+    stream.add_argument(
+        "--ingest",
+        action="store_true",
+        help="accept POST /v1/events and publish micro-batches into the root",
+    )
+    stream.add_argument("--batch-interval", type=float, help="seconds between micro-batches (10)")
+    stream.add_argument(
+        "--max-backlog", type=int, help="events waiting for a snapshot past which to answer 429"
+    )
+    stream.add_argument("--keep-snapshots", type=int, help="snapshots to keep (5)")
+    stream.add_argument("--drop-dir", type=Path, help="take in new event files from this folder")
+    stream.add_argument("--config", type=Path, help="TOML run configuration of the micro-batches")
+    stream.add_argument(
+        "--insecure-demo-key",
+        action="store_true",
+        help="hash with the public demo key (never for real data)",
     )
     p.set_defaults(func=cmd_serve)
 

@@ -57,7 +57,7 @@ from ringscope.graph.schema import EVENT_SCHEMA
 from ringscope.lifetime import die_with_parent
 from ringscope.privacy import Keyring
 
-__all__ = ["IngestResult", "InputStats", "ingest"]
+__all__ = ["IngestResult", "InputStats", "check_batch", "ingest"]
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,9 @@ class IngestResult:
     content: ContentVectors | None = None
     #: Names of the fields the inputs gave (known or not; JSONL: from sampled records).
     fields_given: set[str] = field(default_factory=set)
+    #: The per-batch term hashes ``content`` was merged from (only with ``keep_terms``:
+    #: to merge this result with others later, see :mod:`ringscope.stream.ingest_cache`).
+    term_batches: list[TermBatch] | None = None
 
     @property
     def input_fields(self) -> dict[str, list[str]]:
@@ -408,17 +411,30 @@ class _Staged:
     fields: set[str] = field(default_factory=set)  # field names the inputs give
 
 
-def _process_batch(
-    batch: RawBatch, index: int, seq: int, resolver: DomainResolver, keyring: Keyring
-) -> tuple[pl.DataFrame, pl.DataFrame | None, int, TermBatch | None, set[str]]:
-    """Validate and normalise one batch: (accepted rows, rejects or None, rejected count,
-    keyed term hashes of its contents, the names of the fields the batch gives)."""
+def check_batch(
+    batch: RawBatch, keyring: Keyring, *, index: int = 0, seq: int = 0
+) -> tuple[pl.DataFrame, np.ndarray, pl.DataFrame | None]:
+    """Validate one batch against the input contract: (the checked rows with ``_seq`` and
+    ``_source``, a boolean mask of the rejected rows, their reject records or None).
+
+    The one check every path uses: file ingest here, and ``POST /v1/events``
+    (:mod:`ringscope.stream.check`), so a record is accepted or rejected alike by both.
+    """
     checked = validate(batch.fields).with_columns(
         _seq=pl.int_range(seq, seq + len(batch), dtype=pl.Int64),
         _source=pl.lit(index, dtype=pl.Int32),
     )
     bad = checked[REASON_COLUMN].is_not_null().to_numpy()
     rejects = _rejects(batch, checked, np.flatnonzero(bad), keyring) if bad.any() else None
+    return checked, bad, rejects
+
+
+def _process_batch(
+    batch: RawBatch, index: int, seq: int, resolver: DomainResolver, keyring: Keyring
+) -> tuple[pl.DataFrame, pl.DataFrame | None, int, TermBatch | None, set[str]]:
+    """Validate and normalise one batch: (accepted rows, rejects or None, rejected count,
+    keyed term hashes of its contents, the names of the fields the batch gives)."""
+    checked, bad, rejects = check_batch(batch, keyring, index=index, seq=seq)
     rows, terms = _stage(checked.filter(pl.Series(~bad)), resolver, keyring)
     given = batch_fields(batch.fields, batch.columns, batch.raw)
     return rows, rejects, int(bad.sum()), terms, given
@@ -615,6 +631,7 @@ def ingest(
     keyring: Keyring,
     max_reject_rate: float = 0.05,
     progress: bool = False,
+    keep_terms: bool = False,
 ) -> IngestResult:
     """Read event files into the canonical, pseudonymised event table.
 
@@ -623,6 +640,7 @@ def ingest(
         keyring: Keys for the pseudonyms and for sealing rejected records.
         max_reject_rate: Largest accepted share of rejected records, in [0, 1].
         progress: Show a progress bar on stderr.
+        keep_terms: Also keep the per-batch term hashes (``term_batches``).
 
     Returns:
         The events (:data:`EVENT_SCHEMA`, sorted by ts, actor_id, input order), the
@@ -640,6 +658,7 @@ def ingest(
     with _progress(sources, enabled=progress) as bar:
         staged = _read_all(sources, keyring, bar)
         content = merge_terms(staged.terms)
+        kept_terms = list(staged.terms) if keep_terms else None
         staged.terms.clear()
         events = pl.DataFrame(schema=EVENT_SCHEMA)
         names = None
@@ -672,6 +691,7 @@ def ingest(
         names=names,
         content=content,
         fields_given=staged.fields,
+        term_batches=kept_terms,
     )
     unused = result.input_fields["unused"]
     if unused:

@@ -1,0 +1,43 @@
+"""One micro-batch: every sealed segment and dropped file -> a new published snapshot.
+
+Runs in the worker process (:mod:`.child`). Sealed segments are ingested once each and
+kept (:mod:`.ingest_cache`); the dropped files (few, and de-duplicated against the log
+by ``event_id`` like any input) are read again each time. The merged ingest goes into
+the same :func:`ringscope.pipeline.run_pipeline` as ``ringscope run`` (every later step
+runs on the whole history), so the snapshot is the one ``ringscope run`` would publish
+on these files. With the Spark engine configured, the files are read by Spark as usual.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ringscope.config import RunConfig
+from ringscope.graph.ingest import ingest
+from ringscope.pipeline import run_pipeline
+from ringscope.privacy import load_keyring
+from ringscope.stream.ingest_cache import cached_ingest, merge_ingested
+from ringscope.stream.log import stream_dirs
+
+__all__ = ["run_stream_batch"]
+
+
+def run_stream_batch(root: Path, *, config: Path | None = None, demo_key: bool = False) -> Path:
+    """Publish a snapshot of the stream under ``root``; returns its directory."""
+    root = Path(root).resolve()
+    keyring = load_keyring(allow_demo=demo_key)
+    cfg = RunConfig.from_toml(config) if config else RunConfig()
+    # rejected records never reach the log; a dropped file's bad records are kept, and
+    # must not stop the stream
+    cfg = cfg.with_overrides({"max_reject_rate": 1.0})
+    _, sealed = stream_dirs(root)
+    dropped = root / "stream" / "dropped"
+    inputs = [p for p in (dropped, sealed) if p.is_dir() and any(p.iterdir())]
+    if cfg.engine != "local":
+        return run_pipeline(inputs, root, config=cfg, keyring=keyring)
+    parts = []
+    if dropped in inputs:  # sorted before the log, as ``ringscope run`` orders its inputs
+        parts.append(ingest([dropped], keyring=keyring, max_reject_rate=1.0, keep_terms=True))
+    cache = root / "stream" / "cache"
+    parts += [cached_ingest(s, cache, keyring) for s in sorted(sealed.glob("seg-*.jsonl"))]
+    return run_pipeline(inputs, root, config=cfg, keyring=keyring, ingested=merge_ingested(parts))

@@ -1,0 +1,69 @@
+"""The micro-batcher's worker process: runs one micro-batch per line it reads.
+
+``python -m ringscope.stream.child PARENT_PID`` arms ``PR_SET_PDEATHSIG`` (so it ends
+with the server that started it, even on ``kill -9``; armed here, in the child's own
+interpreter, rather than between ``fork`` and ``exec`` of a threaded server), then
+reads JSON lines from stdin, each the arguments of :func:`.batch_run.run_stream_batch`
+(``root``, ``config``, ``demo_key``), runs it and answers one JSON line
+``{"rc": <status>}`` on stdout: 0 published, 2 an error a user can fix (the message is
+logged), 1 anything else (with its traceback). One worker serves many batches, so the
+interpreter start and the imports are paid once. Everything else it prints goes to
+stderr, which the batcher appends to ``ROOT/stream/batches.log``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import orjson
+
+from ringscope.lifetime import die_with_parent
+
+log = logging.getLogger("ringscope.stream.child")
+
+
+def _run(job: dict) -> int:
+    from ringscope.errors import RingscopeError
+    from ringscope.stream.batch_run import run_stream_batch
+
+    try:
+        snapshot = run_stream_batch(
+            Path(job["root"]),
+            config=Path(job["config"]) if job.get("config") else None,
+            demo_key=bool(job.get("demo_key")),
+        )
+    except RingscopeError as exc:
+        log.error("micro-batch failed: %s", exc)
+        return 2
+    except Exception:
+        log.exception("micro-batch failed")
+        return 1
+    log.warning("published %s", snapshot.name)
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    """Arm the parent-death signal, then run each micro-batch read from stdin."""
+    die_with_parent(int(argv[0]))
+    # answers go to the original stdout; whatever else is printed goes to stderr
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")  # as the CLI does (see cli)
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    for line in sys.stdin:
+        if line.strip():
+            rc = _run(orjson.loads(line))
+            sys.stdout.flush()
+            sys.stderr.flush()
+            answers.write(orjson.dumps({"rc": rc}).decode() + "\n")
+            answers.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,209 @@
+"""The durable event log of the ingest service: fsync'ed, append-only JSON Lines segments.
+
+Layout under the snapshot root::
+
+    ROOT/stream/active/seg-<n>.jsonl   the segment being appended to (one at a time)
+    ROOT/stream/log/seg-<n>.jsonl      sealed segments: complete, never written again
+    ROOT/stream/rejects.jsonl          posted records that failed the input contract
+
+Every accepted event is one canonical JSON line (:func:`check.canonical_line`). An
+append writes the new lines with one ``write`` on an ``O_APPEND`` descriptor and
+``fsync`` s before returning, so an acknowledged event is on disk. A process killed in
+the middle of an append can leave a torn last line: :meth:`EventLog.open` cuts the
+active segment back to its last newline (those events were never acknowledged).
+Lines that reached the disk without their acknowledgement are kept; the client's
+retry is then a duplicate, and duplicates are dropped by key: the ``event_id``, or
+the content hash when there is none. The keys of all logged events are rebuilt from
+the segments when the log opens, so idempotency holds across restarts.
+
+Sealing (:meth:`EventLog.seal`) renames the active segment into ``log/`` (atomic), so
+a micro-batch reads a fixed set of complete files while appends go on into a new one.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+import polars as pl
+
+from ringscope.stream.check import CheckedEvents, event_key
+
+__all__ = ["AppendResult", "EventLog", "stream_dirs"]
+
+_SEGMENT_GLOB = "seg-*.jsonl"
+
+
+def stream_dirs(root: Path) -> tuple[Path, Path]:
+    """(active, sealed) segment folders of a snapshot root."""
+    base = Path(root) / "stream"
+    return base / "active", base / "log"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _segment_number(path: Path) -> int:
+    return int(path.stem.removeprefix("seg-"))
+
+
+def _repair(path: Path) -> None:
+    """Cut a torn last line (a killed append) off a segment, durably."""
+    data = path.read_bytes()
+    if not data or data.endswith(b"\n"):
+        return
+    with open(path, "r+b") as fh:
+        fh.truncate(data.rfind(b"\n") + 1)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    """What one append stored: new events, and those already logged (dropped)."""
+
+    stored: int
+    duplicates: int
+
+
+class EventLog:
+    """Append-only, fsync'ed segments with an idempotency index (see the module doc)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).resolve()
+        self.active_dir, self.sealed_dir = stream_dirs(self.root)
+        self.rejects_path = self.root / "stream" / "rejects.jsonl"
+        self._lock = threading.Lock()
+        self._keys: set[str] = set()
+        self._fd: int | None = None
+        self._active: Path | None = None
+        self._active_lines = 0
+        #: events in the whole log (sealed and active)
+        self.total = 0
+        #: events in sealed segments
+        self.sealed_total = 0
+        #: monotonic time of the first append to the active segment (None when empty)
+        self.oldest_unsealed: float | None = None
+        self.rejected_total = 0
+
+    def open(self) -> EventLog:
+        """Create the folders, repair the active segment and rebuild the key index."""
+        self.active_dir.mkdir(parents=True, exist_ok=True)
+        self.sealed_dir.mkdir(parents=True, exist_ok=True)
+        sealed = sorted(self.sealed_dir.glob(_SEGMENT_GLOB), key=_segment_number)
+        active = sorted(self.active_dir.glob(_SEGMENT_GLOB), key=_segment_number)
+        for path in active:
+            _repair(path)
+        for path in sealed + active:
+            n = self._index(path)
+            self.total += n
+            if path.parent == self.sealed_dir:
+                self.sealed_total += n
+        if self.rejects_path.exists():
+            _repair(self.rejects_path)
+            with open(self.rejects_path, "rb") as fh:
+                self.rejected_total = sum(1 for _ in fh)
+        numbers = [_segment_number(p) for p in sealed + active]
+        if active:  # older active segments (a crash between two seals) are sealed now
+            for path in active[:-1]:
+                self._seal_file(path)
+            self._open_active(active[-1])
+        else:
+            self._open_active(self.active_dir / f"seg-{max(numbers, default=0) + 1:08d}.jsonl")
+        return self
+
+    def _index(self, path: Path) -> int:
+        n = 0
+        with open(path, "rb") as fh:
+            for line in fh:
+                line = line.rstrip(b"\n")
+                if line:
+                    self._keys.add(event_key(orjson.loads(line), line))
+                    n += 1
+        return n
+
+    def _open_active(self, path: Path) -> None:
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        _fsync_dir(self.active_dir)
+        self._active = path
+        with open(path, "rb") as fh:
+            self._active_lines = sum(1 for _ in fh)
+        self.oldest_unsealed = time.monotonic() if self._active_lines else None
+
+    def _seal_file(self, path: Path) -> None:
+        os.replace(path, self.sealed_dir / path.name)
+        _fsync_dir(self.sealed_dir)
+        _fsync_dir(self.active_dir)
+
+    def append(self, checked: CheckedEvents) -> AppendResult:
+        """Store the accepted events not logged yet and the rejects; durable on return."""
+        with self._lock:
+            lines: list[bytes] = []
+            new_keys: list[str] = []
+            seen = set()
+            for _, line, key in checked.accepted:
+                if key in self._keys or key in seen:
+                    continue
+                seen.add(key)
+                lines.append(line)
+                new_keys.append(key)
+            if lines:
+                _write_all(self._fd, b"\n".join(lines) + b"\n")
+                os.fsync(self._fd)
+                if self._active_lines == 0:
+                    self.oldest_unsealed = time.monotonic()
+                self._active_lines += len(lines)
+                self.total += len(lines)
+                self._keys.update(new_keys)
+            if checked.rejects.height:
+                self._append_rejects(checked.rejects)
+            return AppendResult(len(lines), len(checked.accepted) - len(lines))
+
+    def _append_rejects(self, rejects: pl.DataFrame) -> None:
+        received = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        rows = rejects.with_columns(pl.lit(received).alias("received_at")).to_dicts()
+        data = b"".join(orjson.dumps(r) + b"\n" for r in rows)
+        fd = os.open(self.rejects_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        self.rejected_total += len(rows)
+
+    def seal(self) -> int:
+        """Seal the active segment (when it holds events) and start a new one.
+
+        Returns the number of events in sealed segments afterwards: what a micro-batch
+        started now will read.
+        """
+        with self._lock:
+            if self._active_lines:
+                os.close(self._fd)
+                self._seal_file(self._active)
+                self.sealed_total += self._active_lines
+                number = _segment_number(self._active) + 1
+                self._open_active(self.active_dir / f"seg-{number:08d}.jsonl")
+            return self.sealed_total
+
+    def close(self) -> None:
+        """Close the active segment (everything appended is already durable)."""
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]

@@ -1,0 +1,94 @@
+"""The resident process the micro-batcher runs its batches in (see :mod:`.child`).
+
+Started on first use from the batcher's thread (the parent-death signal follows the
+thread that started a child, and the batcher's thread lives as long as the server),
+replaced after ``max_runs`` batches or once it holds more than ``max_rss_mb`` after a
+batch, and started again if it died. Its output is appended to a log file.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+
+__all__ = ["BatchWorker"]
+
+_TAIL_BYTES = 2000
+
+
+def _rss_mb(pid: int) -> float:
+    """Resident memory of a process in MiB (0 when it cannot be read)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+class BatchWorker:
+    """Runs micro-batches (:func:`.batch_run.run_stream_batch`) in one long-lived child."""
+
+    def __init__(self, log_path: Path, *, max_runs: int = 10, max_rss_mb: float = 1024) -> None:
+        self.log_path = Path(log_path)
+        self.max_runs = max_runs
+        self.max_rss_mb = max_rss_mb
+        self._proc: subprocess.Popen | None = None
+        self._runs = 0
+
+    def _start(self) -> subprocess.Popen:
+        with open(self.log_path, "ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "ringscope.stream.child", str(os.getpid())],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+            )
+        self._runs = 0
+        return proc
+
+    def run(self, job: dict) -> int:
+        """Run one micro-batch; its status (negative: the signal that ended the worker)."""
+        if self._proc is None or self._proc.poll() is not None:
+            self._proc = self._start()
+        proc = self._proc
+        try:
+            proc.stdin.write(orjson.dumps(job) + b"\n")
+            proc.stdin.flush()
+            answer = proc.stdout.readline()
+        except BrokenPipeError:
+            answer = b""
+        if not answer:  # the worker died during the command
+            self._proc = None
+            return proc.wait() or -1
+        self._runs += 1
+        if self._runs >= self.max_runs or _rss_mb(proc.pid) > self.max_rss_mb:
+            self.close()
+        return int(orjson.loads(answer)["rc"])
+
+    def output_tail(self) -> str:
+        """The end of the worker's output (for a failed batch's report)."""
+        try:
+            with open(self.log_path, "rb") as fh:
+                fh.seek(max(0, self.log_path.stat().st_size - _TAIL_BYTES))
+                return fh.read().decode("utf-8", "replace").strip()
+        except OSError:
+            return ""
+
+    def close(self) -> None:
+        """End the worker (called between batches, when it is idle)."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        proc.stdin.close()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
