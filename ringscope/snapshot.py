@@ -4,7 +4,7 @@ Layout of a snapshot root::
 
     ROOT/LATEST                  name of the newest complete snapshot
     ROOT/<snapshot_id>/          manifest.json, actors/clusters/members.parquet, ...
-    ROOT/.<snapshot_id>.partial/ a snapshot being written (never read)
+    ROOT/.<snapshot_id>.<pid>.partial/ a snapshot being written by process pid (never read)
 
 A snapshot is written under its ``.partial`` name and renamed when every file is on disk
 (``os.rename`` is atomic within a file system); only then is ``LATEST`` replaced, again
@@ -13,7 +13,10 @@ by an atomic rename. A crash at any point leaves the previous snapshot and point
 A writer holds an exclusive ``flock`` on ``.owner`` inside its ``.partial`` directory
 while it writes; the kernel drops the lock when the writer dies, even by ``kill -9``, so
 :func:`remove_stale_partials` (run when a run starts) removes exactly the directories no
-live writer holds, and never a concurrent run's work in progress.
+live writer holds, and never a concurrent run's work in progress. The writer's pid in
+the name covers the moments the lock cannot: just after the directory is made and while
+it is flushed before the rename (a loaded machine can spend seconds there), a directory
+whose writer is dead is abandoned whatever its lock file says.
 """
 
 from __future__ import annotations
@@ -72,7 +75,7 @@ def publish_snapshot(root: Path, snapshot_id: str, write: Callable[[Path], None]
     final = root / snapshot_id
     if final.exists():
         raise SnapshotError(f"snapshot {final} already exists")
-    tmp = root / f".{snapshot_id}{_PARTIAL_SUFFIX}"
+    tmp = root / f".{snapshot_id}.{os.getpid()}{_PARTIAL_SUFFIX}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
@@ -107,6 +110,9 @@ def _owned(partial: Path) -> Iterator[None]:
 
 def _abandoned(partial: Path) -> bool:
     """True when no live writer holds ``partial``."""
+    writer = partial.name[: -len(_PARTIAL_SUFFIX)].rpartition(".")[2]
+    if writer.isdigit() and not _pid_alive(writer):
+        return True
     try:
         fd = os.open(partial / _OWNER, os.O_RDONLY)
     except FileNotFoundError:

@@ -79,3 +79,13 @@ def test_stale_partials_go_but_a_live_writers_stays(tmp_path):
     publish_snapshot(root, "20240102T000000000000Z", write)
     assert sorted(p.name for p in seen_while_writing) == sorted([dead.name, ".LATEST.999999999"])
     assert not (root / "20240102T000000000000Z" / ".owner").exists()
+
+
+def test_a_dead_writers_partial_goes_even_before_it_was_locked(tmp_path):
+    # killed between making the directory and locking it (or after unlocking it to
+    # flush): no owner file, fresh mtime, but the pid in its name is gone
+    dead = tmp_path / ".20240101T000000000000Z.999999999.partial"
+    dead.mkdir()
+    (dead / "actors.parquet").write_text("x")
+    assert remove_stale_partials(tmp_path) == [dead]
+    assert not dead.exists()
