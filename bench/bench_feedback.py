@@ -14,7 +14,9 @@ per world):
   judged the same way, then period 2 run into the same root (lineage carries verdicts).
 
 Reported per world: precision@10, the rank of the first look-alike cluster and how many
-ring clusters rank below it. ``--train-10k`` also times the ranker on 10,000 verdicts.
+ring clusters rank below it; for next periods also the actor risk of ring members vs
+look-alike members before and after (the risk model learns from the verdicts' members).
+``--train-10k`` also times the ranker on 10,000 verdicts.
 """
 
 from __future__ import annotations
@@ -166,14 +168,38 @@ def _pair(legit: int, days: int, a: int, b: int, judge: int) -> dict[str, Any]:
     return {"a": a, "b": b, "verdicts": verdicts, "before": before, "after": after}
 
 
+def _member_risk(root: Path, world: Path) -> dict[str, float]:
+    """The actor risk of ring members vs look-alike members: AUROC, and how many
+    look-alike members reach risk 0.5 (what verdicts teach the risk model)."""
+    import numpy as np
+    import polars as pl
+    from sklearn.metrics import roc_auc_score
+
+    from ringscope.snapshot import resolve_snapshot
+
+    truth = json.loads((world / "truth.json").read_text())
+    rings = {m for r in truth["rings"] for m in r["members"]}
+    alike = {m for g in truth["lookalikes"] for m in g["members"]} - rings
+    actors = pl.read_parquet(resolve_snapshot(root) / "actors.parquet")
+    actors = actors.filter(pl.col("actor_id").is_in(list(rings | alike)))
+    ring = np.array([a in rings for a in actors["actor_id"]])
+    risk = actors["risk_score"].to_numpy()
+    return {
+        "ring_vs_lookalike_auroc": round(float(roc_auc_score(ring, risk)), 4),
+        "lookalike_members_at_risk_0_5": int((risk[~ring] >= 0.5).sum()),
+    }
+
+
 def _next_period(legit: int, days: int, a: int, judge: int) -> dict[str, Any]:
     world = _world(legit, a, 2 * days)
     first, second = _periods(world, 2 * days)
-    before = _metrics(_run(second, _fresh(f"fb-next-before-{a}")), world)
+    before_root = _run(second, _fresh(f"fb-next-before-{a}"))
+    before = _metrics(before_root, world)
     root = _run(first, _fresh(f"fb-next-after-{a}"))
     verdicts = _judge(root, world, judge)
     after = _metrics(_run(second, root), world)
-    return {"a": a, "verdicts": verdicts, "before": before, "after": after}
+    risk = {"before": _member_risk(before_root, world), "after": _member_risk(root, world)}
+    return {"a": a, "verdicts": verdicts, "before": before, "after": after, "member_risk": risk}
 
 
 def _ok(m: dict[str, Any]) -> bool:
@@ -269,6 +295,7 @@ def main() -> None:
             r = _next_period(args.legit, args.days, a, args.judge)
             results.append(r | {"next_period": True})
             print(_row(f"A={a} period 2 after period 1", r), flush=True)
+            print(f"  actor risk, ring vs look-alike members: {r['member_risk']}", flush=True)
     for label, chosen in (("other-world pairs", [r for r in results if "b" in r]),
                           ("next periods", [r for r in results if "b" not in r])):  # fmt: skip
         if chosen:

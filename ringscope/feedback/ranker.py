@@ -130,20 +130,17 @@ def fit_signal_weights(
 
 def train_ranker(train: list[Example], cfg: FeedbackConfig, *, threads: int = 1) -> ClusterRanker:
     """Fit the ranker on labelled examples (both classes must be present)."""
-    rows = pl.DataFrame(
-        [[e.features.get(f, 0.0) for f in RANKER_FEATURES] for e in train],
-        schema={f: pl.Float64 for f in RANKER_FEATURES},
-        orient="row",
-    )
+    x = np.array([[e.features.get(f, 0.0) for f in RANKER_FEATURES] for e in train])
+    signals = x[:, [RANKER_FEATURES.index(s) for s in SIGNALS]]
     y = np.array([e.label for e in train], dtype=np.float64)
     n_pos, n = int(y.sum()), len(y)
     if n_pos == 0 or n_pos == n:
         raise ValueError("the ranker needs both confirmed and dismissed clusters")
     # balanced classes: each class weighs half the data
     weight = np.where(y == 1, n / (2 * n_pos), n / (2 * (n - n_pos)))
-    offset = prior_logit(rows["prior_score"].to_numpy())
-    intercept, slopes = fit_signal_weights(_signals(rows), y, weight, offset, cfg.signal_l2)
-    start = offset + intercept + _signals(rows) @ slopes
+    offset = prior_logit(x[:, RANKER_FEATURES.index("prior_score")])
+    intercept, slopes = fit_signal_weights(signals, y, weight, offset, cfg.signal_l2)
+    start = offset + intercept + signals @ slopes
     params = {
         "objective": "binary",
         "learning_rate": cfg.learning_rate,
@@ -165,7 +162,11 @@ def train_ranker(train: list[Example], cfg: FeedbackConfig, *, threads: int = 1)
         "verbose": -1,
     }
     data = lgb.Dataset(
-        _trees(rows), y, weight=weight, init_score=start, feature_name=list(LEARNED_FEATURES)
+        x[:, [RANKER_FEATURES.index(f) for f in LEARNED_FEATURES]],
+        y,
+        weight=weight,
+        init_score=start,
+        feature_name=list(LEARNED_FEATURES),
     )
     booster = lgb.train(params, data, num_boost_round=cfg.rounds)
     weights = dict(zip(SIGNALS, (float(w) for w in slopes), strict=True))
