@@ -41,13 +41,14 @@ import lightgbm as lgb
 import numpy as np
 import polars as pl
 from scipy.optimize import minimize
+from scipy.special import expit
 
 from ringscope.config import FeedbackConfig
 from ringscope.feedback.features import LEARNED_FEATURES, MONOTONE, RANKER_FEATURES
 from ringscope.feedback.labels import Example
 from ringscope.ranking.signals import SIGNALS
 
-__all__ = ["CONTRIBUTING", "ClusterRanker", "prior_logit", "train_ranker"]
+__all__ = ["CONTRIBUTING", "ClusterRanker", "fit_signal_weights", "prior_logit", "train_ranker"]
 
 #: The features a contribution is reported for, in order (bias after the last).
 CONTRIBUTING: tuple[str, ...] = tuple(
@@ -80,8 +81,7 @@ class ClusterRanker:
     def predict(self, features: pl.DataFrame) -> np.ndarray:
         """P(ring) of each row of a :func:`~ringscope.feedback.features.cluster_features`."""
         trees = self.booster.predict(_trees(features), raw_score=True)
-        raw = self._start(features) + self.tree_share * trees
-        return 1.0 / (1.0 + np.exp(-raw))
+        return expit(self._start(features) + self.tree_share * trees)
 
     def contributions(self, features: pl.DataFrame) -> np.ndarray:
         """``[n, len(CONTRIBUTING) + 1]`` log-odds corrections of the prior, bias last."""
@@ -116,10 +116,9 @@ def fit_signal_weights(
 
     def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
         b, w = theta[0], theta[1:]
-        p = 1.0 / (1.0 + np.exp(-(offset + b + x @ w)))
-        eps = 1e-12
-        nll = -np.sum(weight * (y * np.log(p + eps) + (1 - y) * np.log(1 - p + eps)))
-        g = weight * (p - y) / weight.sum()
+        z = offset + b + x @ w
+        nll = np.sum(weight * (np.logaddexp(0.0, z) - y * z))  # stable log loss
+        g = weight * (expit(z) - y) / weight.sum()
         value = nll / weight.sum() + 0.5 * l2 * float(w @ w)
         return value, np.concatenate([[g.sum()], x.T @ g + l2 * w])
 
