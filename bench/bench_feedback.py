@@ -93,6 +93,31 @@ def _labels(root: Path, world: Path) -> list[Any]:
     return sorted(report.top_clusters, key=lambda c: c.rank)
 
 
+def _by_prior(root: Path) -> Path:
+    """A copy of the root's latest snapshot ranked by the prior score alone: what a run
+    without verdicts ranks (exact for another world's run: no verdict names its accounts,
+    so the prior score is the one a fresh root gives)."""
+    import polars as pl
+
+    from ringscope.snapshot import resolve_snapshot
+
+    snap = resolve_snapshot(root)
+    out = root.parent / f"{root.name}-by-prior"
+    shutil.rmtree(out, ignore_errors=True)
+    (out / snap.name).mkdir(parents=True)
+    for name in ("actors", "members", "manifest"):
+        for f in snap.glob(f"{name}.*"):
+            shutil.copy(f, out / snap.name / f.name)
+    clusters = pl.read_parquet(snap / "clusters.parquet").sort(
+        ["prior_score", "size", "cluster_id"], descending=[True, True, False]
+    )
+    clusters.with_columns(
+        pl.col("prior_score").alias("score"), pl.int_range(1, pl.len() + 1).alias("rank")
+    ).write_parquet(out / snap.name / "clusters.parquet")
+    (out / "LATEST").write_text(snap.name)
+    return out
+
+
 def _metrics(root: Path, world: Path) -> dict[str, Any]:
     """precision@10 and look-alikes in the top 10 as ``ringscope evaluate`` counts them
     (the top min(10, rings in the truth)), the first look-alike over the whole ranking."""
@@ -159,12 +184,15 @@ def _fresh(name: str) -> Path:
     return root
 
 
-def _pair(legit: int, days: int, a: int, b: int, judge: int) -> dict[str, Any]:
+def _pair(legit: int, days: int, a: int, b: int, judge: int, prior_before: bool) -> dict[str, Any]:
     world_a, world_b = _world(legit, a, days), _world(legit, b, days)
-    before = _metrics(_run(world_b / "events.jsonl.gz", _fresh(f"fb-before-{b}")), world_b)
+    if not prior_before:
+        before = _metrics(_run(world_b / "events.jsonl.gz", _fresh(f"fb-before-{b}")), world_b)
     root = _run(world_a / "events.jsonl.gz", _fresh(f"fb-after-{a}-{b}"))
     verdicts = _judge(root, world_a, judge)
     after = _metrics(_run(world_b / "events.jsonl.gz", root), world_b)
+    if prior_before:
+        before = _metrics(_by_prior(root), world_b)
     return {"a": a, "b": b, "verdicts": verdicts, "before": before, "after": after}
 
 
@@ -190,10 +218,12 @@ def _member_risk(root: Path, world: Path) -> dict[str, float]:
     }
 
 
-def _next_period(legit: int, days: int, a: int, judge: int) -> dict[str, Any]:
+def _next_period(legit: int, days: int, a: int, judge: int, reuse: bool) -> dict[str, Any]:
     world = _world(legit, a, 2 * days)
     first, second = _periods(world, 2 * days)
-    before_root = _run(second, _fresh(f"fb-next-before-{a}"))
+    before_root = OUT / f"fb-next-before-{a}"
+    if not (reuse and (before_root / "LATEST").exists()):  # a run without verdicts
+        before_root = _run(second, _fresh(before_root.name))
     before = _metrics(before_root, world)
     root = _run(first, _fresh(f"fb-next-after-{a}"))
     verdicts = _judge(root, world, judge)
@@ -275,6 +305,12 @@ def main() -> None:
     parser.add_argument("--no-next-period", action="store_true")
     parser.add_argument("--no-pairs", action="store_true", help="only the next-period runs")
     parser.add_argument("--train-10k", action="store_true")
+    parser.add_argument(
+        "--prior-before",
+        action="store_true",
+        help="pairs: take 'before' from the after run's prior score instead of a third "
+        "run; next periods: reuse a 'before' root left by an earlier run (no verdicts)",
+    )
     args = parser.parse_args()
     if args.train_10k:
         print(f"10,000 verdicts: {_train_10k()}")
@@ -286,13 +322,13 @@ def main() -> None:
     results = []
     for i in range(0 if args.no_pairs else args.pairs):
         a, b = args.first_seed + 2 * i, args.first_seed + 2 * i + 1
-        r = _pair(args.legit, args.days, a, b, args.judge)
+        r = _pair(args.legit, args.days, a, b, args.judge, args.prior_before)
         results.append(r)
         print(_row(f"B={b} after A={a}", r), flush=True)
     if not args.no_next_period:
         for i in range(args.pairs):
             a = args.first_seed + 2 * i
-            r = _next_period(args.legit, args.days, a, args.judge)
+            r = _next_period(args.legit, args.days, a, args.judge, args.prior_before)
             results.append(r | {"next_period": True})
             print(_row(f"A={a} period 2 after period 1", r), flush=True)
             print(f"  actor risk, ring vs look-alike members: {r['member_risk']}", flush=True)
