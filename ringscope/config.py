@@ -390,11 +390,8 @@ class FeedbackConfig(_Strict):
     The learned cluster ranker is trained once the store holds at least
     ``min_confirmed`` confirmed and ``min_dismissed`` dismissed clusters; below that the
     prior score ranks alone. A cluster's score is then
-    ``(1 - blend) * prior_score + blend * learned_score``. The learned score re-weights
-    the prior's signals first (non-negative weights, L2 ``signal_l2``), then boosted trees
-    correct it, their correction weighted ``n / (n + tree_half_n)`` for ``n`` examples;
-    the tree settings keep the model small for tens to thousands of labels (shallow
-    trees, L2, few rounds).
+    ``(1 - blend) * prior_score + blend * learned_score``. The tree settings keep the
+    model small for tens to thousands of labels (shallow trees, L2, few rounds).
 
     A dismissed cluster that persists comes back to the open queue only when it grew by
     ``grow_ratio`` of its size and at least ``grow_min`` accounts, gained a suspended
@@ -407,8 +404,6 @@ class FeedbackConfig(_Strict):
     min_confirmed: int = Field(default=5, ge=1)
     min_dismissed: int = Field(default=5, ge=1)
     blend: float = Field(default=0.5, ge=0, le=1)
-    signal_l2: float = Field(default=0.01, ge=0)
-    tree_half_n: int = Field(default=300, ge=0)
     rounds: int = Field(default=80, ge=1, le=2000)
     learning_rate: float = Field(default=0.1, gt=0, le=1)
     num_leaves: int = Field(default=7, ge=2, le=127)

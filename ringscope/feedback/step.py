@@ -24,9 +24,9 @@ import numpy as np
 import polars as pl
 from sqlalchemy.engine import make_url
 
-from ringscope.feedback.features import FEATURES_TABLE, cluster_features
+from ringscope.feedback.features import FEATURES_TABLE, LEARNED_FEATURES, cluster_features
 from ringscope.feedback.labels import ClusterLabel, actor_labels, cluster_labels, examples
-from ringscope.feedback.ranker import CONTRIBUTING, train_ranker
+from ringscope.feedback.ranker import train_ranker
 from ringscope.feedback.review import review_states, teach_lane
 from ringscope.ranking.lineage import LINEAGE_TABLE
 from ringscope.store import ActorVerdictRecord, VerdictRecord, open_store
@@ -121,12 +121,12 @@ def _snapshot_reader(out_root: Path):
 
 
 def _contributions(ids: pl.Series, features: pl.DataFrame, contrib: np.ndarray) -> pl.DataFrame:
-    n, f = len(ids), len(CONTRIBUTING)
+    n, f = len(ids), len(LEARNED_FEATURES)
     table = pl.DataFrame(
         {
             "cluster_id": np.repeat(ids.to_numpy(), f),
-            "feature": np.tile(np.array(CONTRIBUTING), n),
-            "value": features.select(CONTRIBUTING).to_numpy().reshape(-1),
+            "feature": np.tile(np.array(LEARNED_FEATURES), n),
+            "value": features.select(LEARNED_FEATURES).to_numpy().reshape(-1),
             "contribution": contrib[:, :f].reshape(-1),
         }
     )
@@ -160,14 +160,7 @@ def apply_feedback(
         ranker = train_ranker(train, cfg)
         report["train_seconds"] = round(time.perf_counter() - t0, 3)
         learned, contrib = ranker.predict(features), ranker.contributions(features)
-        report |= {
-            "ranker": "used",
-            "blend": cfg.blend,
-            "confirmed": n_pos,
-            "dismissed": n_neg,
-            "signal_weights": {k: round(v, 3) for k, v in ranker.signal_weights.items()},
-            "tree_share": round(ranker.tree_share, 3),
-        }
+        report |= {"ranker": "used", "blend": cfg.blend, "confirmed": n_pos, "dismissed": n_neg}
     states = review_states(features, lineage, labels, cfg)
     lane = teach_lane(
         features, states, train, learned, cfg, state.config.scoring.takedown_threshold
