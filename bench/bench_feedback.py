@@ -14,7 +14,9 @@ per world):
   judged the same way, then period 2 run into the same root (lineage carries verdicts).
 
 Reported per world: precision@10, the rank of the first look-alike cluster and how many
-ring clusters rank below it. ``--train-10k`` also times the ranker on 10,000 verdicts.
+ring clusters rank below it; for next periods also the actor risk of ring members vs
+look-alike members before and after (the risk model learns from the verdicts' members).
+``--train-10k`` also times the ranker on 10,000 verdicts.
 """
 
 from __future__ import annotations
@@ -91,6 +93,31 @@ def _labels(root: Path, world: Path) -> list[Any]:
     return sorted(report.top_clusters, key=lambda c: c.rank)
 
 
+def _by_prior(root: Path) -> Path:
+    """A copy of the root's latest snapshot ranked by the prior score alone: what a run
+    without verdicts ranks (exact for another world's run: no verdict names its accounts,
+    so the prior score is the one a fresh root gives)."""
+    import polars as pl
+
+    from ringscope.snapshot import resolve_snapshot
+
+    snap = resolve_snapshot(root)
+    out = root.parent / f"{root.name}-by-prior"
+    shutil.rmtree(out, ignore_errors=True)
+    (out / snap.name).mkdir(parents=True)
+    for name in ("actors", "members", "manifest"):
+        for f in snap.glob(f"{name}.*"):
+            shutil.copy(f, out / snap.name / f.name)
+    clusters = pl.read_parquet(snap / "clusters.parquet").sort(
+        ["prior_score", "size", "cluster_id"], descending=[True, True, False]
+    )
+    clusters.with_columns(
+        pl.col("prior_score").alias("score"), pl.int_range(1, pl.len() + 1).alias("rank")
+    ).write_parquet(out / snap.name / "clusters.parquet")
+    (out / "LATEST").write_text(snap.name)
+    return out
+
+
 def _metrics(root: Path, world: Path) -> dict[str, Any]:
     """precision@10 and look-alikes in the top 10 as ``ringscope evaluate`` counts them
     (the top min(10, rings in the truth)), the first look-alike over the whole ranking."""
@@ -157,23 +184,52 @@ def _fresh(name: str) -> Path:
     return root
 
 
-def _pair(legit: int, days: int, a: int, b: int, judge: int) -> dict[str, Any]:
+def _pair(legit: int, days: int, a: int, b: int, judge: int, prior_before: bool) -> dict[str, Any]:
     world_a, world_b = _world(legit, a, days), _world(legit, b, days)
-    before = _metrics(_run(world_b / "events.jsonl.gz", _fresh(f"fb-before-{b}")), world_b)
+    if not prior_before:
+        before = _metrics(_run(world_b / "events.jsonl.gz", _fresh(f"fb-before-{b}")), world_b)
     root = _run(world_a / "events.jsonl.gz", _fresh(f"fb-after-{a}-{b}"))
     verdicts = _judge(root, world_a, judge)
     after = _metrics(_run(world_b / "events.jsonl.gz", root), world_b)
+    if prior_before:
+        before = _metrics(_by_prior(root), world_b)
     return {"a": a, "b": b, "verdicts": verdicts, "before": before, "after": after}
 
 
-def _next_period(legit: int, days: int, a: int, judge: int) -> dict[str, Any]:
+def _member_risk(root: Path, world: Path) -> dict[str, float]:
+    """The actor risk of ring members vs look-alike members: AUROC, and how many
+    look-alike members reach risk 0.5 (what verdicts teach the risk model)."""
+    import numpy as np
+    import polars as pl
+    from sklearn.metrics import roc_auc_score
+
+    from ringscope.snapshot import resolve_snapshot
+
+    truth = json.loads((world / "truth.json").read_text())
+    rings = {m for r in truth["rings"] for m in r["members"]}
+    alike = {m for g in truth["lookalikes"] for m in g["members"]} - rings
+    actors = pl.read_parquet(resolve_snapshot(root) / "actors.parquet")
+    actors = actors.filter(pl.col("actor_id").is_in(list(rings | alike)))
+    ring = np.array([a in rings for a in actors["actor_id"]])
+    risk = actors["risk_score"].to_numpy()
+    return {
+        "ring_vs_lookalike_auroc": round(float(roc_auc_score(ring, risk)), 4),
+        "lookalike_members_at_risk_0_5": int((risk[~ring] >= 0.5).sum()),
+    }
+
+
+def _next_period(legit: int, days: int, a: int, judge: int, reuse: bool) -> dict[str, Any]:
     world = _world(legit, a, 2 * days)
     first, second = _periods(world, 2 * days)
-    before = _metrics(_run(second, _fresh(f"fb-next-before-{a}")), world)
+    before_root = OUT / f"fb-next-before-{a}"
+    if not (reuse and (before_root / "LATEST").exists()):  # a run without verdicts
+        before_root = _run(second, _fresh(before_root.name))
+    before = _metrics(before_root, world)
     root = _run(first, _fresh(f"fb-next-after-{a}"))
     verdicts = _judge(root, world, judge)
     after = _metrics(_run(second, root), world)
-    return {"a": a, "verdicts": verdicts, "before": before, "after": after}
+    risk = {"before": _member_risk(before_root, world), "after": _member_risk(root, world)}
+    return {"a": a, "verdicts": verdicts, "before": before, "after": after, "member_risk": risk}
 
 
 def _ok(m: dict[str, Any]) -> bool:
@@ -249,6 +305,12 @@ def main() -> None:
     parser.add_argument("--no-next-period", action="store_true")
     parser.add_argument("--no-pairs", action="store_true", help="only the next-period runs")
     parser.add_argument("--train-10k", action="store_true")
+    parser.add_argument(
+        "--prior-before",
+        action="store_true",
+        help="pairs: take 'before' from the after run's prior score instead of a third "
+        "run; next periods: reuse a 'before' root left by an earlier run (no verdicts)",
+    )
     args = parser.parse_args()
     if args.train_10k:
         print(f"10,000 verdicts: {_train_10k()}")
@@ -260,15 +322,16 @@ def main() -> None:
     results = []
     for i in range(0 if args.no_pairs else args.pairs):
         a, b = args.first_seed + 2 * i, args.first_seed + 2 * i + 1
-        r = _pair(args.legit, args.days, a, b, args.judge)
+        r = _pair(args.legit, args.days, a, b, args.judge, args.prior_before)
         results.append(r)
         print(_row(f"B={b} after A={a}", r), flush=True)
     if not args.no_next_period:
         for i in range(args.pairs):
             a = args.first_seed + 2 * i
-            r = _next_period(args.legit, args.days, a, args.judge)
+            r = _next_period(args.legit, args.days, a, args.judge, args.prior_before)
             results.append(r | {"next_period": True})
             print(_row(f"A={a} period 2 after period 1", r), flush=True)
+            print(f"  actor risk, ring vs look-alike members: {r['member_risk']}", flush=True)
     for label, chosen in (("other-world pairs", [r for r in results if "b" in r]),
                           ("next periods", [r for r in results if "b" not in r])):  # fmt: skip
         if chosen:

@@ -7,9 +7,10 @@ while a ring persists); a cluster with a fresh id whose linked previous clusters
 **Dismissed before.** A dismissed cluster that persists is listed below the open queue
 (``review_state`` ``dismissed_before``) unless it changed materially since it was
 judged: it grew by ``grow_ratio`` and ``grow_min`` accounts, gained a suspended member or
-an evidence layer, or one of its evidence signals (:data:`EVIDENCE_SIGNALS`) rose by
-``evidence_delta`` (:class:`~ringscope.config.FeedbackConfig`). Then it is ``reopened``,
-back in the open queue at its score, with the reason.
+an evidence layer, or one of its evidence signals (:data:`EVIDENCE_SIGNALS`: not the
+model outputs of :data:`MODEL_SIGNALS`) rose by ``evidence_delta``
+(:class:`~ringscope.config.FeedbackConfig`). Then it is ``reopened``, back in the open
+queue at its score, with the reason.
 
 **The review lane.** The open, unlabelled clusters whose verdict would teach the ranker
 most: those closest to its decision boundary (``1 - |2p - 1|``; without a ranker, the
@@ -31,12 +32,15 @@ from ringscope.feedback.features import RANKER_FEATURES
 from ringscope.feedback.labels import ClusterLabel, Example
 from ringscope.ranking.signals import SIGNALS
 
-__all__ = ["EVIDENCE_SIGNALS", "REVIEW_STATES", "review_states", "teach_lane"]
+__all__ = ["EVIDENCE_SIGNALS", "MODEL_SIGNALS", "REVIEW_STATES", "review_states", "teach_lane"]
 
 REVIEW_STATES = ("open", "reopened", "confirmed", "disputed", "dismissed_before")
-#: Signals that are observed evidence. ``member_risk`` is left out: it is a model's
-#: output and moves whenever the risk model retrains (on these very verdicts, too).
-EVIDENCE_SIGNALS = tuple(s for s in SIGNALS if s != "member_risk")
+#: Model outputs: ``member_risk`` (the learned actor risk) and ``content_abuse`` (the
+#: supervised content model) move whenever their models retrain, and both retrain on
+#: these very verdicts (dismissed members become negatives), so a rise is no new evidence.
+MODEL_SIGNALS = ("member_risk", "content_abuse")
+#: Signals that are observed evidence: a rise of one can reopen a dismissed cluster.
+EVIDENCE_SIGNALS = tuple(s for s in SIGNALS if s not in MODEL_SIGNALS)
 
 
 def _size(features: dict[str, float]) -> int:

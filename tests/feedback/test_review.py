@@ -32,7 +32,8 @@ def dismissed(cluster: str, then: dict[str, float], i: int = 1) -> VerdictRecord
 def test_dismissed_clusters_stay_below_until_their_evidence_changes():
     then = vector(10, fanout=0.2, member_risk=0.0, layer_content=1.0)
     now = {
-        "same": then | {"member_risk": 0.4},  # a model output moving is no new evidence
+        # model outputs moving (they retrain on the verdicts) are no new evidence
+        "same": then | {"member_risk": 0.4, "content_abuse": 0.3},
         "grew": vector(14, fanout=0.2, layer_content=1.0),
         "hotter": then | {"fanout": 0.4},
         "wider": then | {"layer_device": 1.0},
