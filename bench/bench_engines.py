@@ -32,7 +32,7 @@ from pathlib import Path
 import psutil
 from common import OUT, SECRET, cached_world, evaluate
 
-from ringscope.graph.spark.standalone import StandaloneCluster
+from ringscope.engines.spark.standalone import StandaloneCluster
 
 _CONFIG = "[embeddings]\nenabled = false\n"
 

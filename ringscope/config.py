@@ -441,7 +441,7 @@ class FeedbackConfig(_Strict):
 
 
 class SparkConfig(_Strict):
-    """The Spark engine (``engine = "spark"``, see ``ringscope.graph.spark``).
+    """The Spark engine (``engine = "spark"``, see ``ringscope.engines.spark``).
 
     ``master`` is a Spark master URL (``local[*]``, ``spark://host:7077``, ``yarn``).
     GraphFrames comes from ``graphframes_jar`` (a local JAR; default: the one ``make

@@ -14,7 +14,7 @@ __all__ = ["register"]
 
 def cmd_spark_cluster(args: argparse.Namespace) -> int:
     """Start the cluster, print its master URL, keep it up until SIGINT/SIGTERM."""
-    from ringscope.graph.spark.standalone import StandaloneCluster
+    from ringscope.engines.spark.standalone import StandaloneCluster
 
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

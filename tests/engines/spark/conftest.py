@@ -23,7 +23,7 @@ def spark() -> Iterator:
 
     Engines find it as the active session and reuse it instead of starting their own.
     """
-    from ringscope.graph.spark.session import spark_session
+    from ringscope.engines.spark.session import spark_session
 
     session = spark_session(
         SparkConfig(master="local[2]", shuffle_partitions=2, driver_memory="1g")

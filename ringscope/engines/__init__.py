@@ -4,7 +4,8 @@ The pipeline (:mod:`ringscope.pipeline`) is one list of steps; an :class:`Engine
 work of the engine-specific ones: ingest, the typed graph, coordination evidence and
 communities. Ranking and later steps run on the driver on the reduced tables both engines
 return in the same form, so the snapshot format does not depend on the engine.
-Engine names resolve to classes here and only here (``RunConfig.engine``, ``--engine``).
+Engine names resolve to classes here and only here (``RunConfig.engine``, ``--engine``):
+:mod:`ringscope.engines.local` (one machine) and :mod:`ringscope.engines.spark`.
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ import polars as pl
 from ringscope.config import CommunityConfig, CoordinationConfig, RunConfig
 from ringscope.errors import ConfigError
 from ringscope.graph.communities import DEFAULT_RESOLUTION, detect_communities
-from ringscope.graph.coordination import CoordinationEvidence, build_evidence
+from ringscope.graph.coordination import CoordinationEvidence
 from ringscope.graph.hetero import HeteroGraph, build_hetero_graph
 from ringscope.graph.ingest import IngestResult, ingest
 from ringscope.privacy import Keyring
 
-__all__ = ["ENGINES", "Engine", "LocalEngine", "driver_communities", "resolve_engine"]
+__all__ = ["ENGINES", "Engine", "driver_communities", "resolve_engine"]
 
 
 class Engine(ABC):
@@ -76,26 +77,10 @@ def driver_communities(
     return frame, {"method": cfg.method, "resolution": resolution, "where": "driver"}
 
 
-class LocalEngine(Engine):
-    """One machine: polars, numpy and igraph/leidenalg in this process."""
-
-    name = "local"
-
-    def coordination(self, graph: HeteroGraph, cfg: CoordinationConfig) -> CoordinationEvidence:
-        """Coordination evidence with :func:`ringscope.graph.coordination.build_evidence`."""
-        return build_evidence(graph, cfg)
-
-    def communities(
-        self, n_actors: int, edges: pl.DataFrame, cfg: CommunityConfig
-    ) -> tuple[pl.DataFrame, dict[str, Any]]:
-        """Communities with the configured method, in this process."""
-        return driver_communities(n_actors, edges, cfg)
-
-
 #: Engine name -> ``module:Class`` (imported on use, so pyspark loads only for Spark).
 ENGINES: dict[str, str] = {
-    "local": "ringscope.engines:LocalEngine",
-    "spark": "ringscope.graph.spark.engine:SparkEngine",
+    "local": "ringscope.engines.local:LocalEngine",
+    "spark": "ringscope.engines.spark.engine:SparkEngine",
 }
 
 

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from ringscope.config import CoordinationConfig, LayerConfig
+from ringscope.engines.spark.frames import WorkDir
 from ringscope.graph.coordination import (
     EDGE_SCHEMA,
     EVIDENCE_SCHEMA,
@@ -42,7 +43,6 @@ from ringscope.graph.coordination import (
     layer_occurrences,
 )
 from ringscope.graph.hetero import HeteroGraph
-from ringscope.graph.spark.frames import WorkDir
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ringscope.config import SparkConfig
+from ringscope.engines.spark.jars import MAVEN_PACKAGE, default_jar
 from ringscope.errors import RingscopeError
-from ringscope.graph.spark.jars import MAVEN_PACKAGE, default_jar
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -51,7 +51,7 @@ def graphframes_jar(cfg: SparkConfig) -> Path | None:
     if not jar.is_file():
         raise SparkUnavailable(
             f"GraphFrames JAR not found at {jar}: run `make install` (or `python -m "
-            f"ringscope.graph.spark.jars`), set spark.graphframes_jar to a JAR, or set "
+            f"ringscope.engines.spark.jars`), set spark.graphframes_jar to a JAR, or set "
             f"spark.graphframes_package = {MAVEN_PACKAGE!r} if this machine can reach Maven"
         )
     return jar

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from ringscope.graph.spark.frames import WorkDir
+from ringscope.engines.spark.frames import WorkDir
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession

@@ -17,12 +17,12 @@ import polars as pl
 
 from ringscope.config import CommunityConfig, CoordinationConfig, RunConfig
 from ringscope.engines import Engine, driver_communities
+from ringscope.engines.spark.communities import spark_components, spark_label_propagation
+from ringscope.engines.spark.coordination import build_evidence_spark
+from ringscope.engines.spark.frames import WorkDir
+from ringscope.engines.spark.session import spark_session
 from ringscope.graph.coordination import CoordinationEvidence
 from ringscope.graph.hetero import HeteroGraph
-from ringscope.graph.spark.communities import spark_components, spark_label_propagation
-from ringscope.graph.spark.coordination import build_evidence_spark
-from ringscope.graph.spark.frames import WorkDir
-from ringscope.graph.spark.session import spark_session
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from ringscope.engines.spark.session import SparkUnavailable, java_executable
 from ringscope.errors import RingscopeError
-from ringscope.graph.spark.session import SparkUnavailable, java_executable
 from ringscope.lifetime import die_with_parent
 
 __all__ = ["ClusterStartError", "StandaloneCluster", "spark_home"]

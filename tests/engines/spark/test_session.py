@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ringscope.config import SparkConfig
-from ringscope.graph.spark.jars import MAVEN_PACKAGE, default_jar
-from ringscope.graph.spark.session import SparkUnavailable, graphframes_jar, java_executable
+from ringscope.engines.spark.jars import MAVEN_PACKAGE, default_jar
+from ringscope.engines.spark.session import SparkUnavailable, graphframes_jar, java_executable
 
 
 def test_missing_jar_names_make_install_and_maven(tmp_path):

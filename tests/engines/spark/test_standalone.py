@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from ringscope.graph.spark.standalone import StandaloneCluster
+from ringscope.engines.spark.standalone import StandaloneCluster
 from ringscope.snapshot import latest_snapshot, read_table
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]

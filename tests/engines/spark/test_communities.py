@@ -8,10 +8,11 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from ringscope.config import RunConfig
-from ringscope.engines import LocalEngine, resolve_engine
+from ringscope.engines import resolve_engine
+from ringscope.engines.local import LocalEngine
+from ringscope.engines.spark.communities import spark_components, spark_label_propagation
+from ringscope.engines.spark.frames import WorkDir
 from ringscope.graph.communities import detect_communities
-from ringscope.graph.spark.communities import spark_components, spark_label_propagation
-from ringscope.graph.spark.frames import WorkDir
 
 pytestmark = pytest.mark.spark
 

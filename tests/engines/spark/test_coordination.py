@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from ringscope.config import CoordinationConfig
+from ringscope.engines.spark.coordination import build_evidence_spark
+from ringscope.engines.spark.frames import WorkDir
 from ringscope.graph.coordination import build_evidence
 from ringscope.graph.hetero import build_hetero_graph
-from ringscope.graph.spark.coordination import build_evidence_spark
-from ringscope.graph.spark.frames import WorkDir
 
 pytestmark = pytest.mark.spark
 
