@@ -21,6 +21,15 @@ its scores are used only where they are honest:
   cross-fitted and time-respecting), plus neighbour aggregates over the coordination
   evidence graph; GNN embeddings are appended only when the embeddings step trained
   without labels, since embeddings fitted on the labels would leak them.
+* **Content anchor.** Where the content model scored the actors, the risk is the
+  equal-weight rank average of the model's score and the actor's mean content log-odds
+  (both as quantiles over the actors), Platt-calibrated on the validation fold. On real
+  mail one strong per-actor text score carries most of the signal and the activity
+  features add noise the trees fit (30% labels, seed 0: SpamAssassin model 0.958, content
+  alone 0.963, blend 0.965; TREC 0.973 / 0.985 / 0.990). The weight is not chosen per run
+  by validation: the only validation a run has is labelled vs unlabelled actors, and on
+  TREC, where 85% of the unlabelled senders are spammers, its AUROC picked the model
+  alone (0.600 vs 0.585 for the blend), the wrong way round.
 * **Validation** (the manifest's ``validation``): the out-of-fold risk of positive
   actors against never-flagged actors (no suspension, no report, no label), AUROC and
   AUPRC with both counts; against explicitly legit actors too when extra labels give
@@ -37,6 +46,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 import scipy.sparse as sp
+from scipy.stats import rankdata
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
@@ -46,7 +57,12 @@ from ringscope.ranking.content_model import ACTOR_CONTENT_FEATURES
 from ringscope.ranking.pu import pu_adjusted
 from ringscope.ranking.risk_model import GraphRiskModel
 
-__all__ = ["ACTIVITY_FEATURES", "LearnedRisk", "activity_matrix", "fit_learned_risk"]
+__all__ = [
+    "ACTIVITY_FEATURES",
+    "LearnedRisk",
+    "activity_matrix",
+    "fit_learned_risk",
+]
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +90,7 @@ ACTIVITY_FEATURES = (
 _CANDIDATES = ("gbdt", "extra_trees", "logistic", "gbdt_embeddings")
 _UNSCORED = -1.0  # supervised content features of an actor with no scored message
 _MIN_VALIDATION = 5  # actors of each class the validation metrics need
+_EPS = 1e-6
 
 
 @dataclass(frozen=True)
@@ -149,6 +166,20 @@ def _embedding_matrix(embeddings: pl.DataFrame, actors: np.ndarray) -> np.ndarra
         if a in row:
             out[i] = vectors[row[a]]
     return out
+
+
+def _quantiles(score: np.ndarray) -> np.ndarray:
+    """Each actor's quantile of ``score`` among all actors, in (0, 1]."""
+    return rankdata(score) / len(score)
+
+
+def _anchored(p: np.ndarray, anchor: np.ndarray, y: np.ndarray, val: np.ndarray) -> np.ndarray:
+    """P(labelled) of the rank average of the model's score and the content quantiles
+    ``anchor``, Platt-calibrated on the validation fold (see the module docstring)."""
+    blend = 0.5 * (_quantiles(p) + anchor)
+    logit = np.log((blend + _EPS) / (1.0 - blend + _EPS)).reshape(-1, 1)
+    platt = LogisticRegression(C=1e4).fit(logit[val], y[val])
+    return platt.predict_proba(logit)[:, 1]
 
 
 def _metrics(risk: np.ndarray, positive: np.ndarray, negative: np.ndarray) -> dict[str, Any]:
@@ -249,6 +280,9 @@ def fit_learned_risk(
         names += ACTOR_CONTENT_FEATURES
     actors = table["actor"].to_numpy()
     x = table.select(names).to_numpy()
+    anchor = None
+    if content is not None and table["content_mean"].n_unique() > 1:
+        anchor = _quantiles(table["content_mean"].to_numpy())
     row_of = {int(a): i for i, a in enumerate(actors.tolist())}
     adjacency = _adjacency(evidence_edges, row_of, len(actors))
     emb_note = "none produced"
@@ -274,6 +308,8 @@ def fit_learned_risk(
             max_fit_rows=cfg.max_fit_actors,
         ).fit(x, adjacency, y, train_idx=train, val_idx=val, embeddings=emb)
         p = model.fitted_proba()[:, 1]
+        if anchor is not None:
+            p = _anchored(p, anchor, y, val)
         freq = float(p[val][y[val] == 1].mean()) if cfg.pu_adjust else 1.0
         risk[held_out] = pu_adjusted(p[held_out], freq)
         chosen.append(model.chosen_)
@@ -292,5 +328,8 @@ def fit_learned_risk(
         "features": names,
         "graph_edges": int(adjacency.nnz),
         "embeddings": emb_note,
+        "content_anchor": "rank average with the content score"
+        if anchor is not None
+        else "none (no supervised content score)",
     } | _verdict_counts(labels)
     return LearnedRisk(pl.DataFrame({"actor": actors, "learned_risk": risk}), report)
