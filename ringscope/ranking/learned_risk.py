@@ -63,12 +63,7 @@ from ringscope.ranking.content_model import ACTOR_CONTENT_FEATURES
 from ringscope.ranking.pu import pu_adjusted
 from ringscope.ranking.risk_model import GraphRiskModel
 
-__all__ = [
-    "ACTIVITY_FEATURES",
-    "LearnedRisk",
-    "activity_matrix",
-    "fit_learned_risk",
-]
+__all__ = ["ACTIVITY_FEATURES", "LearnedRisk", "activity_matrix", "fit_learned_risk"]
 
 log = logging.getLogger(__name__)
 
@@ -348,7 +343,9 @@ def fit_learned_risk(
         "features": names,
         "graph_edges": int(adjacency.nnz),
         "embeddings": emb_note,
-        "source_weights": "balanced" if weight is not None else "none (one source)",
+        "source_weights": "balanced"
+        if weight is not None
+        else ("none (one source)" if cfg.balance_sources else "off (risk_model.balance_sources)"),
         "content_anchor": "rank average with the content score"
         if anchor is not None
         else "none (no supervised content score)",
