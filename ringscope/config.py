@@ -291,6 +291,10 @@ class RiskModelConfig(_Strict):
     kept, the others sampled, seeded); label shares and predictions use every actor.
     ``selection``: ``ensemble`` (default) uses the rank average of every candidate in
     every fold; ``best`` the candidate with the best validation AUROC per fold.
+    ``balance_sources``: each source of positive labels (suspensions, repeated reports,
+    verdicts...) carries the same total weight in the fits, so the most plentiful source
+    (reports, which only some kinds of abuse draw) does not teach the model that abuse
+    looks like what gets reported.
     """
 
     enabled: bool = True
@@ -301,6 +305,7 @@ class RiskModelConfig(_Strict):
     pu_adjust: bool = True
     use_embeddings: bool = True
     max_fit_actors: int = Field(default=20_000, ge=100)
+    balance_sources: bool = True
 
 
 class ContentModelConfig(_Strict):

@@ -289,14 +289,23 @@ def _ranking(state: RunState) -> dict[str, Any]:
         .group_by("actor")
         .agg(pl.col("weight").max().alias("max_weight"))
     )
-    memberships = members.join(clusters.select("cluster_id", "score"), on="cluster_id")
+    memberships = members.join(
+        clusters.select("cluster_id", "score", "content_abuse"), on="cluster_id"
+    )
     content_risk = (
         None
         if content is None or learned.risk is not None
         else content.select("actor", pl.col("content_free_mean").alias("content_risk"))
     )
     actors = actor_risk(
-        features, memberships, strongest, learned_risk=learned.risk, content_risk=content_risk
+        features,
+        memberships,
+        strongest,
+        learned_risk=learned.risk,
+        content_risk=content_risk,
+        # without labels, repetition alone is not abuse: coordination counts as far as
+        # the content shows abuse (see ringscope.ranking.scoring)
+        content_gate=not labelled and content_risk is not None,
     )
     ring_members = members.join(
         clusters.filter(pl.col("flagged")).select("cluster_id"), on="cluster_id"

@@ -21,6 +21,21 @@ its scores are used only where they are honest:
   cross-fitted and time-respecting), plus neighbour aggregates over the coordination
   evidence graph; GNN embeddings are appended only when the embeddings step trained
   without labels, since embeddings fitted on the labels would leak them.
+* **Content anchor.** Where the content model scored the actors, the risk is the
+  equal-weight rank average of the model's score and the actor's mean content log-odds
+  (both as quantiles over the actors), Platt-calibrated on the validation fold. On real
+  mail one strong per-actor text score carries most of the signal and the activity
+  features add noise the trees fit (30% labels, seed 0: SpamAssassin model 0.958, content
+  alone 0.963, blend 0.965; TREC 0.973 / 0.985 / 0.990). The weight is not chosen per run
+  by validation: the only validation a run has is labelled vs unlabelled actors, and on
+  TREC, where 85% of the unlabelled senders are spammers, its AUROC picked the model
+  alone (0.600 vs 0.585 for the blend), the wrong way round.
+* **Label sources** (``balance_sources``): each source of positives (suspensions,
+  repeated reports, verdicts) carries the same total weight in the fits. Reports only
+  come for kinds of abuse that have victims who report (harassment, reregistration);
+  outnumbering suspensions 4 to 1 on generated worlds they taught the model that abuse
+  looks like what gets reported, and camouflaged rings, which nobody reports, fell below
+  the takedown threshold.
 * **Validation** (the manifest's ``validation``): the out-of-fold risk of positive
   actors against never-flagged actors (no suspension, no report, no label), AUROC and
   AUPRC with both counts; against explicitly legit actors too when extra labels give
@@ -37,6 +52,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 import scipy.sparse as sp
+from scipy.stats import rankdata
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
@@ -74,6 +91,7 @@ ACTIVITY_FEATURES = (
 _CANDIDATES = ("gbdt", "extra_trees", "logistic", "gbdt_embeddings")
 _UNSCORED = -1.0  # supervised content features of an actor with no scored message
 _MIN_VALIDATION = 5  # actors of each class the validation metrics need
+_EPS = 1e-6
 
 
 @dataclass(frozen=True)
@@ -149,6 +167,33 @@ def _embedding_matrix(embeddings: pl.DataFrame, actors: np.ndarray) -> np.ndarra
         if a in row:
             out[i] = vectors[row[a]]
     return out
+
+
+def _quantiles(score: np.ndarray) -> np.ndarray:
+    """Each actor's quantile of ``score`` among all actors, in (0, 1]."""
+    return rankdata(score) / len(score)
+
+
+def _source_weights(given: pl.DataFrame) -> np.ndarray | None:
+    """Sample weights that give each source of positive labels the same total weight
+    (their sum stays the number of positives); None with fewer than two sources."""
+    positive = given["label"].fill_null(False)
+    counts = given.filter(positive)["source"].value_counts()
+    if counts.height < 2:
+        return None
+    share = dict(zip(counts["source"].to_list(), counts["count"].to_list(), strict=True))
+    per_source = {k: positive.sum() / (len(share) * v) for k, v in share.items()}
+    weight = given["source"].replace_strict(per_source, default=1.0, return_dtype=pl.Float64)
+    return pl.select(pl.when(positive).then(weight).otherwise(1.0)).to_series().to_numpy()
+
+
+def _anchored(p: np.ndarray, anchor: np.ndarray, y: np.ndarray, val: np.ndarray) -> np.ndarray:
+    """P(labelled) of the rank average of the model's score and the content quantiles
+    ``anchor``, Platt-calibrated on the validation fold (see the module docstring)."""
+    blend = 0.5 * (_quantiles(p) + anchor)
+    logit = np.log((blend + _EPS) / (1.0 - blend + _EPS)).reshape(-1, 1)
+    platt = LogisticRegression(C=1e4).fit(logit[val], y[val])
+    return platt.predict_proba(logit)[:, 1]
 
 
 def _metrics(risk: np.ndarray, positive: np.ndarray, negative: np.ndarray) -> dict[str, Any]:
@@ -249,6 +294,9 @@ def fit_learned_risk(
         names += ACTOR_CONTENT_FEATURES
     actors = table["actor"].to_numpy()
     x = table.select(names).to_numpy()
+    anchor = None
+    if content is not None and table["content_mean"].n_unique() > 1:
+        anchor = _quantiles(table["content_mean"].to_numpy())
     row_of = {int(a): i for i, a in enumerate(actors.tolist())}
     adjacency = _adjacency(evidence_edges, row_of, len(actors))
     emb_note = "none produced"
@@ -258,6 +306,7 @@ def fit_learned_risk(
     elif embeddings is not None and cfg.use_embeddings:
         emb, emb_note = _embedding_matrix(embeddings, actors), "used"
 
+    weight = _source_weights(given) if cfg.balance_sources else None
     folds = list(
         StratifiedKFold(n_splits=cfg.folds, shuffle=True, random_state=cfg.seed).split(x, y)
     )
@@ -272,8 +321,10 @@ def fit_learned_risk(
             selection=cfg.selection,
             n_jobs=-1,
             max_fit_rows=cfg.max_fit_actors,
-        ).fit(x, adjacency, y, train_idx=train, val_idx=val, embeddings=emb)
+        ).fit(x, adjacency, y, train_idx=train, val_idx=val, embeddings=emb, sample_weight=weight)
         p = model.fitted_proba()[:, 1]
+        if anchor is not None:
+            p = _anchored(p, anchor, y, val)
         freq = float(p[val][y[val] == 1].mean()) if cfg.pu_adjust else 1.0
         risk[held_out] = pu_adjusted(p[held_out], freq)
         chosen.append(model.chosen_)
@@ -292,5 +343,11 @@ def fit_learned_risk(
         "features": names,
         "graph_edges": int(adjacency.nnz),
         "embeddings": emb_note,
+        "source_weights": "balanced"
+        if weight is not None
+        else ("none (one source)" if cfg.balance_sources else "off (risk_model.balance_sources)"),
+        "content_anchor": "rank average with the content score"
+        if anchor is not None
+        else "none (no supervised content score)",
     } | _verdict_counts(labels)
     return LearnedRisk(pl.DataFrame({"actor": actors, "learned_risk": risk}), report)

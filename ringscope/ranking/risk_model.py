@@ -99,15 +99,24 @@ def _learner(kind: str, *, seed: int, n_jobs: int) -> Any:
 
 
 def _fit_learner(
-    kind: str, model: Any, x: np.ndarray, y: np.ndarray, train: np.ndarray, val: np.ndarray
+    kind: str,
+    model: Any,
+    x: np.ndarray,
+    y: np.ndarray,
+    train: np.ndarray,
+    val: np.ndarray,
+    weight: np.ndarray | None = None,
 ) -> Any:
-    """Fit one learner; boosted trees stop early on validation AUROC."""
+    """Fit one learner (``weight``: per-node sample weights, or None); boosted trees
+    stop early on validation AUROC."""
+    w = None if weight is None else weight[train]
     if kind not in ("extra_trees", "logistic"):
         import lightgbm as lgb
 
         model.fit(
             x[train],
             y[train],
+            sample_weight=w,
             eval_X=(x[val],),
             eval_y=(y[val],),
             eval_metric="auc",
@@ -116,7 +125,9 @@ def _fit_learner(
     else:
         if kind == "logistic":
             model.set_params(quantiletransformer__n_quantiles=min(200, len(train)))
-        model.fit(x[train], y[train])
+            model.fit(x[train], y[train], logisticregression__sample_weight=w)
+        else:
+            model.fit(x[train], y[train], sample_weight=w)
     return model
 
 
@@ -222,6 +233,7 @@ class GraphRiskModel:
         train_idx: np.ndarray,
         val_idx: np.ndarray,
         embeddings: np.ndarray | None = None,
+        sample_weight: np.ndarray | None = None,
     ) -> GraphRiskModel:
         """Train the candidates on ``train_idx``, choose and calibrate on ``val_idx``.
 
@@ -235,6 +247,8 @@ class GraphRiskModel:
             train_idx: nodes to learn from (and whose labels feed the label shares).
             val_idx: nodes to choose, stop and calibrate on; need both classes.
             embeddings: optional ``[n, k]`` node embeddings (e.g. from a GNN).
+            sample_weight: optional ``[n]`` weights of the training nodes in the
+                learners' fits (choice and calibration stay unweighted).
         """
         self._check_params()
         x = np.asarray(X, dtype=np.float64)
@@ -263,7 +277,7 @@ class GraphRiskModel:
                 continue
             design = with_emb if uses_emb else plain
             learner = _learner(kind, seed=self.seed, n_jobs=self.n_jobs)
-            model = _fit_learner(kind, learner, design, labels, fit_rows, val)
+            model = _fit_learner(kind, learner, design, labels, fit_rows, val, sample_weight)
             scores = _positive_proba(model, design, self.n_jobs)
             self.models_[name] = _Fitted(model, uses_emb, scores, np.sort(scores))
             val_scores[name] = scores[val]

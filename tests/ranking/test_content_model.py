@@ -118,3 +118,24 @@ def test_extra_labels_win_and_are_the_only_negatives(sms):
     assert merged.filter(~pl.col("label")).height == 1
     with pytest.raises(ValueError, match="missing"):
         with_extra_labels(labels, extra.drop("ts"), graph, now=0)
+
+
+def test_calibration_weighs_actors_not_messages_and_never_inverts():
+    """One prolific labelled sender the model ranks low must not turn a fold upside down."""
+    from ringscope.ranking.content_model import _calibrated
+
+    rng = np.random.default_rng(0)
+    # 40 labelled one-message senders the model ranks high, 60 unlabelled ranked low ...
+    raw_held = np.concatenate([rng.normal(1.0, 0.5, 40), rng.normal(-1.0, 0.5, 60)])
+    y_held = np.array([1] * 40 + [0] * 60)
+    actors = np.arange(100)
+    # ... and one labelled sender with 2,000 messages the model ranks lowest of all
+    raw_held = np.concatenate([raw_held, np.full(2000, -3.0)])
+    y_held = np.concatenate([y_held, np.ones(2000, dtype=int)])
+    actors = np.concatenate([actors, np.full(2000, 100)])
+    raw = np.linspace(-4.0, 4.0, 50)
+    prob = _calibrated(raw, raw_held, y_held, actors)
+    assert np.all(np.diff(prob) > 0)  # the model's order is kept
+    # where the held-out actors themselves rank the wrong way, the plain logistic stays
+    inverted = _calibrated(raw, -raw_held, y_held, np.arange(len(y_held)))
+    assert np.all(np.diff(inverted) >= 0)

@@ -16,7 +16,7 @@ from ringscope.graph.coordination import (
 )
 from ringscope.graph.hetero import build_hetero_graph
 from ringscope.ranking.features import actor_features, with_freshness
-from ringscope.ranking.scoring import cluster_id_for, score_clusters
+from ringscope.ranking.scoring import actor_risk, cluster_id_for, score_clusters
 from ringscope.ranking.signals import (
     SIGNAL_FAMILIES,
     SIGNALS,
@@ -155,3 +155,36 @@ def test_a_member_tied_beyond_chance_to_several_partners_counts_each_tie(ring_ev
     hub = fisher_significance(np.array([12.9]), np.array([3]))[0]
     assert sig["strength"].to_list() == pytest.approx([(hub + 3 * 4.3) / 4, 5.0, 2.0])
     assert sig["strength"][0] > sig["strength"][1]  # three independent ties beat one
+
+
+def test_without_labels_coordination_lifts_risk_only_as_far_as_content_shows_abuse(ring_events):
+    """A significant cluster of ordinary messages (a mailing list) is not abuse by itself."""
+    sig, members = _signals(ring_events)
+    clusters = score_clusters(sig, ScoreConfig(), labelled=False)
+    hg = build_hetero_graph(ring_events)
+    feats = with_freshness(actor_features(ring_events, hg), fresh_days=14)
+    ring = members.filter(pl.col("actor_id").str.starts_with("r"))["actor"]
+    none = pl.DataFrame(
+        {"actor": [], "max_weight": []},
+        schema={"actor": feats["actor"].dtype, "max_weight": pl.Float64},
+    )
+
+    def risk(content_abuse: float, content: float, gate: bool) -> pl.DataFrame:
+        memberships = members.join(
+            clusters.select("cluster_id", "score").with_columns(
+                pl.lit(content_abuse).alias("content_abuse")
+            ),
+            on="cluster_id",
+        )
+        floor = feats.select("actor", pl.lit(content).alias("content_risk"))
+        out = actor_risk(feats, memberships, none, content_risk=floor, content_gate=gate)
+        return out.filter(pl.col("actor").is_in(ring.implode()))["risk_score"]
+
+    ungated = risk(0.1, 0.1, gate=False)
+    assert ungated.min() > 0.1  # the ring's significance lifts it above its content
+    assert (risk(0.1, 0.1, gate=True) - ungated).max() < 0  # ordinary content: less lift
+    assert risk(0.0, 0.1, gate=True).to_list() == pytest.approx([0.1] * ring.len())
+    # an anomalous campaign keeps the lift of its coordination
+    assert risk(1.0, 0.1, gate=True).min() > 0.1
+    with pytest.raises(ValueError, match="content_gate needs content_risk"):
+        actor_risk(feats, members.with_columns(pl.lit(0.0).alias("score")), none, content_gate=True)
