@@ -3,7 +3,7 @@
 python bench/bench_coordination.py                       # German election posts
 python bench/bench_coordination.py --second russian_coord_tweets.rda
 
-Inputs are sharing tables (see ``ringscope.graph.ingest.sharing``): the German-election
+Inputs are sharing tables (see ``ringscope.ingest.sharing``): the German-election
 sample in ``../shared/data/`` (objects for the peers: exact URLs, ``url_id``; ringscope
 also gets hashtags and image hashes as ``object_ids``), and optionally a second data set
 in CooRTweet's layout (``object_id, account_id, content_id, timestamp_share``) as CSV,
@@ -209,7 +209,7 @@ def _package_test(rows: pl.DataFrame) -> dict | None:
 
 def run(name: str, table: pl.DataFrame, objects: tuple[str, ...], out: Path) -> dict:
     """Every measure for one data set."""
-    from ringscope.graph.ingest.sharing import write_sharing_events
+    from ringscope.ingest.sharing import write_sharing_events
 
     rows = sharing_rows(table, objects)
     core_pairs = _repeated_core(rows)

@@ -42,7 +42,7 @@ def _prepare(world: Path) -> Path:
 
     from ringscope.embeddings.hetero_data import graph_tensors
     from ringscope.graph.hetero import build_hetero_graph
-    from ringscope.graph.ingest import ingest
+    from ringscope.ingest import ingest
     from ringscope.privacy import Keyring
     from ringscope.ranking.features import actor_features
 

@@ -46,7 +46,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from ringscope.config import RunConfig
-from ringscope.graph.ingest.mail import import_mail
+from ringscope.ingest.mail import import_mail
 from ringscope.pipeline import run_pipeline
 from ringscope.privacy import load_keyring
 from ringscope.snapshot import read_manifest

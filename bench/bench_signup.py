@@ -142,7 +142,7 @@ def _http_latency(world: Path, root: Path, rate: float, seconds: float) -> dict[
 
 def _columns(frame: pl.DataFrame) -> pl.DataFrame:
     """Normalised raw columns for Splink (the same normalisers as ingest)."""
-    from ringscope.graph.ingest.normalize import (
+    from ringscope.ingest.normalize import (
         email_pattern,
         map_distinct,
         normalize_email,

@@ -39,7 +39,7 @@ from ringscope.graph.coordination import (
     windowed_co_shares,
 )
 from ringscope.graph.hetero import HeteroGraph
-from ringscope.graph.ingest import IngestResult, write_rejects
+from ringscope.ingest import IngestResult, write_rejects
 from ringscope.privacy import Keyring
 from ringscope.ranking.associates import flagged_accounts
 from ringscope.ranking.content_model import actor_content_features, content_scores

@@ -43,7 +43,7 @@ def _add_import_mail(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
 
 def cmd_import_mail(args: argparse.Namespace) -> int:
     """Raw mail -> events + rejects; prints the counts."""
-    from ringscope.graph.ingest.mail import default_rejects_path, import_mail
+    from ringscope.ingest.mail import default_rejects_path, import_mail
     from ringscope.privacy import load_keyring
 
     keyring = load_keyring(allow_demo=args.insecure_demo_key)

@@ -23,7 +23,7 @@ def _read(path: Path) -> pl.DataFrame:
 
 def cmd_import_sharing(args: argparse.Namespace) -> int:
     """Sharing table -> one ``post`` event per post, as Parquet."""
-    from ringscope.graph.ingest.sharing import write_sharing_events
+    from ringscope.ingest.sharing import write_sharing_events
 
     table = _read(args.path)
     n = write_sharing_events(table, args.out)

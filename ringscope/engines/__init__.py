@@ -23,7 +23,7 @@ from ringscope.errors import ConfigError
 from ringscope.graph.communities import DEFAULT_RESOLUTION, detect_communities
 from ringscope.graph.coordination import CoordinationEvidence
 from ringscope.graph.hetero import HeteroGraph, build_hetero_graph
-from ringscope.graph.ingest import IngestResult, ingest
+from ringscope.ingest import IngestResult, ingest
 from ringscope.privacy import Keyring
 
 __all__ = ["ENGINES", "Engine", "driver_communities", "resolve_engine"]
@@ -40,7 +40,7 @@ class Engine(ABC):
     def ingest(
         self, inputs: Sequence[Path], *, keyring: Keyring, max_reject_rate: float, progress: bool
     ) -> IngestResult:
-        """Input files -> the pseudonymised event table and rejects (see graph.ingest)."""
+        """Input files -> the pseudonymised event table and rejects (see ingest)."""
         return ingest(inputs, keyring=keyring, max_reject_rate=max_reject_rate, progress=progress)
 
     def graph(self, events: pl.DataFrame) -> HeteroGraph:

@@ -1,4 +1,4 @@
-"""Event graph: ingest, the typed heterogeneous graph, coordination evidence, communities."""
+"""Event graph: the typed heterogeneous graph, coordination evidence, communities."""
 
 from ringscope.graph.communities import METHODS, detect_communities, trim_periphery
 from ringscope.graph.coordination import CoordinationEvidence, build_evidence

@@ -3,7 +3,7 @@
 One row per distinct message (its first record): the sender, the time, the row of its
 content in the keyed hashed-term vectors (:class:`ContentVectors`), and a sparse "side"
 row of facts that are not words: its traits (``html_only``, ``received:4``... see
-:mod:`ringscope.graph.ingest.mail.traits`), the pseudonyms of its relay IP and subnet (a
+:mod:`ringscope.ingest.mail.traits`), the pseudonyms of its relay IP and subnet (a
 linear model learns each relay's reputation within the data from the labels), and how
 many other senders sent near-duplicates of it (``campaign``, from the content bands).
 Side tokens are already pseudonyms or fixed trait names; they are bucketed with an
@@ -20,7 +20,7 @@ import polars as pl
 import scipy.sparse as sp
 
 from ringscope.graph.hetero import HeteroGraph
-from ringscope.graph.ingest.content_terms import BUCKETS, ContentVectors
+from ringscope.ingest.content_terms import BUCKETS, ContentVectors
 
 __all__ = ["SIDE_BUCKETS", "Messages", "message_table"]
 

@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ringscope.errors import InputError
-from ringscope.graph.ingest.normalize import normalize_ip
-from ringscope.graph.ingest.timestamps import MAX_MS, MILLIS_THRESHOLD, MIN_MS
+from ringscope.ingest.normalize import normalize_ip
+from ringscope.ingest.timestamps import MAX_MS, MILLIS_THRESHOLD, MIN_MS
 
 __all__ = [
     "IDENTIFIER_FIELDS",

@@ -4,7 +4,7 @@ Exact keys: ``device``, ``email`` (normalised: lower-case, ``+tag`` and Gmail do
 removed), ``phone``, ``ip``, ``subnet`` (/24 or /48) and ``name``. Fuzzy keys, which
 survive the small mutations returning actors use: ``email_pattern`` (the local part's
 digits and separators removed, so ``johnsmith82`` and ``john.smith83`` match) and the
-keyed character trigrams of the display name (:mod:`ringscope.graph.ingest.name_grams`),
+keyed character trigrams of the display name (:mod:`ringscope.ingest.name_grams`),
 compared by Jaccard similarity. Each uses ingest's normaliser and pseudonym kind under
 the same keyring, so a key made here equals the key the snapshot holds.
 """
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ringscope.graph.ingest.name_grams import name_grams
-from ringscope.graph.ingest.normalize import (
+from ringscope.ingest.name_grams import name_grams
+from ringscope.ingest.normalize import (
     email_pattern,
     normalize_email,
     normalize_ip,

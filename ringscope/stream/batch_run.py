@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ringscope.config import RunConfig
-from ringscope.graph.ingest import ingest
+from ringscope.ingest import ingest
 from ringscope.pipeline import run_pipeline
 from ringscope.privacy import load_keyring
 from ringscope.stream.ingest_cache import cached_ingest, merge_ingested

@@ -2,7 +2,7 @@
 
 A posted array is written out as JSON Lines (one canonical line per element: keys
 sorted, so an event has one byte form whatever order its fields came in) and read by
-the same parser and the same :func:`ringscope.graph.ingest.pipeline.check_batch` as an
+the same parser and the same :func:`ringscope.ingest.pipeline.check_batch` as an
 event file: the same reject codes, the same scrubbed preview and sealed record. The
 canonical line is also what the log stores and what the content-hash idempotency key
 (:func:`event_key`) is made from.
@@ -19,10 +19,10 @@ from typing import Any
 import orjson
 import polars as pl
 
-from ringscope.graph.ingest.jsonl import new_parser, parse_block
-from ringscope.graph.ingest.pipeline import check_batch
-from ringscope.graph.ingest.rejects import empty_rejects
-from ringscope.graph.ingest.sources import Source
+from ringscope.ingest.jsonl import new_parser, parse_block
+from ringscope.ingest.pipeline import check_batch
+from ringscope.ingest.rejects import empty_rejects
+from ringscope.ingest.sources import Source
 from ringscope.privacy import Keyring
 
 __all__ = ["CheckedEvents", "EventChecker", "canonical_line", "event_key"]

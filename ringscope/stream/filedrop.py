@@ -18,8 +18,8 @@ import shutil
 from pathlib import Path
 
 from ringscope.errors import InputError
-from ringscope.graph.ingest.readers import read_batches
-from ringscope.graph.ingest.sources import resolve_sources
+from ringscope.ingest.readers import read_batches
+from ringscope.ingest.sources import resolve_sources
 
 __all__ = ["FileDrop"]
 

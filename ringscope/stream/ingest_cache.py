@@ -25,9 +25,9 @@ import numpy as np
 import polars as pl
 
 import ringscope
-from ringscope.graph.ingest import IngestResult, InputStats, ingest
-from ringscope.graph.ingest.content_terms import TermBatch, merge_terms
-from ringscope.graph.ingest.rejects import empty_rejects
+from ringscope.ingest import IngestResult, InputStats, ingest
+from ringscope.ingest.content_terms import TermBatch, merge_terms
+from ringscope.ingest.rejects import empty_rejects
 from ringscope.privacy import Keyring
 
 __all__ = ["cached_ingest", "merge_ingested"]

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from ringscope.graph.ingest.normalize import email_pattern, normalize_email, normalize_name
+from ringscope.ingest.normalize import email_pattern, normalize_email, normalize_name
 from ringscope.worlds.draws import Dice
 from ringscope.worlds.identity import (
     Names,

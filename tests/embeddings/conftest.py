@@ -19,7 +19,7 @@ import torch
 from ringscope.config import RunConfig
 from ringscope.embeddings.hetero_data import GraphTensors, graph_tensors
 from ringscope.graph.hetero import HeteroGraph, build_hetero_graph
-from ringscope.graph.ingest import ingest
+from ringscope.ingest import ingest
 from ringscope.pipeline import run_pipeline
 from ringscope.privacy import load_keyring
 from ringscope.ranking.features import actor_features

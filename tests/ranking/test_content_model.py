@@ -14,7 +14,7 @@ from sklearn.metrics import roc_auc_score
 
 from ringscope.config import ContentModelConfig
 from ringscope.graph.hetero import build_hetero_graph
-from ringscope.graph.ingest import ingest
+from ringscope.ingest import ingest
 from ringscope.privacy import Keyring
 from ringscope.ranking.content_model import actor_content_features, content_scores
 from ringscope.ranking.labels import actor_labels, with_extra_labels

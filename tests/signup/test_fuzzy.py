@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from ringscope.graph.ingest import ingest
-from ringscope.graph.ingest.name_grams import gram_text, name_gram_table, name_grams
+from ringscope.ingest import ingest
+from ringscope.ingest.name_grams import gram_text, name_gram_table, name_grams
 from ringscope.privacy import Keyring
 from ringscope.signup.attempt import parse_attempt
 from ringscope.signup.fuzzy import attempt_keys, jaccard

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ringscope.graph.ingest import ingest
+from ringscope.ingest import ingest
 from ringscope.privacy import Keyring
 from ringscope.stream.ingest_cache import cached_ingest, merge_ingested
 from ringscope.worlds import WorldConfig, generate_world, write_world

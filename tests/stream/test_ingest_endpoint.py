@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from ringscope.api.app import create_app
 from ringscope.api.settings import ApiSettings
-from ringscope.graph.ingest import ingest
+from ringscope.ingest import ingest
 from ringscope.privacy import Keyring
 from ringscope.store import ROLES, open_store
 from ringscope.stream.check import EventChecker

@@ -11,7 +11,7 @@ import pytest
 from ringscope.config import RunConfig, SparkConfig
 from ringscope.graph.coordination import CoordinationEvidence, build_evidence
 from ringscope.graph.hetero import build_hetero_graph
-from ringscope.graph.ingest import ingest
+from ringscope.ingest import ingest
 from ringscope.pipeline import run_pipeline
 from ringscope.privacy import load_keyring
 from ringscope.worlds import WorldConfig, generate_world, write_world

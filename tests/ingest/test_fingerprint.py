@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from ringscope.graph.ingest.fingerprint import (
+from ringscope.ingest.fingerprint import (
     BANDS,
     MIN_TOKENS,
     collision_probability,
@@ -123,7 +123,7 @@ def test_bands_are_identical_in_another_process() -> None:
     here = _bands(texts)
     code = (
         "import polars as pl, json;"
-        "from ringscope.graph.ingest.fingerprint import content_bands;"
+        "from ringscope.ingest.fingerprint import content_bands;"
         f"print(json.dumps(content_bands(pl.Series({texts!r})).to_list()))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -14,8 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ringscope.cli import main
-from ringscope.graph.ingest import ingest, read_rejects
-from ringscope.graph.ingest.mail import (
+from ringscope.ingest import ingest, read_rejects
+from ringscope.ingest.mail import (
     MailRejected,
     RawMessage,
     default_rejects_path,
@@ -23,8 +23,8 @@ from ringscope.graph.ingest.mail import (
     iter_messages,
     parse_message,
 )
-from ringscope.graph.ingest.mail.relays import first_public_ip
-from ringscope.graph.ingest.mail.sources import split_mbox
+from ringscope.ingest.mail.relays import first_public_ip
+from ringscope.ingest.mail.sources import split_mbox
 from ringscope.privacy import Keyring
 
 KEYRING = Keyring(b"ringscope-mail-test-secret-0123")

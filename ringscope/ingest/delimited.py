@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 
 from ringscope.errors import InputError
-from ringscope.graph.ingest.fields import (
+from ringscope.ingest.fields import (
     ERROR_COLUMN,
     FIELDS,
     LIST_FIELDS,
@@ -23,8 +23,8 @@ from ringscope.graph.ingest.fields import (
     raw_schema,
     type_column,
 )
-from ringscope.graph.ingest.raw import ProgressCallback, RawBatch, decompressed_blocks
-from ringscope.graph.ingest.sources import Source
+from ringscope.ingest.raw import ProgressCallback, RawBatch, decompressed_blocks
+from ringscope.ingest.sources import Source
 
 __all__ = ["LIST_SEPARATOR", "read_csv"]
 

@@ -14,9 +14,9 @@ import pytest
 from ringscope.config import CoordinationConfig, RunConfig
 from ringscope.graph.coordination import build_evidence, chance_significance
 from ringscope.graph.hetero import build_hetero_graph
-from ringscope.graph.ingest import ingest
-from ringscope.graph.ingest.objects import normalize_url, object_kind
-from ringscope.graph.ingest.sharing import sharing_events, write_sharing_events
+from ringscope.ingest import ingest
+from ringscope.ingest.objects import normalize_url, object_kind
+from ringscope.ingest.sharing import sharing_events, write_sharing_events
 from ringscope.pipeline import run_pipeline
 from ringscope.privacy import Keyring
 from tests.conftest import SHARED_DATA, T0, make_events

@@ -5,7 +5,7 @@ hold them. So the words are hashed under the operator's key, per batch, right wh
 text is normalised (:func:`hash_terms`), and only the hashes go on:
 
 * every distinct token of the normalised text (see
-  :func:`~ringscope.graph.ingest.fingerprint.normalize_content`; first
+  :func:`~ringscope.ingest.fingerprint.normalize_content`; first
   :data:`MAX_TOKENS` tokens) gets a 64-bit keyed BLAKE2b hash (:meth:`Keyring.hash_digests`,
   kind ``content_token``); its bucket in :data:`BUCKETS` is the top :data:`BUCKET_BITS`
   bits of that hash;

@@ -4,7 +4,7 @@ Text comes from the ``text/plain`` parts; a message with only HTML gets its HTML
 into text (BeautifulSoup, scripts and styles dropped). Links come from both: URLs
 written in the text and the ``href`` / ``src`` targets in the HTML (a link hidden
 behind "click here" is exactly what a spam campaign shares); only links ingest accepts
-are kept (:func:`~ringscope.graph.ingest.objects.valid_url`), so one garbled link in a
+are kept (:func:`~ringscope.ingest.objects.valid_url`), so one garbled link in a
 body does not quarantine the whole message. Attachments are skipped.
 Parts whose transfer or character encoding is broken are decoded with replacement
 characters rather than dropped: a near-duplicate fingerprint survives a few of them.
@@ -20,7 +20,7 @@ from email.message import Message
 
 from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
 
-from ringscope.graph.ingest.objects import valid_url
+from ringscope.ingest.objects import valid_url
 
 __all__ = ["MAX_TEXT_CHARS", "MAX_URLS", "Body", "extract_urls", "html_to_text", "message_body"]
 

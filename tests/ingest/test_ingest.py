@@ -17,10 +17,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from ringscope.errors import InputError, RejectRateExceeded
-from ringscope.graph.ingest import IngestResult, ingest, read_rejects, write_rejects
-from ringscope.graph.ingest.domains import DomainResolver
-from ringscope.graph.ingest.normalize import normalize_account
 from ringscope.graph.schema import EVENT_SCHEMA
+from ringscope.ingest import IngestResult, ingest, read_rejects, write_rejects
+from ringscope.ingest.domains import DomainResolver
+from ringscope.ingest.normalize import normalize_account
 from ringscope.privacy import Keyring
 
 KEYRING = Keyring(b"ringscope-test-secret-0123456789")
@@ -291,7 +291,7 @@ def test_type_checks_hold_on_the_fast_path(
     )
     path = tmp_path / "fast.jsonl"
     path.write_bytes(b"\n".join(line for line, _ in lines) + b"\n")
-    with caplog.at_level("DEBUG", logger="ringscope.graph.ingest.jsonl"):
+    with caplog.at_level("DEBUG", logger="ringscope.ingest.jsonl"):
         result = _ingest(path, max_reject_rate=1.0)
     assert "refused" not in caplog.text
     expected = {i + 1: reason for i, (_, reason) in enumerate(lines) if reason}
@@ -611,7 +611,7 @@ def test_domains_resolve_offline(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_shortener_links_are_keyed_by_the_short_link(tmp_path):
-    from ringscope.graph.ingest import ingest
+    from ringscope.ingest import ingest
     from ringscope.privacy import Keyring
 
     path = tmp_path / "e.jsonl"
@@ -647,7 +647,7 @@ def test_parallel_jsonl_reading_matches_serial(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Blocks parsed by worker processes give exactly what reading serially gives."""
-    from ringscope.graph.ingest import pipeline
+    from ringscope.ingest import pipeline
 
     lines = [orjson.dumps(e) for e in _events()] * 40 + [line for line, _ in BAD_LINES]
     lines += [orjson.dumps(e) for e in _events()[::-1]] * 5
@@ -672,7 +672,7 @@ def test_parallel_jsonl_reading_matches_serial(
 
 
 def test_forked_hashing_matches_keyring_hash(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ringscope.graph.ingest import hashing
+    from ringscope.ingest import hashing
 
     values = pl.Series("v", ["a", "bé", " x@y.z", "a b", "0"] * 3).unique(maintain_order=True)
     expected = [KEYRING.hash("account", v) for v in values]

@@ -24,7 +24,7 @@ from __future__ import annotations
 import polars as pl
 import tldextract
 
-from ringscope.graph.ingest.normalize import normalize_ip
+from ringscope.ingest.normalize import normalize_ip
 from ringscope.privacy import Keyring
 
 __all__ = ["SHORTENERS", "URL_IP_KIND", "DomainResolver", "extract_hosts"]

@@ -16,8 +16,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ringscope.errors import InputError
-from ringscope.graph.ingest.delimited import LIST_SEPARATOR
-from ringscope.graph.ingest.fields import (
+from ringscope.ingest.delimited import LIST_SEPARATOR
+from ringscope.ingest.fields import (
     ERROR_COLUMN,
     FIELDS,
     LIST_FIELDS,
@@ -25,8 +25,8 @@ from ringscope.graph.ingest.fields import (
     raw_schema,
     type_column,
 )
-from ringscope.graph.ingest.raw import LazyRecords, ProgressCallback, RawBatch
-from ringscope.graph.ingest.sources import Source
+from ringscope.ingest.raw import LazyRecords, ProgressCallback, RawBatch
+from ringscope.ingest.sources import Source
 
 __all__ = ["read_parquet"]
 

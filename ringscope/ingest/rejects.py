@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 import polars as pl
 
-from ringscope.graph.ingest.fields import IDENTIFIER_FIELDS
+from ringscope.ingest.fields import IDENTIFIER_FIELDS
 
 __all__ = [
     "PREVIEW_CHARS",

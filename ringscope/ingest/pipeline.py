@@ -32,14 +32,15 @@ import numpy as np
 import polars as pl
 
 from ringscope.errors import RejectRateExceeded
-from ringscope.graph.ingest.content_terms import ContentVectors, TermBatch, hash_terms, merge_terms
-from ringscope.graph.ingest.domains import DomainResolver
-from ringscope.graph.ingest.fields import FIELDS, UNUSED_FIELDS, batch_fields
-from ringscope.graph.ingest.fingerprint import content_bands, normalize_content
-from ringscope.graph.ingest.hashing import BackgroundHashes, hash_distinct, hex_digests
-from ringscope.graph.ingest.jsonl import jsonl_blocks, new_parser, parse_block
-from ringscope.graph.ingest.name_grams import name_gram_table
-from ringscope.graph.ingest.normalize import (
+from ringscope.graph.schema import EVENT_SCHEMA
+from ringscope.ingest.content_terms import ContentVectors, TermBatch, hash_terms, merge_terms
+from ringscope.ingest.domains import DomainResolver
+from ringscope.ingest.fields import FIELDS, UNUSED_FIELDS, batch_fields
+from ringscope.ingest.fingerprint import content_bands, normalize_content
+from ringscope.ingest.hashing import BackgroundHashes, hash_distinct, hex_digests
+from ringscope.ingest.jsonl import jsonl_blocks, new_parser, parse_block
+from ringscope.ingest.name_grams import name_gram_table
+from ringscope.ingest.normalize import (
     email_pattern,
     map_distinct,
     normalize_account,
@@ -47,13 +48,12 @@ from ringscope.graph.ingest.normalize import (
     normalize_name,
     normalize_phone,
 )
-from ringscope.graph.ingest.objects import object_kind
-from ringscope.graph.ingest.raw import ProgressCallback, RawBatch
-from ringscope.graph.ingest.readers import read_batches
-from ringscope.graph.ingest.rejects import REJECT_SCHEMA, empty_rejects, preview
-from ringscope.graph.ingest.sources import Format, Source, resolve_sources
-from ringscope.graph.ingest.validate import REASON_COLUMN, validate
-from ringscope.graph.schema import EVENT_SCHEMA
+from ringscope.ingest.objects import object_kind
+from ringscope.ingest.raw import ProgressCallback, RawBatch
+from ringscope.ingest.readers import read_batches
+from ringscope.ingest.rejects import REJECT_SCHEMA, empty_rejects, preview
+from ringscope.ingest.sources import Format, Source, resolve_sources
+from ringscope.ingest.validate import REASON_COLUMN, validate
 from ringscope.lifetime import die_with_parent
 from ringscope.privacy import Keyring
 

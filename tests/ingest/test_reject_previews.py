@@ -13,8 +13,8 @@ import time
 import orjson
 import pytest
 
-from ringscope.graph.ingest.fields import FIELDS, IDENTIFIER_FIELDS, LIST_FIELDS
-from ringscope.graph.ingest.rejects import PREVIEW_CHARS, preview
+from ringscope.ingest.fields import FIELDS, IDENTIFIER_FIELDS, LIST_FIELDS
+from ringscope.ingest.rejects import PREVIEW_CHARS, preview
 
 #: The contract's fields: the ones validated today plus those records may carry as extras.
 CONTRACT_FIELDS = (*FIELDS, "object_ids")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ringscope.graph.ingest.fields import Tag
+from ringscope.ingest.fields import Tag
 
 __all__ = [
     "MAX_MS",

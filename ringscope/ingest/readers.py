@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from ringscope.graph.ingest.delimited import read_csv
-from ringscope.graph.ingest.jsonl import read_jsonl
-from ringscope.graph.ingest.parquet import read_parquet
-from ringscope.graph.ingest.raw import ProgressCallback, RawBatch
-from ringscope.graph.ingest.sources import Format, Source
+from ringscope.ingest.delimited import read_csv
+from ringscope.ingest.jsonl import read_jsonl
+from ringscope.ingest.parquet import read_parquet
+from ringscope.ingest.raw import ProgressCallback, RawBatch
+from ringscope.ingest.sources import Format, Source
 
 __all__ = ["READERS", "RawBatch", "read_batches"]
 

@@ -15,8 +15,8 @@ import multiprocessing
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 
-from ringscope.graph.ingest.mail.parse import MailEvent, MailRejected, parse_message
-from ringscope.graph.ingest.mail.sources import RawMessage
+from ringscope.ingest.mail.parse import MailEvent, MailRejected, parse_message
+from ringscope.ingest.mail.sources import RawMessage
 from ringscope.lifetime import parent_watch
 
 __all__ = ["UNREADABLE", "parse_all"]

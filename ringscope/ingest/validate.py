@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ringscope.graph.ingest.fields import (
+from ringscope.ingest.fields import (
     ERROR_COLUMN,
     FIELDS,
     LIST_FIELDS,
@@ -30,9 +30,9 @@ from ringscope.graph.ingest.fields import (
     Tag,
     type_column,
 )
-from ringscope.graph.ingest.normalize import map_distinct, normalize_ip_column
-from ringscope.graph.ingest.objects import URL_CONTROL, bad_items, bad_scalar, normalize_url
-from ringscope.graph.ingest.timestamps import parse_timestamps
+from ringscope.ingest.normalize import map_distinct, normalize_ip_column
+from ringscope.ingest.objects import URL_CONTROL, bad_items, bad_scalar, normalize_url
+from ringscope.ingest.timestamps import parse_timestamps
 
 __all__ = ["REASON_CODES", "REASON_COLUMN", "REQUIRED_FIELDS", "validate"]
 

@@ -22,7 +22,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from ringscope.graph.ingest.fields import (
+from ringscope.ingest.fields import (
     ERROR_COLUMN,
     FIELDS,
     LIST_FIELDS,
@@ -31,14 +31,14 @@ from ringscope.graph.ingest.fields import (
     raw_schema,
     type_column,
 )
-from ringscope.graph.ingest.raw import (
+from ringscope.ingest.raw import (
     LazyRecords,
     ProgressCallback,
     RawBatch,
     decompressed_blocks,
     read_ahead,
 )
-from ringscope.graph.ingest.sources import Source
+from ringscope.ingest.sources import Source
 
 __all__ = ["jsonl_blocks", "new_parser", "parse_block", "read_jsonl"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from ringscope.graph.ingest.content_terms import BUCKETS, hash_terms, merge_terms
-from ringscope.graph.ingest.fingerprint import normalize_content
+from ringscope.ingest.content_terms import BUCKETS, hash_terms, merge_terms
+from ringscope.ingest.fingerprint import normalize_content
 from ringscope.privacy import Keyring
 
 TEXTS = [

@@ -29,7 +29,7 @@ from email.message import Message
 
 import tldextract
 
-from ringscope.graph.ingest.mail.relays import received_time
+from ringscope.ingest.mail.relays import received_time
 
 __all__ = ["message_traits"]
 

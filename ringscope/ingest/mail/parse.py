@@ -46,10 +46,10 @@ from email.message import Message
 from email.parser import BytesParser
 from typing import Any
 
-from ringscope.graph.ingest.mail.body import message_body
-from ringscope.graph.ingest.mail.relays import first_public_ip, received_time
-from ringscope.graph.ingest.mail.sources import RawMessage
-from ringscope.graph.ingest.mail.traits import message_traits
+from ringscope.ingest.mail.body import message_body
+from ringscope.ingest.mail.relays import first_public_ip, received_time
+from ringscope.ingest.mail.sources import RawMessage
+from ringscope.ingest.mail.traits import message_traits
 
 __all__ = ["MailEvent", "MailRejected", "parse_message"]
 

@@ -7,7 +7,7 @@ import random
 import polars as pl
 import pytest
 
-from ringscope.graph.ingest.normalize import (
+from ringscope.ingest.normalize import (
     map_distinct,
     normalize_account,
     normalize_email,
@@ -145,6 +145,6 @@ def test_map_distinct_calls_once_per_distinct_value() -> None:
     ],
 )
 def test_email_pattern_survives_serial_signups(value, expected):
-    from ringscope.graph.ingest.normalize import email_pattern
+    from ringscope.ingest.normalize import email_pattern
 
     assert email_pattern(value) == expected

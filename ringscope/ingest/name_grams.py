@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from ringscope.graph.ingest.normalize import map_distinct, normalize_name
+from ringscope.ingest.normalize import map_distinct, normalize_name
 from ringscope.privacy import HASH_HEX_LEN, Keyring
 
 __all__ = ["GRAM_KIND", "gram_text", "name_gram_table", "name_grams"]

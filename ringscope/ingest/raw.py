@@ -19,7 +19,7 @@ import polars as pl
 from isal import isal_zlib
 
 from ringscope.errors import InputError
-from ringscope.graph.ingest.sources import Source
+from ringscope.ingest.sources import Source
 
 __all__ = ["LazyRecords", "ProgressCallback", "RawBatch", "decompressed_blocks", "read_ahead"]
 

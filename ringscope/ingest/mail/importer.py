@@ -27,10 +27,10 @@ from pathlib import Path
 import orjson
 import polars as pl
 
-from ringscope.graph.ingest.mail.sources import RawMessage, iter_messages
-from ringscope.graph.ingest.mail.workers import parse_all
-from ringscope.graph.ingest.normalize import normalize_account
-from ringscope.graph.ingest.rejects import PREVIEW_CHARS, REJECT_SCHEMA, scrub_text, write_rejects
+from ringscope.ingest.mail.sources import RawMessage, iter_messages
+from ringscope.ingest.mail.workers import parse_all
+from ringscope.ingest.normalize import normalize_account
+from ringscope.ingest.rejects import PREVIEW_CHARS, REJECT_SCHEMA, scrub_text, write_rejects
 from ringscope.privacy import Keyring
 
 __all__ = ["ImportStats", "default_rejects_path", "import_mail", "mail_preview"]
