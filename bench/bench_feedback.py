@@ -86,7 +86,7 @@ def _run(events: Path, root: Path) -> Path:
 
 
 def _labels(root: Path, world: Path) -> list[Any]:
-    from ringscope.ranking.evaluation import evaluate_snapshot
+    from ringscope.evaluation.rings import evaluate_snapshot
     from ringscope.snapshot import resolve_snapshot
 
     report = evaluate_snapshot(resolve_snapshot(root), world / "truth.json", k=100_000)
@@ -121,7 +121,7 @@ def _by_prior(root: Path) -> Path:
 def _metrics(root: Path, world: Path) -> dict[str, Any]:
     """precision@10 and look-alikes in the top 10 as ``ringscope evaluate`` counts them
     (the top min(10, rings in the truth)), the first look-alike over the whole ranking."""
-    from ringscope.ranking.evaluation import evaluate_snapshot
+    from ringscope.evaluation.rings import evaluate_snapshot
     from ringscope.snapshot import resolve_snapshot
 
     top = evaluate_snapshot(resolve_snapshot(root), world / "truth.json", k=10)

@@ -4,7 +4,7 @@ python bench/bench_signup.py --legit 3000 --seeds 3 5 11 [--http-rate 500 200 10
 
 For each seed: generate the world (with its held-back ``signups.jsonl``), run the
 pipeline (embeddings off), check every signup and score the results
-(``ringscope.signup.evaluation``). The same queries go to a record-linkage baseline:
+(``ringscope.evaluation.signup``). The same queries go to a record-linkage baseline:
 Splink 5 on DuckDB, linking each signup to the offenders' records (their raw
 identifiers from the world's events: the baseline needs raw values for its fuzzy
 comparisons; ringscope never sees them) with comparisons on email, email pattern, name,
@@ -62,10 +62,10 @@ def _prepare(legit: int, seed: int) -> tuple[Path, Path]:
 
 
 def _ringscope_quality(world: Path, root: Path) -> tuple[dict[str, Any], Any]:
+    from ringscope.evaluation.signup import evaluate_signups
     from ringscope.privacy import load_keyring
     from ringscope.signup.batch import check_file
     from ringscope.signup.check import open_checker
-    from ringscope.signup.evaluation import evaluate_signups
 
     os.environ["RINGSCOPE_SECRET_KEY"] = SECRET
     t0 = time.perf_counter()
@@ -213,7 +213,7 @@ def _splink(world: Path, root: Path, n_single: int) -> dict[str, Any]:
     import splink.comparison_library as cl
     from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
-    from ringscope.signup.evaluation import auroc
+    from ringscope.evaluation.signup import auroc
 
     logging.getLogger("splink").setLevel(logging.ERROR)
     right = (

@@ -208,7 +208,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Metrics of a snapshot against ground truth."""
-    from ringscope.ranking.evaluation import evaluate_snapshot
+    from ringscope.evaluation.rings import evaluate_snapshot
     from ringscope.snapshot import resolve_snapshot
 
     if not args.truth.exists():
@@ -225,8 +225,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     """Generate, run, print the top clusters with their evidence, evaluate."""
     from ringscope.config import RunConfig
+    from ringscope.evaluation.rings import evaluate_snapshot
     from ringscope.privacy import load_keyring
-    from ringscope.ranking.evaluation import evaluate_snapshot
     from ringscope.ranking.report import top_clusters_table
     from ringscope.worlds import WorldConfig, generate_world, write_world
 

@@ -153,8 +153,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     """Check a world's held-back signups and score them against their truth."""
     import tempfile
 
+    from ringscope.evaluation.signup import evaluate_signups
     from ringscope.signup.batch import check_file
-    from ringscope.signup.evaluation import evaluate_signups
     from ringscope.worlds.signups import SIGNUPS_FILE, SIGNUPS_TRUTH_FILE
 
     world = args.world

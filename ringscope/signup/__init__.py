@@ -5,7 +5,7 @@ The pipeline step ``offender_index`` writes the index tables into each snapshot
 the root's journal of fresh suspensions (:mod:`~ringscope.signup.journal`) and checks
 attempts (:mod:`~ringscope.signup.check`), with the offenders nearest the attempt in the
 GNN's embedding space when the snapshot has the encoder (:mod:`~ringscope.signup.neighbours`);
-:mod:`~ringscope.signup.evaluation` scores results against a generated world's held-back
+:mod:`~ringscope.evaluation.signup` scores results against a generated world's held-back
 signups.
 
 Example::
@@ -17,7 +17,6 @@ Example::
 
 from ringscope.signup.attempt import SignupAttempt, SignupInputError, parse_attempt
 from ringscope.signup.check import TIERS, SignupChecker, open_checker
-from ringscope.signup.evaluation import evaluate_signups
 from ringscope.signup.journal import append_suspension
 
 __all__ = [
@@ -26,7 +25,6 @@ __all__ = [
     "SignupChecker",
     "SignupInputError",
     "append_suspension",
-    "evaluate_signups",
     "open_checker",
     "parse_attempt",
 ]

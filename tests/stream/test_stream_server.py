@@ -28,10 +28,10 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from ringscope.config import RunConfig
+from ringscope.evaluation.rings import evaluate_snapshot
 from ringscope.lifetime import live_group_members
 from ringscope.pipeline import run_pipeline
 from ringscope.privacy import Keyring
-from ringscope.ranking.evaluation import evaluate_snapshot
 from ringscope.snapshot import latest_snapshot, read_manifest, read_table
 from ringscope.store import open_store
 from ringscope.stream.check import canonical_line, event_key

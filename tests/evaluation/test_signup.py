@@ -6,11 +6,11 @@ import json
 
 import pytest
 
+from ringscope.evaluation.signup import auroc, evaluate_signups
 from ringscope.pipeline import run_pipeline
 from ringscope.privacy import load_keyring
 from ringscope.signup.batch import check_file
 from ringscope.signup.check import open_checker
-from ringscope.signup.evaluation import auroc, evaluate_signups
 from ringscope.worlds import WorldConfig, generate_world, write_world
 from ringscope.worlds.signups import (
     LEGIT_KINDS,

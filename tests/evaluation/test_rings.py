@@ -12,7 +12,7 @@ from rich.console import Console
 from sklearn.metrics import roc_auc_score
 
 from ringscope.errors import SnapshotError
-from ringscope.ranking.evaluation import TARGETS, evaluate_snapshot, passes_targets
+from ringscope.evaluation.rings import TARGETS, evaluate_snapshot, passes_targets
 
 RING_A = ["a1", "a2", "a3", "a4"]
 RING_B = ["b1", "b2"]

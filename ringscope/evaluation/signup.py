@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from sklearn.metrics import roc_auc_score
 
 __all__ = ["STRONG_KINDS", "auroc", "evaluate_signups"]
 
@@ -27,18 +28,10 @@ _FLAGGED = ("review", "block")
 
 def auroc(positive: Sequence[float], negative: Sequence[float]) -> float | None:
     """Area under the ROC curve (ties count half); None without both classes."""
-    pos, neg = np.asarray(positive, float), np.asarray(negative, float)
-    if len(pos) == 0 or len(neg) == 0:
+    if len(positive) == 0 or len(negative) == 0:
         return None
-    scores = np.concatenate([pos, neg])
-    order = scores.argsort(kind="stable")
-    ranks = np.empty(len(scores))
-    sorted_scores = scores[order]
-    _, first, counts = np.unique(sorted_scores, return_index=True, return_counts=True)
-    mid = first + (counts - 1) / 2.0 + 1.0
-    ranks[order] = np.repeat(mid, counts)
-    u = ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2.0
-    return float(u / (len(pos) * len(neg)))
+    labels = np.r_[np.ones(len(positive)), np.zeros(len(negative))]
+    return float(roc_auc_score(labels, np.r_[positive, negative]))
 
 
 def _calibration(risk: np.ndarray, label: np.ndarray, bins: int = 10) -> dict[str, float]:
