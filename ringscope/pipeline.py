@@ -334,7 +334,7 @@ def _learned_risk(
         )
     given = labelled_set(labels, features)
     n_events = state.ingest.events.height
-    reason = cache.refit_reason(state.config, n_events, given)
+    reason = cache.refit_reason(state.config, n_events, given, content is not None)
     if reason is None:
         cache.reused()
         learned = score_learned_risk(cache.risk, *args, cfg, labels=labels, content=content)
@@ -349,7 +349,7 @@ def _learned_risk(
         embeddings_use_labels=state.config.embeddings.label_weight > 0,
         keep=True,
     )
-    cache.fitted(learned.kept, state.config, n_events, given)
+    cache.fitted(learned.kept, state.config, n_events, given, content is not None)
     return LearnedRisk(learned.risk, learned.report | {"stream": {"refit": True, "why": reason}})
 
 

@@ -39,6 +39,7 @@ class ModelCache:
     settings: str = ""
     fitted_events: int = 0
     fitted_labels: frozenset[tuple[str, bool]] = frozenset()
+    with_content: bool = False
     batches_since_fit: int = 0
 
     def refit_reason(
@@ -46,13 +47,20 @@ class ModelCache:
         config: RunConfig,
         n_events: int,
         labels: frozenset[tuple[str, bool]],
+        with_content: bool,
     ) -> str | None:
-        """Why the risk model must be fitted again for this batch (None: score with it)."""
+        """Why the risk model must be fitted again for this batch (None: score with it).
+
+        ``with_content``: the batch has per-actor content features (the model's columns
+        differ with and without them).
+        """
         policy: StreamConfig = config.stream
         if self.risk is None:
             return "no kept model (first batch of this process, or too few labels before)"
         if self.settings != _settings(config):
             return "model settings changed"
+        if with_content != self.with_content:
+            return "content features appeared or went"
         if self.batches_since_fit + 1 >= policy.refit_every:
             return f"{policy.refit_every} batches since the fit (stream.refit_every)"
         if n_events > self.fitted_events * (1 + policy.refit_growth):
@@ -74,9 +82,11 @@ class ModelCache:
         config: RunConfig,
         n_events: int,
         labels: frozenset[tuple[str, bool]],
+        with_content: bool,
     ) -> None:
         """Keep a new fit (None: nothing to keep; the next batch tries again)."""
         self.risk = risk
+        self.with_content = with_content
         self.settings = _settings(config)
         self.fitted_events = n_events
         self.fitted_labels = labels

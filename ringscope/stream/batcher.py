@@ -19,7 +19,8 @@ measures it). Because every batch recomputes them whole, streamed and batch resu
 cannot drift apart: there is no state to compact.
 
 Each finished batch is one line of ``ROOT/stream/batches.jsonl`` (snapshot id, events
-read, seconds), and snapshots beyond the newest ``keep_snapshots`` are removed.
+read, seconds, seconds per step, whether the risk model was fitted again), and
+snapshots beyond the newest ``keep_snapshots`` are removed.
 """
 
 from __future__ import annotations
@@ -70,6 +71,21 @@ class BatchReport:
     ok: bool
     error: str | None = None
     finished_at: float = field(default_factory=time.time)
+    # seconds per pipeline step; whether the risk model was fitted (else kept), and why
+    steps: dict[str, float] = field(default_factory=dict)
+    risk_refit: bool | None = None
+    risk_refit_why: str | None = None
+
+
+def _costs(snapshot: Path) -> dict:
+    """What a published batch spent per step, and whether it fitted the risk model."""
+    manifest = read_manifest(snapshot)
+    risk = manifest["steps"].get("ranking", {}).get("risk_model", {}).get("stream", {})
+    return {
+        "steps": {name: t["seconds"] for name, t in manifest["timings"].items()},
+        "risk_refit": risk.get("refit"),
+        "risk_refit_why": risk.get("why"),
+    }
 
 
 class MicroBatcher:
@@ -162,6 +178,7 @@ class MicroBatcher:
             seconds=round(seconds, 3),
             ok=error is None,
             error=error,
+            **(_costs(snapshot) if error is None and snapshot is not None else {}),
         )
         if error is None:
             self.published = sealed

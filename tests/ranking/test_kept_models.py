@@ -97,25 +97,27 @@ def test_new_events_are_scored_then_a_grown_history_refits(world: Path, tmp_path
 def _fitted_cache(config: RunConfig) -> ModelCache:
     cache = ModelCache()
     # any kept object stands for a fit here: the policy only reads the counts
-    cache.fitted(object(), config, 1000, frozenset({("a", True), ("b", True)}))  # type: ignore[arg-type]
+    labels = frozenset({("a", True), ("b", True)})
+    cache.fitted(object(), config, 1000, labels, True)  # type: ignore[arg-type]
     return cache
 
 
 def test_refit_schedule() -> None:
     config = RunConfig().with_overrides({"stream.refit_every": 3})
     labels = frozenset({("a", True), ("b", True)})
-    assert "no kept model" in ModelCache().refit_reason(config, 10, labels)
+    assert "no kept model" in ModelCache().refit_reason(config, 10, labels, True)
     cache = _fitted_cache(config)
-    assert cache.refit_reason(config, 1000, labels) is None
+    assert cache.refit_reason(config, 1000, labels, True) is None
     cache.reused()
-    assert cache.refit_reason(config, 1000, labels) is None
+    assert cache.refit_reason(config, 1000, labels, True) is None
     cache.reused()
-    assert "3 batches" in cache.refit_reason(config, 1000, labels)
+    assert "3 batches" in cache.refit_reason(config, 1000, labels, True)
 
     cache = _fitted_cache(config)
-    assert cache.refit_reason(config, 1250, labels) is None
-    assert "events grew" in cache.refit_reason(config, 1251, labels)
-    assert "labels changed" in cache.refit_reason(config, 1000, labels | {("c", True)})
-    assert "labels changed" in cache.refit_reason(config, 1000, frozenset({("a", True)}))
+    assert cache.refit_reason(config, 1250, labels, True) is None
+    assert "events grew" in cache.refit_reason(config, 1251, labels, True)
+    assert "labels changed" in cache.refit_reason(config, 1000, labels | {("c", True)}, True)
+    assert "labels changed" in cache.refit_reason(config, 1000, frozenset({("a", True)}), True)
     other = config.with_overrides({"risk_model.folds": 5})
-    assert "settings changed" in cache.refit_reason(other, 1000, labels)
+    assert "settings changed" in cache.refit_reason(other, 1000, labels, True)
+    assert "content features" in cache.refit_reason(config, 1000, labels, False)
