@@ -11,12 +11,12 @@ publishes atomically with lineage against the previous snapshot, as any run does
 the server's holder serves it at once.
 
 **What a batch recomputes**: ingest only for the segments sealed since the last batch
-(each segment's ingest is kept, :mod:`ringscope.stream.ingest_cache`); every later
-step (graph, coordination, communities, ranking) over all history. Those steps have
-no incremental state yet (coordination per touched item, Leiden from the previous
-membership), so a batch's cost still grows with history (``bench/bench_stream.py``
-measures it). Because every batch recomputes them whole, streamed and batch results
-cannot drift apart: there is no state to compact.
+(each segment's ingest is kept, :mod:`ringscope.stream.ingest_cache`); the learned risk
+model only on the refit schedule of :mod:`ringscope.ranking.kept_models` (its fold
+models are kept in the worker between fits); every other step (graph, coordination,
+communities, the rest of ranking) over all history. Those steps have no incremental
+state yet (coordination per touched item, Leiden from the previous membership), so a
+batch's cost still grows with history (``bench/bench_stream.py`` measures it).
 
 Each finished batch is one line of ``ROOT/stream/batches.jsonl`` (snapshot id, events
 read, seconds, seconds per step, whether the risk model was fitted again), and
