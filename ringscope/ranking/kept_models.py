@@ -41,6 +41,7 @@ class ModelCache:
     fitted_labels: frozenset[tuple[str, bool]] = frozenset()
     with_content: bool = False
     batches_since_fit: int = 0
+    nothing_kept: str = "no kept model: first batch of this process"
 
     def refit_reason(
         self,
@@ -56,7 +57,7 @@ class ModelCache:
         """
         policy: StreamConfig = config.stream
         if self.risk is None:
-            return "no kept model (first batch of this process, or too few labels before)"
+            return self.nothing_kept
         if self.settings != _settings(config):
             return "model settings changed"
         if with_content != self.with_content:
@@ -86,6 +87,8 @@ class ModelCache:
     ) -> None:
         """Keep a new fit (None: nothing to keep; the next batch tries again)."""
         self.risk = risk
+        if risk is None:
+            self.nothing_kept = "no kept model: the last fit kept none (few labels or embeddings)"
         self.with_content = with_content
         self.settings = _settings(config)
         self.fitted_events = n_events

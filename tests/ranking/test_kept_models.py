@@ -121,3 +121,5 @@ def test_refit_schedule() -> None:
     other = config.with_overrides({"risk_model.folds": 5})
     assert "settings changed" in cache.refit_reason(other, 1000, labels, True)
     assert "content features" in cache.refit_reason(config, 1000, labels, False)
+    cache.fitted(None, config, 1000, labels, True)  # a fit that kept nothing: fit again
+    assert "kept none" in cache.refit_reason(config, 1000, labels, True)
