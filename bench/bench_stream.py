@@ -14,7 +14,8 @@ events at a time so that ``--rate`` events/s go in on average; a 429 is waited o
   until ``GET /v1/actors/{id}`` answers 200 (polled after every new snapshot);
 * **event -> ring member in its cluster**: the same for ring members (truth.json) until
   the actor's ``cluster_id`` is set;
-* **micro-batch cost against history**: every batch's wall time and events read
+* **micro-batch cost against history**: every batch's wall time, events read, ranking
+  step seconds and whether it fitted the risk model or kept it
   (``ROOT/stream/batches.jsonl``);
 * **memory**: the summed RSS of the server and its batch process, sampled every second;
 * the same world as one batch run: ring Jaccard of the final streamed snapshot and of
@@ -243,7 +244,15 @@ def main() -> None:
         "clustered_n": len(watcher.clustered_ms),
         "ring_members_never_clustered": len(watcher.pending_cluster),
         "batches": [
-            {"log_events": b["log_events"], "seconds": b["seconds"], "ok": b["ok"]} for b in batches
+            {
+                "log_events": b["log_events"],
+                "seconds": b["seconds"],
+                "ok": b["ok"],
+                "ranking_s": b.get("steps", {}).get("ranking"),
+                "risk_refit": b.get("risk_refit"),
+                "risk_refit_why": b.get("risk_refit_why"),
+            }
+            for b in batches
         ],
         "memory_mb": {
             "max_first_quarter": max(memory[:quarter]) if memory else None,
@@ -274,9 +283,10 @@ def _print(r: dict[str, Any]) -> None:
         f"event -> ring member in a cluster (n={r['clustered_n']}): {r['clustered_ms']} ms; "
         f"never clustered {r['ring_members_never_clustered']}"
     )
-    print("| batch | events read | seconds |\n|---|---|---|")
+    print("| batch | events read | seconds | ranking s | risk model |\n|---|---|---|---|---|")
     for i, b in enumerate(r["batches"], 1):
-        print(f"| {i} | {b['log_events']:,} | {b['seconds']} |")
+        fit = {True: f"fitted: {b['risk_refit_why']}", False: "kept", None: "-"}[b["risk_refit"]]
+        print(f"| {i} | {b['log_events']:,} | {b['seconds']} | {b['ranking_s']} | {fit} |")
     print(f"memory (server + batch, MB): {r['memory_mb']}")
     print(
         f"ring Jaccard: stream {r['ring_jaccard']['stream']:.3f}, "

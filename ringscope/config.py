@@ -35,6 +35,7 @@ __all__ = [
     "SignupConfig",
     "SignupMatchConfig",
     "SparkConfig",
+    "StreamConfig",
 ]
 
 MINUTE_MS = 60_000
@@ -474,6 +475,21 @@ class SparkConfig(_Strict):
     scratch_dir: str | None = None
 
 
+class StreamConfig(_Strict):
+    """Micro-batches of ``ringscope serve --ingest`` (no effect on ``ringscope run``).
+
+    The learned risk model is fitted again when ``refit_every`` micro-batches have
+    passed since its last fit, when the events grew by more than ``refit_growth`` (a
+    share of the events it was fitted on), or when more than ``refit_label_change`` (a
+    share of the labelled actors at the fit) of the labels changed; in between, its
+    kept fold models score each batch (see ``ringscope.ranking.kept_models``).
+    """
+
+    refit_every: int = Field(default=10, ge=1)
+    refit_growth: float = Field(default=0.25, ge=0)
+    refit_label_change: float = Field(default=0.1, ge=0)
+
+
 class RunConfig(_Strict):
     """Everything a run needs besides its inputs."""
 
@@ -486,6 +502,7 @@ class RunConfig(_Strict):
     content_model: ContentModelConfig = Field(default_factory=ContentModelConfig)
     signup: SignupConfig = Field(default_factory=SignupConfig)
     feedback: FeedbackConfig = Field(default_factory=FeedbackConfig)
+    stream: StreamConfig = Field(default_factory=StreamConfig)
     engine: Literal["local", "spark"] = "local"
     spark: SparkConfig = Field(default_factory=SparkConfig)
 

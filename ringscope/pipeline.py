@@ -45,8 +45,9 @@ from ringscope.ranking.associates import flagged_accounts
 from ringscope.ranking.content_model import actor_content_features, content_scores
 from ringscope.ranking.evidence import cluster_evidence, cluster_layers
 from ringscope.ranking.features import actor_features, with_freshness
+from ringscope.ranking.kept_models import ModelCache, labelled_set
 from ringscope.ranking.labels import EXTRA_LABEL_SCHEMA, actor_labels, with_extra_labels
-from ringscope.ranking.learned_risk import fit_learned_risk
+from ringscope.ranking.learned_risk import LearnedRisk, fit_learned_risk, score_learned_risk
 from ringscope.ranking.lineage import LINEAGE_TABLE, lineage_step
 from ringscope.ranking.messages import message_table
 from ringscope.ranking.receivers import receive_only_actors
@@ -98,6 +99,8 @@ class RunState:
     feedback: Feedback | None = None
     # an ingest made beforehand (the stream's cached segments): the ingest step takes it
     ingested: IngestResult | None = None
+    # a stream's models kept between micro-batches (None: fit everything, as a batch run)
+    models: ModelCache | None = None
     tables: dict[str, pl.DataFrame] = field(default_factory=dict)
     files: dict[str, Callable[[Path], None]] = field(default_factory=dict)
     manifest: dict[str, Any] = field(default_factory=dict)
@@ -250,17 +253,7 @@ def _ranking(state: RunState) -> dict[str, Any]:
         source="verdict",
     )
     content, content_report = _content(state, labels)
-    learned = fit_learned_risk(
-        events,
-        state.graph,
-        features,
-        state.evidence.edges,
-        state.config.risk_model,
-        labels=labels,
-        content=content,
-        embeddings=state.embeddings,
-        embeddings_use_labels=state.config.embeddings.label_weight > 0,
-    )
+    learned = _learned_risk(state, features, labels, content)
     if learned.risk is None:  # no learned model: member_risk carries no weight
         cfg = cfg.model_copy(update={"weights": cfg.weights | {"member_risk": 0.0}})
     signals = cluster_signals(
@@ -330,6 +323,43 @@ def _ranking(state: RunState) -> dict[str, Any]:
         "content_model": content_report,
         "risk_model": learned.report,
     }
+
+
+def _learned_risk(
+    state: RunState, features: pl.DataFrame, labels: pl.DataFrame, content: pl.DataFrame | None
+) -> LearnedRisk:
+    """The learned actor risk: fitted, or (a stream between refits) scored by kept models."""
+    args = (state.ingest.events, state.graph, features, state.evidence.edges)
+    cfg = state.config.risk_model
+    cache = state.models
+    if cache is None:
+        return fit_learned_risk(
+            *args,
+            cfg,
+            labels=labels,
+            content=content,
+            embeddings=state.embeddings,
+            embeddings_use_labels=state.config.embeddings.label_weight > 0,
+        )
+    given = labelled_set(labels, features)
+    n_events = state.ingest.events.height
+    reason = cache.refit_reason(state.config, n_events, given, content is not None)
+    if reason is None:
+        cache.reused()
+        learned = score_learned_risk(cache.risk, *args, cfg, labels=labels, content=content)
+        stream = {"refit": False, "batches_since_fit": cache.batches_since_fit}
+        return LearnedRisk(learned.risk, learned.report | {"stream": stream})
+    learned = fit_learned_risk(
+        *args,
+        cfg,
+        labels=labels,
+        content=content,
+        embeddings=state.embeddings,
+        embeddings_use_labels=state.config.embeddings.label_weight > 0,
+        keep=True,
+    )
+    cache.fitted(learned.kept, state.config, n_events, given, content is not None)
+    return LearnedRisk(learned.risk, learned.report | {"stream": {"refit": True, "why": reason}})
 
 
 def _content(state: RunState, labels: pl.DataFrame) -> tuple[pl.DataFrame | None, dict[str, Any]]:
@@ -495,6 +525,7 @@ def run_pipeline(
     on_step: Callable[[str, float], None] | None = None,
     database_url: str | None = None,
     ingested: IngestResult | None = None,
+    models: ModelCache | None = None,
 ) -> Path:
     """Run every step and publish a snapshot under ``out_root``; returns its directory.
 
@@ -506,6 +537,8 @@ def run_pipeline(
     What a killed run left half-published under ``out_root`` is removed first.
     ``ingested``: the result of ingesting ``inputs`` made beforehand (the stream's
     per-segment cache, :mod:`ringscope.stream.ingest_cache`), used instead of reading them.
+    ``models``: a stream's kept ranking models (:mod:`ringscope.ranking.kept_models`),
+    used and updated by the ranking step; None fits every model, as a batch run does.
     """
     for stale in remove_stale_partials(Path(out_root)):
         log.warning("removed %s, left by a run that did not finish", stale.name)
@@ -521,6 +554,7 @@ def run_pipeline(
         previous=latest_snapshot(Path(out_root)),
         database_url=database_url,
         ingested=ingested,
+        models=models,
     )
     timings: dict[str, dict[str, float]] = {}
     counts: dict[str, Any] = {}

@@ -45,6 +45,7 @@ its scores are used only where they are honest:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -63,7 +64,14 @@ from ringscope.ranking.content_model import ACTOR_CONTENT_FEATURES
 from ringscope.ranking.pu import pu_adjusted
 from ringscope.ranking.risk_model import GraphRiskModel
 
-__all__ = ["ACTIVITY_FEATURES", "LearnedRisk", "activity_matrix", "fit_learned_risk"]
+__all__ = [
+    "ACTIVITY_FEATURES",
+    "KeptRisk",
+    "LearnedRisk",
+    "activity_matrix",
+    "fit_learned_risk",
+    "score_learned_risk",
+]
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +112,90 @@ class LearnedRisk:
 
     risk: pl.DataFrame | None
     report: dict[str, Any]
+    kept: KeptRisk | None = None
+
+
+@dataclass(frozen=True)
+class KeptRisk:
+    """The fold models of one cross-fit, kept to score a stream's later micro-batches.
+
+    ``fold_of`` maps each actor id the fit saw to the fold that held it out;
+    ``label_freqs`` are the folds' PU label frequencies; ``report`` the fit's report.
+    """
+
+    models: list[GraphRiskModel]
+    label_freqs: list[float]
+    fold_of: dict[str, int]
+    report: dict[str, Any]
+    # per fold: the Platt scaling of the content-anchored score (None: no anchor)
+    anchors: list[LogisticRegression | None]
+
+
+@dataclass(frozen=True)
+class _Given:
+    """Per feature row: labelled positive, flagged at all (label or report), labelled legit;
+    ``rows`` the feature rows joined to their labels (``label``, ``source``)."""
+
+    rows: pl.DataFrame
+    positive: np.ndarray
+    flagged: np.ndarray
+    legit: np.ndarray
+
+
+def _given_labels(features: pl.DataFrame, labels: pl.DataFrame) -> _Given:
+    given = features.select("actor").join(labels, on="actor", how="left")
+    return _Given(
+        rows=given,
+        positive=given["label"].fill_null(False).to_numpy(),
+        flagged=given["label"].is_not_null().to_numpy() | features["n_reporters"].gt(0).to_numpy(),
+        legit=given["label"].eq(False).fill_null(False).to_numpy(),
+    )
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """What the model reads, one row per actor (sorted by ``actor``)."""
+
+    actors: np.ndarray
+    actor_ids: list[str]
+    names: list[str]
+    x: np.ndarray
+    adjacency: sp.csr_matrix
+    emb: np.ndarray | None
+    emb_note: str
+
+
+def _model_inputs(
+    events: pl.DataFrame,
+    hg: HeteroGraph,
+    features: pl.DataFrame,
+    evidence_edges: pl.DataFrame,
+    cfg: RiskModelConfig,
+    content: pl.DataFrame | None,
+    embeddings: pl.DataFrame | None,
+    embeddings_use_labels: bool,
+) -> _Inputs:
+    table = activity_matrix(events, hg, features)
+    names = list(ACTIVITY_FEATURES)
+    if content is not None:
+        table = table.join(content, on="actor", how="left").with_columns(
+            pl.col("content_mean").fill_null(-20.0),
+            pl.col("content_max", "content_share").fill_null(_UNSCORED),
+            pl.col(ACTOR_CONTENT_FEATURES[3:]).fill_null(0.0),
+        )
+        names += ACTOR_CONTENT_FEATURES
+    actors = table["actor"].to_numpy()
+    x = table.select(names).to_numpy()
+    row_of = {int(a): i for i, a in enumerate(actors.tolist())}
+    adjacency = _adjacency(evidence_edges, row_of, len(actors))
+    emb_note = "none produced"
+    emb = None
+    if embeddings is not None and embeddings_use_labels:
+        emb_note = "left out: trained on the suspension labels (embeddings.label_weight > 0)"
+    elif embeddings is not None and cfg.use_embeddings:
+        emb, emb_note = _embedding_matrix(embeddings, actors), "used"
+    ids = table.select("actor").join(features.select("actor", "actor_id"), on="actor", how="left")
+    return _Inputs(actors, ids["actor_id"].to_list(), names, x, adjacency, emb, emb_note)
 
 
 def activity_matrix(events: pl.DataFrame, hg: HeteroGraph, features: pl.DataFrame) -> pl.DataFrame:
@@ -187,13 +279,32 @@ def _source_weights(given: pl.DataFrame) -> np.ndarray | None:
     return pl.select(pl.when(positive).then(weight).otherwise(1.0)).to_series().to_numpy()
 
 
-def _anchored(p: np.ndarray, anchor: np.ndarray, y: np.ndarray, val: np.ndarray) -> np.ndarray:
+def _content_quantiles(design: _Inputs) -> np.ndarray | None:
+    """The actors' quantiles of their mean content log-odds (the anchor of the learned
+    risk), or None when the run has no supervised content score."""
+    if "content_mean" not in design.names:
+        return None
+    mean = design.x[:, design.names.index("content_mean")]
+    return _quantiles(mean) if np.unique(mean).size > 1 else None
+
+
+def _anchor_logit(p: np.ndarray, anchor: np.ndarray) -> np.ndarray:
+    """Log-odds of the rank average of the model's score and the content quantiles."""
+    blend = 0.5 * (_quantiles(p) + anchor)
+    return np.log((blend + _EPS) / (1.0 - blend + _EPS)).reshape(-1, 1)
+
+
+def _anchor_calibration(
+    p: np.ndarray, anchor: np.ndarray, y: np.ndarray, val: np.ndarray
+) -> LogisticRegression:
+    """Platt scaling of the anchored score, fitted on the validation fold."""
+    return LogisticRegression(C=1e4).fit(_anchor_logit(p, anchor)[val], y[val])
+
+
+def _anchored(p: np.ndarray, anchor: np.ndarray, platt: LogisticRegression) -> np.ndarray:
     """P(labelled) of the rank average of the model's score and the content quantiles
     ``anchor``, Platt-calibrated on the validation fold (see the module docstring)."""
-    blend = 0.5 * (_quantiles(p) + anchor)
-    logit = np.log((blend + _EPS) / (1.0 - blend + _EPS)).reshape(-1, 1)
-    platt = LogisticRegression(C=1e4).fit(logit[val], y[val])
-    return platt.predict_proba(logit)[:, 1]
+    return platt.predict_proba(_anchor_logit(p, anchor))[:, 1]
 
 
 def _metrics(risk: np.ndarray, positive: np.ndarray, negative: np.ndarray) -> dict[str, Any]:
@@ -249,6 +360,7 @@ def fit_learned_risk(
     content: pl.DataFrame | None = None,
     embeddings: pl.DataFrame | None = None,
     embeddings_use_labels: bool = False,
+    keep: bool = False,
 ) -> LearnedRisk:
     """Cross-fit the risk model on the run's labels; heuristic when labels are few.
 
@@ -265,14 +377,14 @@ def fit_learned_risk(
         embeddings: the embeddings step's frame (``actor``, ``embedding``), if any.
         embeddings_use_labels: the embeddings were trained on ``known_bad``; they are
             then left out (they would carry each actor's label into its features).
+        keep: also return the fold models (``LearnedRisk.kept``) for
+            :func:`score_learned_risk` (a stream's later micro-batches); never kept when
+            the model read embeddings.
     """
     if not cfg.enabled:
         return _skip("disabled in config (risk_model.enabled)")
-    given = features.select("actor").join(labels, on="actor", how="left")
-    positive = given["label"].fill_null(False).to_numpy()
-    flagged = given["label"].is_not_null().to_numpy() | features["n_reporters"].gt(0).to_numpy()
-    legit = given["label"].eq(False).fill_null(False).to_numpy()
-    y = positive.astype(np.int64)
+    given = _given_labels(features, labels)
+    y = given.positive.astype(np.int64)
     n_pos = int(y.sum())
     if n_pos < max(cfg.min_positives, cfg.folds):
         return _skip(
@@ -283,35 +395,18 @@ def fit_learned_risk(
     if len(y) - n_pos < cfg.folds * 2:
         return _skip("too few unlabelled actors to cross-fit", n_positives=n_pos)
 
-    table = activity_matrix(events, hg, features)
-    names = list(ACTIVITY_FEATURES)
-    if content is not None:
-        table = table.join(content, on="actor", how="left").with_columns(
-            pl.col("content_mean").fill_null(-20.0),
-            pl.col("content_max", "content_share").fill_null(_UNSCORED),
-            pl.col(ACTOR_CONTENT_FEATURES[3:]).fill_null(0.0),
-        )
-        names += ACTOR_CONTENT_FEATURES
-    actors = table["actor"].to_numpy()
-    x = table.select(names).to_numpy()
-    anchor = None
-    if content is not None and table["content_mean"].n_unique() > 1:
-        anchor = _quantiles(table["content_mean"].to_numpy())
-    row_of = {int(a): i for i, a in enumerate(actors.tolist())}
-    adjacency = _adjacency(evidence_edges, row_of, len(actors))
-    emb_note = "none produced"
-    emb = None
-    if embeddings is not None and embeddings_use_labels:
-        emb_note = "left out: trained on the suspension labels (embeddings.label_weight > 0)"
-    elif embeddings is not None and cfg.use_embeddings:
-        emb, emb_note = _embedding_matrix(embeddings, actors), "used"
-
-    weight = _source_weights(given) if cfg.balance_sources else None
+    design = _model_inputs(
+        events, hg, features, evidence_edges, cfg, content, embeddings, embeddings_use_labels
+    )
+    actors, x, adjacency, emb = design.actors, design.x, design.adjacency, design.emb
+    positive, flagged, legit = given.positive, given.flagged, given.legit
+    anchor = _content_quantiles(design)
+    weight = _source_weights(given.rows) if cfg.balance_sources else None
     folds = list(
         StratifiedKFold(n_splits=cfg.folds, shuffle=True, random_state=cfg.seed).split(x, y)
     )
     risk = np.zeros(len(actors))
-    chosen, val_aurocs, label_freqs = [], [], []
+    chosen, val_aurocs, label_freqs, models, platts = [], [], [], [], []
     for k, (_, held_out) in enumerate(folds):
         val = folds[(k + 1) % cfg.folds][1]
         train = np.setdiff1d(np.arange(len(actors)), np.concatenate([held_out, val]))
@@ -323,10 +418,14 @@ def fit_learned_risk(
             max_fit_rows=cfg.max_fit_actors,
         ).fit(x, adjacency, y, train_idx=train, val_idx=val, embeddings=emb, sample_weight=weight)
         p = model.fitted_proba()[:, 1]
+        platt = None
         if anchor is not None:
-            p = _anchored(p, anchor, y, val)
+            platt = _anchor_calibration(p, anchor, y, val)
+            p = _anchored(p, anchor, platt)
+        platts.append(platt)
         freq = float(p[val][y[val] == 1].mean()) if cfg.pu_adjust else 1.0
         risk[held_out] = pu_adjusted(p[held_out], freq)
+        models.append(model)
         chosen.append(model.chosen_)
         val_aurocs.append(model.val_auroc_)
         label_freqs.append(freq)
@@ -340,9 +439,9 @@ def fit_learned_risk(
         "model_selection_auroc": round(float(np.mean(val_aurocs)), 4),
         "validation": _validation(risk, positive, flagged, legit),
         "label_frequency": round(float(np.mean(label_freqs)), 4),
-        "features": names,
+        "features": design.names,
         "graph_edges": int(adjacency.nnz),
-        "embeddings": emb_note,
+        "embeddings": design.emb_note,
         "source_weights": "balanced"
         if weight is not None
         else ("none (one source)" if cfg.balance_sources else "off (risk_model.balance_sources)"),
@@ -350,4 +449,73 @@ def fit_learned_risk(
         if anchor is not None
         else "none (no supervised content score)",
     } | _verdict_counts(labels)
-    return LearnedRisk(pl.DataFrame({"actor": actors, "learned_risk": risk}), report)
+    kept = None
+    if keep and emb is None:  # embeddings are retrained each run: a kept model could not read them
+        fold_of = np.zeros(len(actors), dtype=np.int64)
+        for k, (_, held_out) in enumerate(folds):
+            fold_of[held_out] = k
+        fold_by_id = dict(zip(design.actor_ids, fold_of.tolist(), strict=True))
+        kept = KeptRisk(models, label_freqs, fold_by_id, report, platts)
+    return LearnedRisk(pl.DataFrame({"actor": actors, "learned_risk": risk}), report, kept)
+
+
+def score_learned_risk(
+    kept: KeptRisk,
+    events: pl.DataFrame,
+    hg: HeteroGraph,
+    features: pl.DataFrame,
+    evidence_edges: pl.DataFrame,
+    cfg: RiskModelConfig,
+    *,
+    labels: pl.DataFrame,
+    content: pl.DataFrame | None = None,
+) -> LearnedRisk:
+    """Score every actor of a later state of the data with the fold models of ``kept``.
+
+    Cross-fitting is kept: an actor the fit saw is scored by the model of the fold that
+    held it out; a new actor by the model of the fold its id hashes to (no model saw it).
+    The label shares of fold ``k``'s model count the current labels of the actors in
+    its training folds (those not in fold ``k`` or its validation fold), so labels that
+    arrived since the fit reach the features without the trees learning from them.
+    """
+    given = _given_labels(features, labels)
+    design = _model_inputs(events, hg, features, evidence_edges, cfg, content, None, False)
+    folds = len(kept.models)
+    fold_of = np.array(
+        [kept.fold_of.get(a, _hashed_fold(a, folds)) for a in design.actor_ids], dtype=np.int64
+    )
+    y = given.positive.astype(np.int64)
+    anchor = _content_quantiles(design)
+    everyone = np.arange(len(design.actors))
+    risk = np.zeros(len(design.actors))
+    for k, (model, platt) in enumerate(zip(kept.models, kept.anchors, strict=True)):
+        rows = np.flatnonzero(fold_of == k)
+        train = np.flatnonzero((fold_of != k) & (fold_of != (k + 1) % folds))
+        if not rows.size:
+            continue
+        if platt is not None and anchor is not None:
+            # the anchor ranks the model's score among all actors, as in the fit
+            p = model.predict_rows(
+                design.x, design.adjacency, everyone, labels=y, labelled_idx=train
+            )
+            p = _anchored(p, anchor, platt)[rows]
+        else:
+            p = model.predict_rows(design.x, design.adjacency, rows, labels=y, labelled_idx=train)
+        risk[rows] = pu_adjusted(p, kept.label_freqs[k])
+    report = (
+        kept.report
+        | {
+            "n_actors": len(design.actors),
+            "n_positives": int(y.sum()),
+            "validation": _validation(risk, given.positive, given.flagged, given.legit),
+            "graph_edges": int(design.adjacency.nnz),
+            "fitted_on": {k: kept.report[k] for k in ("n_actors", "n_positives")},
+        }
+        | _verdict_counts(labels)
+    )
+    return LearnedRisk(pl.DataFrame({"actor": design.actors, "learned_risk": risk}), report)
+
+
+def _hashed_fold(actor_id: str, folds: int) -> int:
+    """A fixed fold for an actor the fit did not see (the same in every process)."""
+    return int.from_bytes(hashlib.blake2b(actor_id.encode(), digest_size=4).digest()) % folds

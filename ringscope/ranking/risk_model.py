@@ -213,12 +213,21 @@ class GraphRiskModel:
             raise ValueError(f"calibration must be 'platt' or 'isotonic', not {self.calibration}")
 
     def _design(
-        self, x: np.ndarray, adjacency: sp.spmatrix, embeddings: np.ndarray | None
+        self,
+        x: np.ndarray,
+        adjacency: sp.spmatrix,
+        embeddings: np.ndarray | None,
+        labelled: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray | None]:
-        """Feature matrix without and with the embeddings appended."""
+        """Feature matrix without and with the embeddings appended.
+
+        ``labelled``: ``(labels, labelled_idx)`` the label shares count (default: the
+        training labels ``fit`` saw).
+        """
         parts = [neighbour_aggregates(x, adjacency)]
         if self.label_features:
-            parts.append(label_aggregates(adjacency, self.labels_, self.labelled_idx_))
+            labels, idx = labelled if labelled is not None else (self.labels_, self.labelled_idx_)
+            parts.append(label_aggregates(adjacency, labels, idx))
         base = np.hstack(parts)
         if embeddings is None:
             return base, None
@@ -375,6 +384,35 @@ class GraphRiskModel:
     ) -> np.ndarray:
         """Calibrated ``[n, 2]`` class probabilities (column 1: positive)."""
         return self._calibrated(self.decision_function(X, adjacency, embeddings=embeddings))
+
+    def predict_rows(
+        self,
+        X: np.ndarray,
+        adjacency: sp.spmatrix,
+        rows: np.ndarray,
+        *,
+        labels: np.ndarray,
+        labelled_idx: np.ndarray,
+        embeddings: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Calibrated positive probability of ``rows`` of another graph of the same features.
+
+        For a later state of the data the model was fitted on (a stream's next
+        micro-batch: more nodes, more edges, new labels): the trees, the choice and the
+        calibration stay as fitted; the neighbour aggregates and the label shares
+        (``labels[labelled_idx]``, which must hold no label of ``rows``) are taken from
+        the given graph.
+        """
+        x = np.asarray(X, dtype=np.float64)
+        needs_emb = any(f.uses_embeddings for f in self.models_.values())
+        if needs_emb and embeddings is None:
+            raise ValueError("the model was fitted with embeddings; pass them to predict")
+        plain, with_emb = self._design(
+            x, adjacency, embeddings if needs_emb else None, (labels, labelled_idx)
+        )
+        rows = np.asarray(rows, dtype=np.int64)
+        picked = None if with_emb is None else with_emb[rows]
+        return self._calibrated(self._raw_score(plain[rows], picked))[:, 1]
 
     def _calibrated(self, score: np.ndarray) -> np.ndarray:
         """``[n, 2]`` probabilities from uncalibrated scores."""

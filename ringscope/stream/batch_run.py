@@ -4,8 +4,11 @@ Runs in the worker process (:mod:`.child`). Sealed segments are ingested once ea
 kept (:mod:`.ingest_cache`); the dropped files (few, and de-duplicated against the log
 by ``event_id`` like any input) are read again each time. The merged ingest goes into
 the same :func:`ringscope.pipeline.run_pipeline` as ``ringscope run`` (every later step
-runs on the whole history), so the snapshot is the one ``ringscope run`` would publish
-on these files. With the Spark engine configured, the files are read by Spark as usual.
+runs on the whole history, except that the learned risk model is fitted again only on
+the schedule of :mod:`ringscope.ranking.kept_models` and scores the batches between
+with its kept fold models), so the snapshot is close to the one ``ringscope run``
+would publish on these files. With the Spark engine configured, the files are read by
+Spark as usual.
 """
 
 from __future__ import annotations
@@ -16,10 +19,16 @@ from ringscope.config import RunConfig
 from ringscope.ingest import ingest
 from ringscope.pipeline import run_pipeline
 from ringscope.privacy import load_keyring
+from ringscope.ranking.kept_models import ModelCache
 from ringscope.stream.ingest_cache import cached_ingest, merge_ingested
 from ringscope.stream.log import stream_dirs
 
 __all__ = ["run_stream_batch"]
+
+
+#: the ranking models each stream root's batches keep in this process (a new process
+#: starts empty and fits; see :mod:`ringscope.ranking.kept_models`)
+_KEPT: dict[Path, ModelCache] = {}
 
 
 def run_stream_batch(root: Path, *, config: Path | None = None, demo_key: bool = False) -> Path:
@@ -33,11 +42,14 @@ def run_stream_batch(root: Path, *, config: Path | None = None, demo_key: bool =
     _, sealed = stream_dirs(root)
     dropped = root / "stream" / "dropped"
     inputs = [p for p in (dropped, sealed) if p.is_dir() and any(p.iterdir())]
+    models = _KEPT.setdefault(root, ModelCache())
     if cfg.engine != "local":
-        return run_pipeline(inputs, root, config=cfg, keyring=keyring)
+        return run_pipeline(inputs, root, config=cfg, keyring=keyring, models=models)
     parts = []
     if dropped in inputs:  # sorted before the log, as ``ringscope run`` orders its inputs
         parts.append(ingest([dropped], keyring=keyring, max_reject_rate=1.0, keep_terms=True))
     cache = root / "stream" / "cache"
     parts += [cached_ingest(s, cache, keyring) for s in sorted(sealed.glob("seg-*.jsonl"))]
-    return run_pipeline(inputs, root, config=cfg, keyring=keyring, ingested=merge_ingested(parts))
+    return run_pipeline(
+        inputs, root, config=cfg, keyring=keyring, ingested=merge_ingested(parts), models=models
+    )

@@ -11,15 +11,16 @@ publishes atomically with lineage against the previous snapshot, as any run does
 the server's holder serves it at once.
 
 **What a batch recomputes**: ingest only for the segments sealed since the last batch
-(each segment's ingest is kept, :mod:`ringscope.stream.ingest_cache`); every later
-step (graph, coordination, communities, ranking) over all history. Those steps have
-no incremental state yet (coordination per touched item, Leiden from the previous
-membership), so a batch's cost still grows with history (``bench/bench_stream.py``
-measures it). Because every batch recomputes them whole, streamed and batch results
-cannot drift apart: there is no state to compact.
+(each segment's ingest is kept, :mod:`ringscope.stream.ingest_cache`); the learned risk
+model only on the refit schedule of :mod:`ringscope.ranking.kept_models` (its fold
+models are kept in the worker between fits); every other step (graph, coordination,
+communities, the rest of ranking) over all history. Those steps have no incremental
+state yet (coordination per touched item, Leiden from the previous membership), so a
+batch's cost still grows with history (``bench/bench_stream.py`` measures it).
 
 Each finished batch is one line of ``ROOT/stream/batches.jsonl`` (snapshot id, events
-read, seconds), and snapshots beyond the newest ``keep_snapshots`` are removed.
+read, seconds, seconds per step, whether the risk model was fitted again), and
+snapshots beyond the newest ``keep_snapshots`` are removed.
 """
 
 from __future__ import annotations
@@ -70,6 +71,21 @@ class BatchReport:
     ok: bool
     error: str | None = None
     finished_at: float = field(default_factory=time.time)
+    # seconds per pipeline step; whether the risk model was fitted (else kept), and why
+    steps: dict[str, float] = field(default_factory=dict)
+    risk_refit: bool | None = None
+    risk_refit_why: str | None = None
+
+
+def _costs(snapshot: Path) -> dict:
+    """What a published batch spent per step, and whether it fitted the risk model."""
+    manifest = read_manifest(snapshot)
+    risk = manifest["steps"].get("ranking", {}).get("risk_model", {}).get("stream", {})
+    return {
+        "steps": {name: t["seconds"] for name, t in manifest["timings"].items()},
+        "risk_refit": risk.get("refit"),
+        "risk_refit_why": risk.get("why"),
+    }
 
 
 class MicroBatcher:
@@ -162,6 +178,7 @@ class MicroBatcher:
             seconds=round(seconds, 3),
             ok=error is None,
             error=error,
+            **(_costs(snapshot) if error is None and snapshot is not None else {}),
         )
         if error is None:
             self.published = sealed
