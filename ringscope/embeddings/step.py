@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 
 if TYPE_CHECKING:
-    from ringscope.pipeline import RunState
+    from ringscope.run_state import RunState
 
 __all__ = ["EMBEDDINGS_TABLE", "ENCODER_FILE", "embeddings_step"]
 

@@ -32,7 +32,7 @@ from ringscope.ranking.lineage import LINEAGE_TABLE
 from ringscope.store import ActorVerdictRecord, VerdictRecord, open_store
 
 if TYPE_CHECKING:
-    from ringscope.pipeline import RunState
+    from ringscope.run_state import RunState
 
 __all__ = [
     "CONTRIBUTIONS_TABLE",

@@ -34,7 +34,7 @@ import polars as pl
 from ringscope.ranking.scoring import cluster_id_for
 
 if TYPE_CHECKING:
-    from ringscope.pipeline import RunState
+    from ringscope.run_state import RunState
 
 __all__ = [
     "LINEAGE_STATUSES",

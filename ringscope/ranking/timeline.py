@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 if TYPE_CHECKING:
-    from ringscope.pipeline import RunState
+    from ringscope.run_state import RunState
 
 __all__ = ["BUCKET_MS", "TIMELINE_TABLE", "cluster_timeline", "timeline_step"]
 

@@ -13,7 +13,7 @@ import polars as pl
 from ringscope.signup.index import actor_key_table, offender_table
 
 if TYPE_CHECKING:
-    from ringscope.pipeline import RunState
+    from ringscope.run_state import RunState
 
 __all__ = ["OFFENDER_TABLES", "offender_index"]
 
