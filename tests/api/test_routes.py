@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import polars as pl
 import pytest
 
 from ringscope.snapshot import read_table
+from tests.api.conftest import publish_copy
 
 
 def _all_clusters(client, headers, **params) -> list[dict]:
@@ -151,6 +154,45 @@ def test_snapshots_lists_published_ones(client, auth, snapshots):
     assert listing["current"] == snapshots.early.name
     assert [s["snapshot_id"] for s in listing["items"]] == [snapshots.early.name]
     assert listing["items"][0]["clusters"] == read_table(snapshots.early, "clusters").height
+
+
+def test_stats_summarise_the_served_snapshot_and_its_history(client, auth, root, snapshots):
+    publish_copy(snapshots.full, root)
+    deadline = time.monotonic() + 20
+    while client.get("/readyz").json()["snapshot_id"] != snapshots.full.name:
+        assert time.monotonic() < deadline, "the new snapshot was never served"
+        time.sleep(0.1)
+    stats = client.get("/v1/stats", headers=auth("investigator")).json()
+    clusters = read_table(snapshots.full, "clusters")
+    assert stats["snapshot_id"] == snapshots.full.name
+    assert stats["scores"]["clusters"] == clusters.height
+    assert sum(b["clusters"] for b in stats["scores"]["histogram"]) == clusters.height
+    assert stats["scores"]["flagged"] == int(clusters["flagged"].sum())
+    statuses = read_table(snapshots.full, "lineage")["status"].value_counts()
+    for status, count in statuses.iter_rows():
+        assert stats["churn"][status] == count
+    layers = read_table(snapshots.full, "evidence").group_by("layer").len()
+    assert {e["layer"]: e["pairs"] for e in stats["evidence"]} == dict(layers.iter_rows())
+
+    history = stats["history"]
+    assert [h["snapshot_id"] for h in history] == [snapshots.full.name, snapshots.early.name]
+    for key in ("run", "scores", "churn", "evidence"):  # read from files == served view
+        assert history[0][key] == stats[key], key
+    early = read_table(snapshots.early, "clusters")
+    assert history[1]["scores"]["clusters"] == early.height
+    assert sum(history[1]["churn"].values()) == early.height
+
+    one = client.get("/v1/stats", params={"history": 1}, headers=auth("investigator")).json()
+    assert [h["snapshot_id"] for h in one["history"]] == [snapshots.full.name]
+    assert (
+        client.get("/v1/stats", params={"history": 0}, headers=auth("investigator")).json()[
+            "history"
+        ]
+        == []
+    )
+    too_many = client.get("/v1/stats", params={"history": 101}, headers=auth("investigator"))
+    assert too_many.status_code == 422
+    assert client.get("/v1/stats", headers=auth("service")).status_code == 403
 
 
 def test_health_and_metrics(client, auth, snapshots):

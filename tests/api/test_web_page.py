@@ -160,9 +160,10 @@ def _wait_ready(process: subprocess.Popen, url: str) -> None:
 
 @pytest.fixture(scope="module")
 def server(snapshots: Snapshots, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """``ringscope serve`` on a free port over a copy of the ``full`` snapshot."""
+    """``ringscope serve`` on a free port over copies of ``early`` and then ``full`` (served)."""
     base = tmp_path_factory.mktemp("web-page")
     root = base / "root"
+    publish_copy(snapshots.early, root)
     publish_copy(snapshots.full, root)
     database_url = f"sqlite:///{base / 'verdicts.sqlite3'}"
     store = open_store(database_url)
@@ -435,6 +436,33 @@ def test_cluster_opens_draws_its_graph_and_records_a_verdict(page, server, scrip
     assert SCREENSHOT.stat().st_size > 10_000
     with capsys.disabled():
         sys.stdout.write(f"\nweb page screenshot: {SCREENSHOT}\n")
+    assert script_errors == []
+
+
+@browser_test
+def test_drift_panel_shows_the_snapshots_over_time(page, server, script_errors):
+    stats = server.api("/v1/stats", history=20)
+    assert len(stats["history"]) == 2
+    _sign_in(page, server)
+    page.click("nav.topnav a[href='ui/drift']")
+    page.wait_for_url("**/ui/drift")
+    expect(page.locator("#stat-events .value")).to_have_text(f"{stats['run']['events']:,}")
+    expect(page.locator("#stat-clusters .value")).to_have_text(f"{stats['scores']['clusters']:,}")
+    rows = page.locator("#drift-history tbody tr")
+    expect(rows).to_have_count(2)
+    shown = [rows.nth(i).get_attribute("data-snapshot") for i in range(2)]
+    assert shown == [s["snapshot_id"] for s in stats["history"]]
+    bars = page.locator("#drift-scores .hist-bar")
+    expect(bars).to_have_count(10)
+    heights = [int(bars.nth(i).get_attribute("data-clusters")) for i in range(10)]
+    assert heights == [b["clusters"] for b in stats["scores"]["histogram"]]
+    layers = page.locator("#drift-evidence tbody tr")
+    assert sorted(
+        layers.nth(i).get_attribute("data-layer") for i in range(layers.count())
+    ) == sorted({e["layer"] for h in stats["history"] for e in h["evidence"]})
+    for status, count in stats["churn"].items():
+        expect(page.locator(f"#churn-{status} .value")).to_have_text(f"{count:,}")
+    expect(page.locator("#drift-stream")).to_have_count(0)  # no --ingest: no stream card
     assert script_errors == []
 
 

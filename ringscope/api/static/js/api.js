@@ -89,4 +89,5 @@ export const endpoints = {
   actor: (id, signal) => api(`v1/actors/${enc(id)}`, { signal }),
   postVerdict: (id, body) => api(`v1/clusters/${enc(id)}/verdicts`, { method: "POST", body }),
   snapshots: (signal) => api("v1/snapshots", { signal }),
+  stats: (params, signal) => api("v1/stats", { params, signal }),
 };

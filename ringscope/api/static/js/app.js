@@ -1,9 +1,10 @@
 // Entry point of the investigator page: client-side routing, the API-key prompt, the error
-// banner, the theme and the snapshot pill. Views live in queue.js and cluster.js.
+// banner, the theme and the snapshot pill. Views live in queue.js, cluster.js and drift.js.
 
 import { ApiError, endpoints, keyStore } from "./api.js";
 import { renderCluster } from "./cluster.js";
 import { h, replace } from "./dom.js";
+import { renderDrift } from "./drift.js";
 import { renderQueue } from "./queue.js";
 
 const view = document.getElementById("view");
@@ -184,9 +185,10 @@ function render() {
   };
   const path = relativePath();
   const clusterMatch = path.match(/^ui\/clusters\/([^/]+)\/?$/);
-  const pending = clusterMatch
-    ? renderCluster(view, decodeURIComponent(clusterMatch[1]), ctx)
-    : renderQueue(view, new URLSearchParams(location.search), ctx);
+  let pending;
+  if (clusterMatch) pending = renderCluster(view, decodeURIComponent(clusterMatch[1]), ctx);
+  else if (/^ui\/drift\/?$/.test(path)) pending = renderDrift(view, ctx);
+  else pending = renderQueue(view, new URLSearchParams(location.search), ctx);
   pending
     .then((handlers) => {
       if (ctx.isCurrent()) current.handlers = handlers || null;

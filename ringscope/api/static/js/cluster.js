@@ -4,6 +4,7 @@
 import { endpoints } from "./api.js";
 import { sparkline } from "./charts.js";
 import {
+  card,
   fmtInt,
   fmtScore,
   fmtSpan,
@@ -32,9 +33,6 @@ const VERDICTS = [
   ["dismissed", "Dismiss", "btn-dismiss", "verdict-dismiss"],
   ["needs_more_info", "Needs more info", "btn-more", "verdict-more"],
 ];
-
-const card = (title, { id, actions = [] } = {}, ...body) =>
-  h("section.card", { id }, h("div.card-head", null, h("h2", null, title), h("span.spacer"), actions), body);
 
 // ---------- score breakdown ----------
 

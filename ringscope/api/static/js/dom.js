@@ -200,3 +200,7 @@ export function replace(el, ...children) {
   el.replaceChildren();
   append(el, children);
 }
+
+/** A titled card section; `actions` go to the right of the title. */
+export const card = (title, { id, actions = [] } = {}, ...body) =>
+  h("section.card", { id }, h("div.card-head", null, h("h2", null, title), h("span.spacer"), actions), body);
