@@ -1,7 +1,7 @@
 """Streaming: replay a world through ``POST /v1/events`` in time order at a target rate.
 
 python bench/bench_stream.py --legit 3000 --seed 3 [--rate 2000] [--chunk 500]
-    [--batch-interval 5] [--probes 300]
+    [--batch-interval 5] [--probes 300] [--kill-at 0.5]
 
 Generates the seeded world (cached under bench/out/, shared with the other benches),
 sorts its events by time and starts the real server with ingest on an empty root
@@ -19,7 +19,17 @@ events at a time so that ``--rate`` events/s go in on average; a 429 is waited o
   (``ROOT/stream/batches.jsonl``);
 * **memory**: the summed RSS of the server and its batch process, sampled every second;
 * the same world as one batch run: ring Jaccard of the final streamed snapshot and of
-  the batch run (``ringscope evaluate``).
+  the batch run (``ringscope evaluate``);
+* **ring members 60 s after the last event**: the share of the world's ring members
+  (those with events) whose ``GET /v1/actors/{id}`` names a cluster 60 s after the 202 of
+  the last request;
+* **acknowledged = published**: events acknowledged as new (``accepted - duplicates``
+  over all 202 answers) against the stream log and the final snapshot's run.
+
+``--kill-at F``: after the share ``F`` of the events (at a chunk boundary) the server is
+killed with SIGKILL (``kill -9``), restarted on the same root and port, and the client
+re-sends its last chunk (as a client that never saw the 202 would) before going on; the
+downtime, the restart time and any process of the killed server left alive are reported.
 
 Prints a Markdown summary and writes everything to bench/out/stream/results.json.
 """
@@ -27,10 +37,12 @@ Prints a Markdown summary and writes everything to bench/out/stream/results.json
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import json
 import os
 import shutil
+import signal
 import sys
 import threading
 import time
@@ -41,7 +53,7 @@ import common
 import httpx
 import orjson
 from common import SECRET, ringscope
-from http_load import api_server, percentiles
+from http_load import api_server, free_port, percentiles
 
 from ringscope.lifetime import live_group_members
 from ringscope.store import open_store
@@ -86,16 +98,17 @@ class Watcher(threading.Thread):
 
     def run(self) -> None:
         while not self.stop.is_set():
-            self.memory.append((time.time(), _rss_mb(live_group_members(os.getpgid(self.pid)))))
+            # The server leads its own process group (its batch worker is in it).
+            self.memory.append((time.time(), _rss_mb(live_group_members(self.pid))))
             try:
                 stats = self.client.get("/v1/stats")
+                if stats.status_code == 200:
+                    sid = stats.json()["snapshot_id"]
+                    if sid != self.snapshot:
+                        self.snapshot = sid
+                        self._resolve()
             except httpx.TransportError:
-                stats = None
-            if stats is not None and stats.status_code == 200:
-                sid = stats.json()["snapshot_id"]
-                if sid != self.snapshot:
-                    self.snapshot = sid
-                    self._resolve()
+                pass  # the server is down (killed on purpose) or restarting: poll again
             self.stop.wait(0.5)
 
     def _resolve(self) -> None:
@@ -137,7 +150,7 @@ def _replay(
     step = max(1, len(firsts) // args.probes)
     probe_at = {firsts[j]: events[firsts[j]]["actor_id"] for j in range(0, len(firsts), step)}
     refused = accepted = duplicates = 0
-    start = time.monotonic()
+    acked = start = time.monotonic()
     for k in range(0, len(events), args.chunk):
         due = start + k / args.rate
         delay = due - time.monotonic()
@@ -166,7 +179,64 @@ def _replay(
         "refused_429": refused,
         "seconds": round(seconds, 1),
         "achieved_rate": round(len(events) / seconds, 1),
+        "last_ack": acked,
     }
+
+
+def _kill(server: Any) -> dict[str, Any]:
+    """``kill -9`` the server; wait for its process group (the batch worker) to go."""
+    killed_at = time.monotonic()
+    os.kill(server.pid, signal.SIGKILL)
+    server.process.wait()
+    deadline = killed_at + 10
+    while live_group_members(server.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return {"killed_at": killed_at, "left_alive": len(live_group_members(server.pid))}
+
+
+def _killed_replay(
+    stack: contextlib.ExitStack,
+    server: Any,
+    env: dict[str, str],
+    base: str,
+    headers: dict,
+    events: list[dict],
+    args: argparse.Namespace,
+    watcher: Watcher,
+) -> dict[str, Any]:
+    """Replay up to ``--kill-at``, kill -9 the server, restart it, re-send, go on."""
+    cut = max(args.chunk, int(len(events) * args.kill_at) // args.chunk * args.chunk)
+    first = _replay(base, headers, events[:cut], args, watcher)
+    kill = _kill(server)
+    restarted = stack.enter_context(api_server(env, port=server.port, timeout_s=180))
+    watcher.pid = restarted.pid
+    restart_s = time.monotonic() - kill["killed_at"]
+    second = _replay(base, headers, events[cut - args.chunk :], args, watcher)
+    return {
+        "events": len(events),
+        "accepted": first["accepted"] + second["accepted"],
+        "duplicates": first["duplicates"] + second["duplicates"],
+        "refused_429": first["refused_429"] + second["refused_429"],
+        "seconds": round(first["seconds"] + second["seconds"], 1),
+        "achieved_rate": round(len(events) / (first["seconds"] + second["seconds"]), 1),
+        "last_ack": second["last_ack"],
+        "killed_after_events": cut,
+        "resent_events": args.chunk,
+        "restart_s": round(restart_s, 1),
+        "left_alive_after_kill": kill["left_alive"],
+    }
+
+
+def _clustered_share(base: str, headers: dict, members: set[str]) -> dict[str, Any]:
+    """How many of ``members`` ``GET /v1/actors/{id}`` puts in a cluster right now."""
+    with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+        clustered = sum(
+            1
+            for actor in sorted(members)
+            if (answer := client.get(f"/v1/actors/{actor}")).status_code == 200
+            and answer.json().get("cluster_id")
+        )
+    return {"members": len(members), "clustered": clustered, "share": clustered / len(members)}
 
 
 def main() -> None:
@@ -178,6 +248,9 @@ def main() -> None:
     parser.add_argument("--batch-interval", type=float, default=5.0)
     parser.add_argument("--probes", type=int, default=300)
     parser.add_argument("--drain-timeout", type=float, default=900.0)
+    parser.add_argument(
+        "--kill-at", type=float, default=None, help="kill -9 the server after this share"
+    )
     args = parser.parse_args()
 
     world = common.cached_world(args.legit, args.seed)
@@ -187,6 +260,7 @@ def main() -> None:
     events.sort(key=lambda e: str(e["ts"]))
     truth = json.loads((world / "truth.json").read_text())
     ring_members = {a for ring in truth["rings"] for a in ring["members"]}
+    members_with_events = ring_members & {e["actor_id"] for e in events}
 
     root = OUT / "root"
     shutil.rmtree(OUT, ignore_errors=True)
@@ -203,12 +277,18 @@ def main() -> None:
         "RINGSCOPE_RELOAD_INTERVAL_S": "0.5",
     }
     load_before = os.getloadavg()
-    with api_server(env) as server:
+    with contextlib.ExitStack() as stack:
+        server = stack.enter_context(api_server(env, port=free_port()))
         base = f"http://{server.host}:{server.port}"
         watcher = Watcher(base, headers, server.pid, ring_members)
         watcher.start()
-        replay = _replay(base, headers, events, args, watcher)
+        if args.kill_at is None:
+            replay = _replay(base, headers, events, args, watcher)
+        else:
+            replay = _killed_replay(stack, server, env, base, headers, events, args, watcher)
         load_during = os.getloadavg()
+        time.sleep(max(0.0, replay["last_ack"] + 60 - time.monotonic()))
+        after_60s = _clustered_share(base, headers, members_with_events)
         deadline = time.monotonic() + args.drain_timeout
         while time.monotonic() < deadline:
             with watcher.lock:
@@ -260,6 +340,9 @@ def main() -> None:
             "max": max(memory) if memory else None,
         },
         "ring_jaccard": jaccard,
+        "ring_members_clustered_60s_after_last_event": after_60s,
+        "acknowledged_new": replay["accepted"] - replay["duplicates"],
+        "final_stats_run": final_stats["run"],
         "final_stats_stream": final_stats["stream"],
         "load_avg": {"before": load_before, "during_replay": load_during, "after": os.getloadavg()},
         "cpus": os.cpu_count(),
@@ -287,6 +370,21 @@ def _print(r: dict[str, Any]) -> None:
     for i, b in enumerate(r["batches"], 1):
         fit = {True: f"fitted: {b['risk_refit_why']}", False: "kept", None: "-"}[b["risk_refit"]]
         print(f"| {i} | {b['log_events']:,} | {b['seconds']} | {b['ranking_s']} | {fit} |")
+    if "restart_s" in rp:
+        print(
+            f"kill -9 after {rp['killed_after_events']:,} events; restarted in "
+            f"{rp['restart_s']} s; processes of the killed server left: "
+            f"{rp['left_alive_after_kill']}; re-sent {rp['resent_events']} events"
+        )
+    share = r["ring_members_clustered_60s_after_last_event"]
+    print(
+        f"ring members in a cluster 60 s after the last event: {share['clustered']} of "
+        f"{share['members']} ({share['share']:.1%})"
+    )
+    print(
+        f"acknowledged as new: {r['acknowledged_new']:,}; stream log: "
+        f"{r['final_stats_stream']['log_events']:,}; final snapshot run: {r['final_stats_run']}"
+    )
     print(f"memory (server + batch, MB): {r['memory_mb']}")
     print(
         f"ring Jaccard: stream {r['ring_jaccard']['stream']:.3f}, "

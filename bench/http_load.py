@@ -92,14 +92,17 @@ class Server:
 
 
 @contextlib.contextmanager
-def api_server(env: Mapping[str, str], *, timeout_s: float = 30.0) -> Iterator[Server]:
-    """uvicorn serving ``create_app()`` (one worker, no access log) on a free port.
+def api_server(
+    env: Mapping[str, str], *, timeout_s: float = 30.0, port: int | None = None
+) -> Iterator[Server]:
+    """uvicorn serving ``create_app()`` (one worker, no access log) on ``port`` (default: a
+    free one), in a process group of its own (so its children can be counted and killed).
 
     ``env`` is added to this process's environment (``RINGSCOPE_SNAPSHOT_ROOT``,
     ``RINGSCOPE_SECRET_KEY``, ...). Yields once the port accepts connections; raises if
     the server exits or does not listen within ``timeout_s``. Stopped with SIGTERM.
     """
-    port = free_port()
+    port = port or free_port()
     process = subprocess.Popen(
         [
             sys.executable,
@@ -118,6 +121,7 @@ def api_server(env: Mapping[str, str], *, timeout_s: float = 30.0) -> Iterator[S
             "--no-access-log",
         ],
         env=os.environ | dict(env),
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + timeout_s
