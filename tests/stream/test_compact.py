@@ -2,7 +2,7 @@
 event table a batch reads; duplicates of compacted events still recognised by a
 restarted server; refused beside a live server and on bad paths; ``kill -9`` at random
 points of a compaction leaves the old or the new log, never a mix; the next micro-batch
-fits the risk model again.
+fits the risk model again; and a server configured to compact does it between batches.
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ import pytest
 from ringscope.cli import main
 from ringscope.ingest import ingest
 from ringscope.privacy import Keyring
-from ringscope.snapshot import read_manifest
+from ringscope.snapshot import latest_snapshot, read_manifest
 from ringscope.store import open_store
 from ringscope.stream.batch_run import run_stream_batch
-from ringscope.stream.check import EventChecker
+from ringscope.stream.check import EventChecker, canonical_line, event_key
 from ringscope.stream.compact import JOURNAL, STAGING, compact, rebase_generation
 from ringscope.stream.ingest_cache import cached_ingest, merge_ingested
 from ringscope.stream.log import EventLog, StreamLocked, lock_stream, sealed_segments
@@ -331,3 +331,39 @@ def test_the_next_batch_after_compaction_fits_the_risk_model_again(
     compact(root, keyring=KEYRING)
     after = risk(run_stream_batch(root))
     assert after["refit"] is True and "compacted" in after["why"]
+
+
+@pytest.mark.slow
+def test_a_server_configured_to_compact_does_it_between_batches(
+    template: Template, tmp_path: Path
+) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    config = tmp_path / "stream.toml"
+    config.write_text("[stream]\ncompact_segments = 2\n")
+    chunks = [template.events[i : i + 800] for i in range(0, 4000, 800)]
+    with _server(root, "--batch-interval", "0.5", "--config", str(config)) as (_, url, headers):
+        for chunk in chunks:
+            _post(url, headers, chunk)
+            deadline = time.monotonic() + 300
+            while True:
+                answer = httpx.get(f"{url}/v1/stats", headers=headers, timeout=10)
+                if answer.status_code == 200 and answer.json()["stream"]["backlog"] == 0:
+                    break
+                assert time.monotonic() < deadline, "the stream did not publish in time"
+                time.sleep(0.3)
+        deadline = time.monotonic() + 120  # the compaction follows the batch's publication
+        while len(sealed_segments(root)) > 2:
+            assert time.monotonic() < deadline, "the server did not compact"
+            time.sleep(0.3)
+    posted = [e for chunk in chunks for e in chunk]
+    keys = [event_key(orjson.loads(x), x) for x in _sealed_lines(root)]
+    assert len(keys) == len(set(keys))
+    assert set(keys) == {event_key(e, canonical_line(e)) for e in posted}
+    assert rebase_generation(root) >= 1
+    batches = [
+        orjson.loads(x) for x in (root / "stream" / "batches.jsonl").read_bytes().splitlines()
+    ]
+    assert any("compacted" in (b["risk_refit_why"] or "") for b in batches)
+    inputs = read_manifest(latest_snapshot(root))["inputs"]
+    assert sum(i["records"] for i in inputs) == len(keys)
