@@ -14,7 +14,8 @@ dropped and counted. The active segment is not touched.
 It also **re-bases** the state kept between micro-batches: it raises the generation in
 ``ROOT/stream/rebase.json``, and the next micro-batch (:mod:`.batch_run`) drops the risk
 model it kept and fits again, so no drift from the batch result outlives a compaction;
-and it keeps only the newest ``keep_batch_lines`` lines of ``ROOT/stream/batches.jsonl``.
+and it keeps only the newest ``keep_batch_lines`` lines of ``ROOT/stream/batches.jsonl``
+and removes the half-written cache entries (``*.tmp``) of killed batches.
 
 **Crash safety.** New files are written under ``ROOT/stream/compacting/`` and fsync'ed;
 then a journal (``ROOT/stream/compact.json``: which new segment replaces which old ones)
@@ -299,6 +300,9 @@ def _compact(
     expected = None
     if verify and before:
         expected = ingest(before, keyring=keyring, max_reject_rate=1.0).events
+    if cache.is_dir():  # half-written entries of killed batches: never read, only kept
+        for leftover in cache.glob("*.tmp"):
+            shutil.rmtree(leftover, ignore_errors=True)
     staging = base / STAGING
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "log").mkdir(parents=True)
