@@ -271,6 +271,8 @@ def compact(
         raise RingscopeError("--verify needs the stream's key (RINGSCOPE_SECRET_KEY)")
     if max_segment_bytes < 1:
         raise RingscopeError(f"max segment size must be positive, got {max_segment_bytes}")
+    if keep_batch_lines < 0:
+        raise RingscopeError(f"batch lines to keep must be 0 or more, got {keep_batch_lines}")
     lock = None if locked else lock_stream(root, "ringscope compact")
     try:
         return _compact(root, keyring, max_segment_bytes, keep_batch_lines, verify, started)

@@ -176,6 +176,10 @@ def test_bad_roots_are_refused(tmp_path: Path, capsys, monkeypatch) -> None:
     (stream / "stream" / "log").mkdir(parents=True)
     assert main(["compact", str(stream), "--verify"]) == 2
     assert "RINGSCOPE_SECRET_KEY is not set" in capsys.readouterr().err
+    assert main(["compact", str(stream), "--max-segment-mb", "0"]) == 2
+    assert "max segment size must be positive" in capsys.readouterr().err
+    assert main(["compact", str(stream), "--keep-batch-lines", "-1"]) == 2
+    assert "0 or more" in capsys.readouterr().err
     # a root being compacted is not opened by a server either
     lock = lock_stream(stream, "ringscope compact")
     try:
