@@ -2,7 +2,8 @@
 event table a batch reads; duplicates of compacted events still recognised by a
 restarted server; refused beside a live server and on bad paths; ``kill -9`` at random
 points of a compaction leaves the old or the new log, never a mix; the next micro-batch
-fits the risk model again; and a server configured to compact does it between batches.
+fits the risk model again; and a server configured to compact does it between batches,
+and a batch over its compacted log clusters as a batch run of the same events (ARI).
 """
 
 from __future__ import annotations
@@ -25,11 +26,14 @@ import httpx
 import orjson
 import polars as pl
 import pytest
+from sklearn.metrics import adjusted_rand_score
 
 from ringscope.cli import main
+from ringscope.config import RunConfig
 from ringscope.ingest import ingest
+from ringscope.pipeline import run_pipeline
 from ringscope.privacy import Keyring
-from ringscope.snapshot import latest_snapshot, read_manifest
+from ringscope.snapshot import latest_snapshot, read_manifest, read_table
 from ringscope.store import open_store
 from ringscope.stream.batch_run import run_stream_batch
 from ringscope.stream.check import EventChecker, canonical_line, event_key
@@ -339,7 +343,7 @@ def test_the_next_batch_after_compaction_fits_the_risk_model_again(
 
 @pytest.mark.slow
 def test_a_server_configured_to_compact_does_it_between_batches(
-    template: Template, tmp_path: Path
+    template: Template, tmp_path: Path, monkeypatch
 ) -> None:
     root = tmp_path / "root"
     root.mkdir()
@@ -371,3 +375,17 @@ def test_a_server_configured_to_compact_does_it_between_batches(
     assert any("compacted" in (b["risk_refit_why"] or "") for b in batches)
     inputs = read_manifest(latest_snapshot(root))["inputs"]
     assert sum(i["records"] for i in inputs) == len(keys)
+    # a batch over the compacted log (fitted afresh: re-based) clusters as a batch run of
+    # the same events does
+    posted_file = tmp_path / "posted.jsonl"
+    posted_file.write_bytes(b"".join(canonical_line(e) + b"\n" for e in posted))
+    monkeypatch.setenv("RINGSCOPE_SECRET_KEY", SECRET)
+    streamed = run_stream_batch(root)
+    batch = run_pipeline([posted_file], tmp_path / "batch", config=RunConfig(), keyring=KEYRING)
+    a, b = (read_table(s, "actors").select("actor_id", "cluster_id") for s in (streamed, batch))
+    both = a.join(b, on="actor_id", how="full", coalesce=True, suffix="_batch")
+    labels = both.select(
+        pl.col("cluster_id").fill_null(pl.col("actor_id")),
+        pl.col("cluster_id_batch").fill_null(pl.col("actor_id")),
+    )
+    assert adjusted_rand_score(labels["cluster_id"], labels["cluster_id_batch"]) >= 0.95
