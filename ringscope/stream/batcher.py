@@ -199,11 +199,15 @@ class MicroBatcher:
             self._prune()
             if self.on_published is not None:
                 self.on_published()
-            self._maybe_compact()
         self._record(report)
         self.last = report
         if self.on_batch is not None:
             self.on_batch(report)
+        if error is None:
+            try:
+                self._maybe_compact()
+            except Exception:  # the batch stands; the next one tries again
+                log.exception("compaction failed")
         return report
 
     def _maybe_compact(self) -> None:
