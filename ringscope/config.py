@@ -482,12 +482,17 @@ class StreamConfig(_Strict):
     passed since its last fit, when the events grew by more than ``refit_growth`` (a
     share of the events it was fitted on), or when more than ``refit_label_change`` (a
     share of the labelled actors at the fit) of the labels changed; in between, its
-    kept fold models score each batch (see ``ringscope.ranking.kept_models``).
+    kept fold models score each batch (see ``ringscope.ranking.kept_models``). With
+    ``compact_segments`` set, the server compacts its log between micro-batches once it
+    holds more sealed segments (see ``ringscope.stream.compact``).
     """
 
     refit_every: int = Field(default=10, ge=1)
     refit_growth: float = Field(default=0.25, ge=0)
     refit_label_change: float = Field(default=0.1, ge=0)
+    #: compact the log (``ringscope compact``) between micro-batches once it has more
+    #: sealed segments than this; 0: never
+    compact_segments: int = Field(default=0, ge=0)
 
 
 class RunConfig(_Strict):

@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ringscope.cli.pipeline_commands",
     "ringscope.cli.signup_commands",
     "ringscope.cli.api_commands",
+    "ringscope.cli.stream_commands",
     "ringscope.cli.mail_commands",
     "ringscope.cli.sharing_commands",
     "ringscope.cli.model_commands",

@@ -9,6 +9,10 @@ the schedule of :mod:`ringscope.ranking.kept_models` and scores the batches betw
 with its kept fold models), so the snapshot is close to the one ``ringscope run``
 would publish on these files. With the Spark engine configured, the files are read by
 Spark as usual.
+
+Before reading, a batch finishes a compaction a crash interrupted
+(:func:`.compact.finish_compaction`), and after a compaction (its re-base generation
+changed) it drops the kept risk model and fits again.
 """
 
 from __future__ import annotations
@@ -20,20 +24,35 @@ from ringscope.ingest import ingest
 from ringscope.pipeline import run_pipeline
 from ringscope.privacy import load_keyring
 from ringscope.ranking.kept_models import ModelCache
+from ringscope.stream.compact import finish_compaction, rebase_generation
 from ringscope.stream.ingest_cache import cached_ingest, merge_ingested
 from ringscope.stream.log import stream_dirs
 
 __all__ = ["run_stream_batch"]
 
 
-#: the ranking models each stream root's batches keep in this process (a new process
-#: starts empty and fits; see :mod:`ringscope.ranking.kept_models`)
-_KEPT: dict[Path, ModelCache] = {}
+#: the ranking models each stream root's batches keep in this process, with the re-base
+#: generation they were kept under (a new process starts empty and fits; see
+#: :mod:`ringscope.ranking.kept_models`)
+_KEPT: dict[Path, tuple[int, ModelCache]] = {}
+
+
+def _models(root: Path) -> ModelCache:
+    """The kept models of ``root``; emptied when the root was compacted since."""
+    generation = rebase_generation(root)
+    kept = _KEPT.get(root)
+    if kept is None:
+        kept = _KEPT[root] = (generation, ModelCache())
+    elif kept[0] != generation:
+        why = "no kept model: the stream was compacted (ringscope compact re-bases it)"
+        kept = _KEPT[root] = (generation, ModelCache(nothing_kept=why))
+    return kept[1]
 
 
 def run_stream_batch(root: Path, *, config: Path | None = None, demo_key: bool = False) -> Path:
     """Publish a snapshot of the stream under ``root``; returns its directory."""
     root = Path(root).resolve()
+    finish_compaction(root)
     keyring = load_keyring(allow_demo=demo_key)
     cfg = RunConfig.from_toml(config) if config else RunConfig()
     # rejected records never reach the log; a dropped file's bad records are kept, and
@@ -42,7 +61,7 @@ def run_stream_batch(root: Path, *, config: Path | None = None, demo_key: bool =
     _, sealed = stream_dirs(root)
     dropped = root / "stream" / "dropped"
     inputs = [p for p in (dropped, sealed) if p.is_dir() and any(p.iterdir())]
-    models = _KEPT.setdefault(root, ModelCache())
+    models = _models(root)
     if cfg.engine != "local":
         return run_pipeline(inputs, root, config=cfg, keyring=keyring, models=models)
     parts = []

@@ -21,6 +21,11 @@ batch's cost still grows with history (``bench/bench_stream.py`` measures it).
 Each finished batch is one line of ``ROOT/stream/batches.jsonl`` (snapshot id, events
 read, seconds, seconds per step, whether the risk model was fitted again), and
 snapshots beyond the newest ``keep_snapshots`` are removed.
+
+With ``stream.compact_segments`` set in the run configuration, a published batch that
+leaves more sealed segments than that is followed by a compaction of the log
+(:mod:`ringscope.stream.compact`), run in the worker under the server's lock; appends go
+on meanwhile, and the next batch fits the risk model again.
 """
 
 from __future__ import annotations
@@ -36,9 +41,10 @@ from pathlib import Path
 
 import orjson
 
+from ringscope.config import RunConfig
 from ringscope.snapshot import LATEST, latest_snapshot, list_snapshots, read_manifest
 from ringscope.stream.filedrop import FileDrop
-from ringscope.stream.log import EventLog
+from ringscope.stream.log import EventLog, sealed_segments
 from ringscope.stream.worker import BatchWorker
 
 __all__ = ["BatchReport", "MicroBatcher", "published_inputs"]
@@ -122,6 +128,12 @@ class MicroBatcher:
         #: monotonic time the oldest event not yet in a snapshot was stored (None: none)
         self.waiting_since: float | None = None
         self.last: BatchReport | None = None
+        #: compact once a published batch leaves more sealed segments than this (0: never)
+        self.compact_segments = (
+            RunConfig.from_toml(config) if config else RunConfig()
+        ).stream.compact_segments
+        #: the report of the last compaction (None: none yet)
+        self.last_compaction: dict | None = None
         self.worker = BatchWorker(self.log.root / "stream" / "batches.log")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -191,7 +203,27 @@ class MicroBatcher:
         self.last = report
         if self.on_batch is not None:
             self.on_batch(report)
+        if error is None:
+            try:
+                self._maybe_compact()
+            except Exception:  # the batch stands; the next one tries again
+                log.exception("compaction failed")
         return report
+
+    def _maybe_compact(self) -> None:
+        """Compact the log in the worker once it holds more than ``compact_segments``."""
+        if not self.compact_segments or len(sealed_segments(self.root)) <= self.compact_segments:
+            return
+        job = {"compact": True, "root": str(self.root), "demo_key": self.demo_key}
+        rc = self.worker.run(job)
+        if rc != 0:
+            log.error("compaction failed (status %d): %s", rc, self.worker.output_tail()[-500:])
+            return
+        report = self.worker.last_answer["report"]
+        if report["duplicates_dropped"]:
+            self.log.forget_sealed(report["duplicates_dropped"])
+            self.published -= report["duplicates_dropped"]
+        self.last_compaction = report
 
     def _unpublished_drops(self) -> bool:
         return self.drop is not None and self.drop.file_count() != self.published_drops

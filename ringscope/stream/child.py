@@ -4,10 +4,12 @@
 with the server that started it, even on ``kill -9``; armed here, in the child's own
 interpreter, rather than between ``fork`` and ``exec`` of a threaded server), then
 reads JSON lines from stdin, each the arguments of :func:`.batch_run.run_stream_batch`
-(``root``, ``config``, ``demo_key``), runs it and answers one JSON line
-``{"rc": <status>}`` on stdout: 0 published, 2 an error a user can fix (the message is
-logged), 1 anything else (with its traceback). One worker serves many batches, so the
-interpreter start and the imports are paid once. Everything else it prints goes to
+(``root``, ``config``, ``demo_key``; with ``"compact": true``, a compaction of the root
+instead, :func:`.compact.compact`, under the server's lock), runs it and answers one
+JSON line ``{"rc": <status>}`` (a compaction adds ``"report"``) on stdout: 0 done,
+2 an error a user can fix (the message is logged), 1 anything else (with its
+traceback). One worker serves many batches, so the interpreter start and the imports
+are paid once. Everything else it prints goes to
 stderr, which the batcher appends to ``ROOT/stream/batches.log``.
 """
 
@@ -23,6 +25,29 @@ import orjson
 from ringscope.lifetime import die_with_parent
 
 log = logging.getLogger("ringscope.stream.child")
+
+
+def _compact(job: dict) -> dict:
+    from ringscope.errors import RingscopeError
+    from ringscope.privacy import load_keyring
+    from ringscope.stream.compact import compact
+
+    try:
+        keyring = load_keyring(allow_demo=bool(job.get("demo_key")))
+        report = compact(Path(job["root"]), keyring=keyring, locked=True)
+    except RingscopeError as exc:
+        log.error("compaction failed: %s", exc)
+        return {"rc": 2}
+    except Exception:
+        log.exception("compaction failed")
+        return {"rc": 1}
+    log.warning(
+        "compacted %d sealed segments into %d in %.1f s",
+        report.segments_before,
+        report.segments_after,
+        report.seconds,
+    )
+    return {"rc": 0, "report": report.as_dict()}
 
 
 def _run(job: dict) -> int:
@@ -57,10 +82,11 @@ def main(argv: list[str]) -> int:
     )
     for line in sys.stdin:
         if line.strip():
-            rc = _run(orjson.loads(line))
+            job = orjson.loads(line)
+            answer = _compact(job) if job.get("compact") else {"rc": _run(job)}
             sys.stdout.flush()
             sys.stderr.flush()
-            answers.write(orjson.dumps({"rc": rc}).decode() + "\n")
+            answers.write(orjson.dumps(answer).decode() + "\n")
             answers.flush()
     return 0
 

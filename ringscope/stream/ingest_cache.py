@@ -11,8 +11,10 @@ name key; content vectors merged from every part's term hashes in input order.
 
 Kept per segment under ``ROOT/stream/cache/<segment>/``: the pseudonymised events, name
 trigrams, rejects (parquet), the term hashes (npz) and ``meta.json`` (counts, fields,
-the key fingerprint and the ringscope version: a cache made with another key or
-version is made again). Nothing raw is kept there; the raw events are in the segment.
+the key fingerprint, the ringscope version and the segment's size: a cache made with
+another key or version, or for another segment of the same name, is made again).
+Nothing raw is kept there; the raw events are in the segment. ``ringscope compact``
+(:mod:`.compact`) merges segments and their entries into one.
 """
 
 from __future__ import annotations
@@ -30,12 +32,13 @@ from ringscope.ingest.content_terms import TermBatch, merge_terms
 from ringscope.ingest.rejects import empty_rejects
 from ringscope.privacy import Keyring
 
-__all__ = ["cached_ingest", "merge_ingested"]
+__all__ = ["cached_ingest", "merge_ingested", "save_ingest"]
 
 _ARRAYS = ("lengths", "tokens", "vocab", "gram_offsets", "grams")
 
 
-def _save(result: IngestResult, folder: Path, keyring: Keyring) -> None:
+def save_ingest(result: IngestResult, folder: Path, keyring: Keyring, segment_bytes: int) -> None:
+    """Keep the ingest of one segment (of ``segment_bytes`` bytes) in ``folder``."""
     tmp = folder.with_name(folder.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -51,6 +54,7 @@ def _save(result: IngestResult, folder: Path, keyring: Keyring) -> None:
     meta = {
         "version": ringscope.__version__,
         "key_fingerprint": keyring.fingerprint,
+        "segment_bytes": segment_bytes,
         "inputs": [vars(s) for s in result.inputs],
         "duplicates": result.duplicates,
         "fields_given": sorted(result.fields_given),
@@ -61,12 +65,16 @@ def _save(result: IngestResult, folder: Path, keyring: Keyring) -> None:
     tmp.rename(folder)
 
 
-def _load(folder: Path, keyring: Keyring) -> IngestResult | None:
+def _load(folder: Path, keyring: Keyring, segment_bytes: int) -> IngestResult | None:
     try:
         meta = json.loads((folder / "meta.json").read_text())
     except (OSError, ValueError):
         return None
-    if meta["version"] != ringscope.__version__ or meta["key_fingerprint"] != keyring.fingerprint:
+    if (
+        meta["version"] != ringscope.__version__
+        or meta["key_fingerprint"] != keyring.fingerprint
+        or meta.get("segment_bytes") != segment_bytes
+    ):
         return None
     arrays = np.load(folder / "terms.npz", allow_pickle=True)
     batches = [
@@ -91,11 +99,12 @@ def _load(folder: Path, keyring: Keyring) -> IngestResult | None:
 def cached_ingest(segment: Path, cache_dir: Path, keyring: Keyring) -> IngestResult:
     """The ingest of one sealed segment, from the cache or made (and kept) now."""
     folder = cache_dir / segment.name
-    kept = _load(folder, keyring)
+    size = segment.stat().st_size
+    kept = _load(folder, keyring, size)
     if kept is not None:
         return kept
     result = ingest([segment], keyring=keyring, max_reject_rate=1.0, keep_terms=True)
-    _save(result, folder, keyring)
+    save_ingest(result, folder, keyring, size)
     return result
 
 

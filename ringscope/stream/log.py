@@ -18,10 +18,18 @@ the segments when the log opens, so idempotency holds across restarts.
 
 Sealing (:meth:`EventLog.seal`) renames the active segment into ``log/`` (atomic), so
 a micro-batch reads a fixed set of complete files while appends go on into a new one.
+
+One process at a time owns a stream root: :meth:`EventLog.open` takes an exclusive
+``flock`` on ``ROOT/stream/lock`` (and writes its pid and command there), held until
+:meth:`EventLog.close` or the process ends, however it ends; ``ringscope compact``
+takes the same lock (:func:`lock_stream`), so it refuses to run beside a server and a
+server refuses to start on a root being compacted. Opening also finishes (or discards)
+a compaction a crash interrupted (:func:`ringscope.stream.compact.finish_compaction`).
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import threading
 import time
@@ -31,9 +39,17 @@ from pathlib import Path
 import orjson
 import polars as pl
 
+from ringscope.errors import RingscopeError
 from ringscope.stream.check import CheckedEvents, event_key
 
-__all__ = ["AppendResult", "EventLog", "stream_dirs"]
+__all__ = [
+    "AppendResult",
+    "EventLog",
+    "StreamLocked",
+    "lock_stream",
+    "sealed_segments",
+    "stream_dirs",
+]
 
 _SEGMENT_GLOB = "seg-*.jsonl"
 
@@ -44,7 +60,7 @@ def stream_dirs(root: Path) -> tuple[Path, Path]:
     return base / "active", base / "log"
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -54,6 +70,41 @@ def _fsync_dir(path: Path) -> None:
 
 def _segment_number(path: Path) -> int:
     return int(path.stem.removeprefix("seg-"))
+
+
+def sealed_segments(root: Path) -> list[Path]:
+    """The sealed segments of a stream root, oldest first."""
+    return sorted(stream_dirs(root)[1].glob(_SEGMENT_GLOB), key=_segment_number)
+
+
+class StreamLocked(RingscopeError):
+    """Another process (a server, or a compaction) owns the stream root."""
+
+
+def lock_stream(root: Path, command: str) -> int:
+    """Take the exclusive lock of a stream root; its file descriptor (close it to release).
+
+    Raises :class:`StreamLocked` naming the process that holds it. The lock is an
+    ``flock``: the kernel drops it when its holder ends, even on ``kill -9``.
+    """
+    path = Path(root) / "stream" / "lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        try:
+            holder = orjson.loads(path.read_bytes())
+            who = f"process {holder['pid']} ({holder['command']})"
+        except (OSError, ValueError, KeyError, TypeError):
+            who = "another process"
+        raise StreamLocked(
+            f"stream root {Path(root)} is in use by {who}; stop it first (the lock is {path})"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, orjson.dumps({"pid": os.getpid(), "command": command}), 0)
+    return fd
 
 
 def _repair(path: Path) -> None:
@@ -94,12 +145,26 @@ class EventLog:
         #: monotonic time of the first append to the active segment (None when empty)
         self.oldest_unsealed: float | None = None
         self.rejected_total = 0
+        self._root_lock: int | None = None
 
-    def open(self) -> EventLog:
-        """Create the folders, repair the active segment and rebuild the key index."""
+    def open(self, command: str = "ringscope serve --ingest") -> EventLog:
+        """Lock the root, finish an interrupted compaction, create the folders, repair
+        the active segment and rebuild the key index."""
+        from ringscope.stream.compact import finish_compaction
+
+        self._root_lock = lock_stream(self.root, command)
+        try:
+            finish_compaction(self.root)
+            return self._open()
+        except BaseException:
+            os.close(self._root_lock)
+            self._root_lock = None
+            raise
+
+    def _open(self) -> EventLog:
         self.active_dir.mkdir(parents=True, exist_ok=True)
         self.sealed_dir.mkdir(parents=True, exist_ok=True)
-        sealed = sorted(self.sealed_dir.glob(_SEGMENT_GLOB), key=_segment_number)
+        sealed = sealed_segments(self.root)
         active = sorted(self.active_dir.glob(_SEGMENT_GLOB), key=_segment_number)
         for path in active:
             _repair(path)
@@ -133,7 +198,7 @@ class EventLog:
 
     def _open_active(self, path: Path) -> None:
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        _fsync_dir(self.active_dir)
+        fsync_dir(self.active_dir)
         self._active = path
         with open(path, "rb") as fh:
             self._active_lines = sum(1 for _ in fh)
@@ -141,8 +206,8 @@ class EventLog:
 
     def _seal_file(self, path: Path) -> None:
         os.replace(path, self.sealed_dir / path.name)
-        _fsync_dir(self.sealed_dir)
-        _fsync_dir(self.active_dir)
+        fsync_dir(self.sealed_dir)
+        fsync_dir(self.active_dir)
 
     def append(self, checked: CheckedEvents) -> AppendResult:
         """Store the accepted events not logged yet and the rejects; durable on return."""
@@ -195,12 +260,21 @@ class EventLog:
                 self._open_active(self.active_dir / f"seg-{number:08d}.jsonl")
             return self.sealed_total
 
+    def forget_sealed(self, events: int) -> None:
+        """Count ``events`` fewer sealed events (duplicates a compaction dropped)."""
+        with self._lock:
+            self.sealed_total -= events
+            self.total -= events
+
     def close(self) -> None:
-        """Close the active segment (everything appended is already durable)."""
+        """Close the active segment and release the root (appends are already durable)."""
         with self._lock:
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
+            if self._root_lock is not None:
+                os.close(self._root_lock)
+                self._root_lock = None
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -40,6 +40,8 @@ class BatchWorker:
         self.max_rss_mb = max_rss_mb
         self._proc: subprocess.Popen | None = None
         self._runs = 0
+        #: the last answer of the worker (``{"rc": ...}``, and what the job added)
+        self.last_answer: dict = {}
 
     def _start(self) -> subprocess.Popen:
         with open(self.log_path, "ab") as log:
@@ -53,7 +55,8 @@ class BatchWorker:
         return proc
 
     def run(self, job: dict) -> int:
-        """Run one micro-batch; its status (negative: the signal that ended the worker)."""
+        """Run one job (a micro-batch, or a compaction); its status (negative: the signal
+        that ended the worker)."""
         if self._proc is None or self._proc.poll() is not None:
             self._proc = self._start()
         proc = self._proc
@@ -65,11 +68,13 @@ class BatchWorker:
             answer = b""
         if not answer:  # the worker died during the command
             self._proc = None
+            self.last_answer = {}
             return proc.wait() or -1
         self._runs += 1
         if self._runs >= self.max_runs or _rss_mb(proc.pid) > self.max_rss_mb:
             self.close()
-        return int(orjson.loads(answer)["rc"])
+        self.last_answer = orjson.loads(answer)
+        return int(self.last_answer["rc"])
 
     def output_tail(self) -> str:
         """The end of the worker's output (for a failed batch's report)."""

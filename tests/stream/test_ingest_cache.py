@@ -47,10 +47,20 @@ def test_merged_segments_equal_one_ingest(tmp_path: Path) -> None:
     assert (a.words != b.words[order]).nnz == 0 and (a.pairs != b.pairs[order]).nnz == 0
     assert (a.vocab != b.vocab).nnz == 0
     # from the cache the second time: the same result, without reading the segments
+    # (blanked to the same size: a segment of another size is not the one cached)
     for segment in segments:
-        segment.write_bytes(b"")
+        segment.write_bytes(b"\n" * segment.stat().st_size)
     again = merge_ingested([cached_ingest(s, tmp_path / "cache", KEYRING) for s in segments])
     assert again.events.equals(whole.events)
+
+
+def test_a_cache_for_another_segment_of_the_same_name_is_made_again(tmp_path: Path) -> None:
+    log = _segments(tmp_path, n=2)
+    first, second = sorted(log.iterdir())
+    cached_ingest(first, tmp_path / "cache", KEYRING)
+    first.write_bytes(first.read_bytes() + second.read_bytes())  # what a compaction makes
+    again = cached_ingest(first, tmp_path / "cache", KEYRING)
+    assert again.events.equals(ingest([first], keyring=KEYRING).events)
 
 
 def test_a_cache_made_with_another_key_is_made_again(tmp_path: Path) -> None:
