@@ -1,0 +1,52 @@
+"""Property tests: the local engine's coordination evidence equals a naive reference on
+random small event sets and configurations (see ``coordination_reference``)."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import HealthCheck, given, note, settings
+from hypothesis import strategies as st
+
+from ringscope.graph.coordination import build_evidence
+from ringscope.graph.hetero import build_hetero_graph
+from tests.graph.coordination_reference import reference_evidence
+from tests.graph.coordination_strategies import TOLERANCE, configs, events, evidence_frame, keyed
+
+EXACT = ["n_items", "first_ts", "last_ts", "co_shares", "median_gap_ms", "max_gap_ms"]
+
+
+def assert_matches_reference(rows, cfg) -> None:
+    note(f"rows={rows!r}")
+    note(f"cfg={cfg.model_dump()!r}")
+    hg = build_hetero_graph(evidence_frame(rows))
+    got_edges, got_rows = keyed(build_evidence(hg, cfg), hg.nodes["actor"]["key"].to_list())
+    want_edges, want_rows = reference_evidence(rows, cfg)
+    assert set(got_edges) == set(want_edges), set(got_edges) ^ set(want_edges)
+    assert set(got_rows) == set(want_rows), set(got_rows) ^ set(want_rows)
+    for key, want in want_edges.items():
+        got = got_edges[key]
+        assert tuple(got["layers"]) == want.layers, key
+        assert abs(got["weight"] - want.weight) <= TOLERANCE, key
+        assert math.isclose(got["strength"], want.strength, rel_tol=1e-9, abs_tol=1e-9), key
+    for key, want in want_rows.items():
+        got = got_rows[key]
+        assert {c: got[c] for c in EXACT} == {c: getattr(want, c) for c in EXACT}, (key, want)
+        assert tuple(got["items"]) == want.items, key
+        for column in ("similarity", "contribution"):
+            assert abs(got[column] - getattr(want, column)) <= TOLERANCE, (key, column)
+        assert math.isclose(got["expected"], want.expected, rel_tol=TOLERANCE), key
+        assert math.isclose(got["significance"], want.significance, rel_tol=1e-9, abs_tol=1e-9), key
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=events(), cfg=configs())
+def test_local_evidence_matches_naive_reference(rows, cfg):
+    assert_matches_reference(rows, cfg)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=events(max_actors=12, max_events=60), cfg=configs(), partners=st.integers(1, 2))
+def test_bursts_above_max_partners_match_reference(rows, cfg, partners):
+    """Busier items than ``max_partners + 1`` actors: the band in time order."""
+    assert_matches_reference(rows, cfg.model_copy(update={"max_partners": partners}))
