@@ -393,7 +393,7 @@ def _pair_evidence(
     return (
         per_pair.join(m.rename({"actor": "a", "mass": "ma", "n_items": "da"}), on="a")
         .join(m.rename({"actor": "b", "mass": "mb", "n_items": "db"}), on="b")
-        .with_columns(similarity.clip(0.0, 1.0).alias("similarity"))
+        .with_columns(similarity.fill_nan(0.0).clip(0.0, 1.0).alias("similarity"))
     )
 
 

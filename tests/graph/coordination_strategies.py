@@ -102,6 +102,25 @@ def configs(draw: st.DrawFn) -> CoordinationConfig:
     )
 
 
+#: Two accounts on one device, the only actors: the item's weight is 0 (idf of an item
+#: every actor used), so with ``similarity_prior`` 0 the similarity is 0 / 0. Both sides
+#: have no layer mass and share none: similarity 0. The local engine gave NaN (and a NaN
+#: edge weight), Spark 0 (its division by zero is null, dropped by ``greatest``).
+ZERO_MASS_ROWS = [
+    {"ts": T0, "actor_id": "a0", "actor_key": "k-a0", "event_type": "login", "device_key": "d0"},
+    {
+        "ts": T0 + 1,
+        "actor_id": "a1",
+        "actor_key": "k-a1",
+        "event_type": "login",
+        "device_key": "d0",
+    },
+]
+ZERO_MASS_CONFIG = CoordinationConfig(
+    similarity_prior=0.0, min_item_weight=0.0, min_edge_weight=0.0
+)
+
+
 def keyed(evidence: CoordinationEvidence, actor_keys: list[str]) -> tuple[dict, dict]:
     """An engine's edges and ledger rows keyed by (src key, dst key[, layer])."""
 

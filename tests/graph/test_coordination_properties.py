@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import math
 
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import HealthCheck, example, given, note, settings
 from hypothesis import strategies as st
 
 from ringscope.graph.coordination import build_evidence
 from ringscope.graph.hetero import build_hetero_graph
 from tests.graph.coordination_reference import reference_evidence
-from tests.graph.coordination_strategies import TOLERANCE, configs, events, evidence_frame, keyed
+from tests.graph.coordination_strategies import (
+    TOLERANCE,
+    ZERO_MASS_CONFIG,
+    ZERO_MASS_ROWS,
+    configs,
+    events,
+    evidence_frame,
+    keyed,
+)
 
 EXACT = ["n_items", "first_ts", "last_ts", "co_shares", "median_gap_ms", "max_gap_ms"]
 
@@ -41,6 +49,7 @@ def assert_matches_reference(rows, cfg) -> None:
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=events(), cfg=configs())
+@example(rows=ZERO_MASS_ROWS, cfg=ZERO_MASS_CONFIG)
 def test_local_evidence_matches_naive_reference(rows, cfg):
     assert_matches_reference(rows, cfg)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import HealthCheck, example, given, note, settings
 from hypothesis import strategies as st
 
 from ringscope.engines.spark.communities import spark_components
@@ -19,7 +19,14 @@ from ringscope.engines.spark.frames import WorkDir
 from ringscope.graph.communities import detect_communities
 from ringscope.graph.coordination import EVIDENCE_SCHEMA, build_evidence
 from ringscope.graph.hetero import build_hetero_graph
-from tests.graph.coordination_strategies import TOLERANCE, configs, events, evidence_frame
+from tests.graph.coordination_strategies import (
+    TOLERANCE,
+    ZERO_MASS_CONFIG,
+    ZERO_MASS_ROWS,
+    configs,
+    events,
+    evidence_frame,
+)
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -55,6 +62,7 @@ def assert_engines_agree(spark, rows, cfg) -> None:
 
 @SPARK_SETTINGS
 @given(rows=events(), cfg=configs())
+@example(rows=ZERO_MASS_ROWS, cfg=ZERO_MASS_CONFIG)
 def test_spark_evidence_matches_local(spark, rows, cfg):
     assert_engines_agree(spark, rows, cfg)
 
