@@ -230,17 +230,11 @@ def _window_pairs(occ: pl.DataFrame, window_ms: int, max_partners: int) -> pl.Da
     n = len(item)
     if n < 2:
         return _empty_pairs()
-    rel = ts - ts.min()
-    span = int(rel.max()) + max(window_ms, 0) + 1
-    key = item * span + rel
-    horizon = window_ms if window_ms > 0 else span - 1
-    limit = np.minimum(key - rel + span - 1, key + horizon)  # stay inside the item
-    end = np.searchsorted(key, limit, side="right")
-    idx = np.arange(n)
-    count = np.minimum(end - idx - 1, max_partners)
+    count = _partner_counts(item, ts, window_ms, max_partners)
     total = int(count.sum())
     if total == 0:
         return _empty_pairs()
+    idx = np.arange(n)
     left = np.repeat(idx, count)
     starts = np.repeat(np.cumsum(count) - count, count)
     right = left + (np.arange(total) - starts) + 1
@@ -256,6 +250,46 @@ def _window_pairs(occ: pl.DataFrame, window_ms: int, max_partners: int) -> pl.Da
             "t2": ts[right],
         }
     )
+
+
+#: Bound of the packed (item, time) key of :func:`_partner_counts`; beyond it, the
+#: overflow-free scan (a module constant so tests can lower it).
+_KEY_LIMIT = (1 << 63) - 1
+
+
+def _partner_counts(
+    item: np.ndarray, ts: np.ndarray, window_ms: int, max_partners: int
+) -> np.ndarray:
+    """Per occurrence (sorted by item, ts): how many of the next ``max_partners`` rows are
+    uses of the same item within the window.
+
+    Items are numbered densely and packed with the time into one int64 key, so one binary
+    search finds each window's end. When the key would not fit (millions of items and
+    times spanning decades: a stray record dated 1970 beside current ones), a scan over
+    the next ``max_partners`` rows gives the same counts without packing.
+    """
+    n = len(item)
+    rel = ts - ts.min()
+    span = int(rel.max()) + max(window_ms, 0) + 1
+    rank = np.concatenate([[0], np.cumsum(item[1:] != item[:-1])])
+    if (int(rank[-1]) + 2) * span <= _KEY_LIMIT:  # every key and limit below fits
+        key = rank * span + rel
+        horizon = window_ms if window_ms > 0 else span - 1
+        limit = np.minimum(key - rel + span - 1, key + horizon)  # stay inside the item
+        end = np.searchsorted(key, limit, side="right")
+        return np.minimum(end - np.arange(n) - 1, max_partners)
+    count = np.zeros(n, dtype=np.int64)
+    alive = np.ones(n, dtype=bool)
+    for k in range(1, min(max_partners, n - 1) + 1):
+        ok = item[k:] == item[:-k]
+        if window_ms > 0:
+            ok &= ts[k:] - ts[:-k] <= window_ms
+        alive[:-k] &= ok
+        alive[n - k :] = False
+        count += alive
+        if not alive.any():
+            break
+    return count
 
 
 def _empty_pairs() -> pl.DataFrame:

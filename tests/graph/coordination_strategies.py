@@ -15,6 +15,9 @@ from ringscope.config import CoordinationConfig
 from ringscope.graph.coordination import CoordinationEvidence
 
 T0 = 1_790_000_000_000
+#: Times ingest accepts at either end (1970-01-01 and just before 2100): a stray record
+#: makes the time span of a layer 130 years.
+STRAY_TS = [0, 4_102_444_799_999]
 TOLERANCE = 1e-12
 
 DOMAINS = ["x.example", "y.example", "bit.ly/ab", "bit.ly/cd"]
@@ -41,8 +44,9 @@ def events(draw: st.DrawFn, max_actors: int = 7, max_events: int = 28) -> list[d
     rows = []
     for n in range(draw(st.integers(1, max_events))):
         actor = draw(st.sampled_from(actors))
+        offset = draw(st.integers(0, 25 + len(STRAY_TS)))
         row = {
-            "ts": T0 + draw(st.integers(0, 24)),
+            "ts": T0 + offset if offset <= 25 else STRAY_TS[offset - 26],
             "actor_id": actor,
             "actor_key": f"k-{actor}",
             "event_type": draw(st.sampled_from(["login", "signup", "message", "share"])),
