@@ -9,7 +9,9 @@ the target acted on). Two actors get evidence in a layer when they used the same
 within the layer's time window (SynchroTrap's "same action, same target, same time" idea,
 Cao et al., CCS 2014), and, in the shared-object layers, on at least ``min_participation``
 distinct items (CooRTweet's repetition, Giglietto et al. 2020) more often than chance
-allows (:func:`finish_evidence`).
+allows (:func:`finish_evidence`). The formulas both engines share (item weights, the
+similarity, the chance model, the schemas) live in
+:mod:`ringscope.graph.coordination_formulas`.
 
 How evidence is weighed, so benign hubs do not glue the graph together:
   * Item weight ``w(i) = idf(i) * min(1, hub_actors / df(i))`` where ``df`` is the number
@@ -39,6 +41,18 @@ import numpy as np
 import polars as pl
 
 from ringscope.config import CoordinationConfig, LayerConfig
+from ringscope.graph.coordination_formulas import (
+    EDGE_SCHEMA,
+    EVIDENCE_SCHEMA,
+    LAYER_ITEM_TYPES,
+    OBJECT_LAYERS,
+    PAIR_SCHEMA,
+    chance_significance,
+    collapse_step,
+    finish_evidence,
+    item_weight,
+    unshared_content_mass,
+)
 from ringscope.graph.hetero import HeteroGraph
 
 __all__ = [
@@ -54,63 +68,6 @@ __all__ = [
     "layer_occurrences",
     "windowed_co_shares",
 ]
-
-#: The per-layer ledger (``CoordinationEvidence.evidence``), whichever engine built it.
-EVIDENCE_SCHEMA: dict[str, pl.DataType] = {
-    "src": pl.UInt32,
-    "dst": pl.UInt32,
-    "layer": pl.Utf8,
-    "similarity": pl.Float64,
-    "contribution": pl.Float64,
-    "n_items": pl.UInt32,
-    "first_ts": pl.Int64,
-    "last_ts": pl.Int64,
-    "items": pl.List(pl.Utf8),
-    "co_shares": pl.UInt32,
-    "median_gap_ms": pl.Float64,
-    "max_gap_ms": pl.Int64,
-    "expected": pl.Float64,
-    "significance": pl.Float64,
-}
-#: The weighted actor–actor edges (``CoordinationEvidence.edges``).
-EDGE_SCHEMA: dict[str, pl.DataType] = {
-    "src": pl.UInt32,
-    "dst": pl.UInt32,
-    "weight": pl.Float64,
-    "layers": pl.List(pl.Utf8),
-    "strength": pl.Float64,
-}
-#: Per-pair columns both engines hand to :func:`finish_evidence`.
-PAIR_SCHEMA: dict[str, pl.DataType] = {
-    **{k: v for k, v in EVIDENCE_SCHEMA.items() if k not in ("contribution", "expected")},
-    "d_src": pl.UInt32,
-    "d_dst": pl.UInt32,
-}
-del PAIR_SCHEMA["significance"]
-#: Largest significance recorded (-log10 p): beyond it the chance model says nothing more.
-MAX_SIGNIFICANCE = 300.0
-
-#: The node type each layer's items come from (for display of evidence items).
-LAYER_ITEM_TYPES = {
-    "content": "content",
-    "domain": "domain",
-    "short_link": "domain",
-    "victims": "actor",
-    "device": "device",
-    "ip": "ip",
-    "subnet": "subnet",
-    "signup_burst": "subnet",
-    "identity": "identity",
-    "name": "identity",
-    "url": "url",
-    "post": "object",
-    "media": "object",
-    "object": "object",
-    "hashtag": "object",
-    "target": "target",
-}
-#: Layers of shared objects, split from the ``object`` nodes by their kind prefix.
-OBJECT_LAYERS = ("post", "media", "object", "hashtag")
 
 _OCC = {"actor": pl.UInt32, "item": pl.UInt32, "ts": pl.Int64}
 _SHIFT = 1 << 32  # packs two u32 values into one u64 key
@@ -192,11 +149,6 @@ def _distinct_uses(occ: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _idf(df: pl.Expr, n_actors: int) -> pl.Expr:
-    log_n1 = float(np.log(max(n_actors, 2) + 1))
-    return ((max(n_actors, 2) + 1) / (df + 1)).log().clip(0.0, None) / log_n1
-
-
 def _link_layers(hg: HeteroGraph, uses: pl.DataFrame) -> dict[str, pl.DataFrame]:
     """Split link uses: registered domains vs shortener links (``bit.ly/3xYz``).
 
@@ -241,23 +193,7 @@ def _object_layers(hg: HeteroGraph, uses: pl.DataFrame) -> dict[str, pl.DataFram
 def _item_weights(uses: pl.DataFrame, layer: LayerConfig, n_actors: int) -> pl.DataFrame:
     """Per item: distinct-actor count ``df`` and weight ``w`` (idf times hub damping)."""
     df = uses.group_by("item").agg(pl.len().alias("df"))
-    damp = pl.min_horizontal(pl.lit(1.0), layer.hub_actors / pl.col("df"))
-    return df.with_columns((_idf(pl.col("df"), n_actors).clip(0.0, 1.0) * damp).alias("w"))
-
-
-def _unshared_content_mass(hg: HeteroGraph, n_actors: int) -> pl.DataFrame:
-    """Content mass of the fingerprint bands no other message shares (df = 1 each)."""
-    sent = hg.edges[("actor", "sent", "message")].select(
-        pl.col("src").alias("actor"), pl.col("dst").alias("idx")
-    )
-    per_msg = hg.nodes["message"].select("idx", "unique_bands")
-    w1 = _idf(pl.lit(1.0), n_actors)
-    return (
-        sent.unique()
-        .join(per_msg, on="idx")
-        .group_by("actor")
-        .agg((pl.col("unique_bands").sum().cast(pl.Float64) * w1).alias("extra"))
-    )
+    return df.with_columns(item_weight(pl.col("df"), layer.hub_actors, n_actors).alias("w"))
 
 
 def _dedupe_occurrences(occ: pl.DataFrame, window_ms: int) -> pl.DataFrame:
@@ -266,7 +202,7 @@ def _dedupe_occurrences(occ: pl.DataFrame, window_ms: int) -> pl.DataFrame:
     A burst of repeats by one actor must not use up the partner slots of the window; with
     ``window_ms == 0`` (any time) one occurrence per (actor, item) remains.
     """
-    step = max(window_ms // 2, 1) if window_ms > 0 else None
+    step = collapse_step(window_ms)
     slot = pl.col("ts") // step if step else pl.lit(0, dtype=pl.Int64)
     key = pl.col("item").cast(pl.UInt64) * _SHIFT + pl.col("actor")
     return (
@@ -294,17 +230,11 @@ def _window_pairs(occ: pl.DataFrame, window_ms: int, max_partners: int) -> pl.Da
     n = len(item)
     if n < 2:
         return _empty_pairs()
-    rel = ts - ts.min()
-    span = int(rel.max()) + max(window_ms, 0) + 1
-    key = item * span + rel
-    horizon = window_ms if window_ms > 0 else span - 1
-    limit = np.minimum(key - rel + span - 1, key + horizon)  # stay inside the item
-    end = np.searchsorted(key, limit, side="right")
-    idx = np.arange(n)
-    count = np.minimum(end - idx - 1, max_partners)
+    count = _partner_counts(item, ts, window_ms, max_partners)
     total = int(count.sum())
     if total == 0:
         return _empty_pairs()
+    idx = np.arange(n)
     left = np.repeat(idx, count)
     starts = np.repeat(np.cumsum(count) - count, count)
     right = left + (np.arange(total) - starts) + 1
@@ -320,6 +250,46 @@ def _window_pairs(occ: pl.DataFrame, window_ms: int, max_partners: int) -> pl.Da
             "t2": ts[right],
         }
     )
+
+
+#: Bound of the packed (item, time) key of :func:`_partner_counts`; beyond it, the
+#: overflow-free scan (a module constant so tests can lower it).
+_KEY_LIMIT = (1 << 63) - 1
+
+
+def _partner_counts(
+    item: np.ndarray, ts: np.ndarray, window_ms: int, max_partners: int
+) -> np.ndarray:
+    """Per occurrence (sorted by item, ts): how many of the next ``max_partners`` rows are
+    uses of the same item within the window.
+
+    Items are numbered densely and packed with the time into one int64 key, so one binary
+    search finds each window's end. When the key would not fit (millions of items and
+    times spanning decades: a stray record dated 1970 beside current ones), a scan over
+    the next ``max_partners`` rows gives the same counts without packing.
+    """
+    n = len(item)
+    rel = ts - ts.min()
+    span = int(rel.max()) + max(window_ms, 0) + 1
+    rank = np.concatenate([[0], np.cumsum(item[1:] != item[:-1])])
+    if (int(rank[-1]) + 2) * span <= _KEY_LIMIT:  # every key and limit below fits
+        key = rank * span + rel
+        horizon = window_ms if window_ms > 0 else span - 1
+        limit = np.minimum(key - rel + span - 1, key + horizon)  # stay inside the item
+        end = np.searchsorted(key, limit, side="right")
+        return np.minimum(end - np.arange(n) - 1, max_partners)
+    count = np.zeros(n, dtype=np.int64)
+    alive = np.ones(n, dtype=bool)
+    for k in range(1, min(max_partners, n - 1) + 1):
+        ok = item[k:] == item[:-k]
+        if window_ms > 0:
+            ok &= ts[k:] - ts[:-k] <= window_ms
+        alive[:-k] &= ok
+        alive[n - k :] = False
+        count += alive
+        if not alive.any():
+            break
+    return count
 
 
 def _empty_pairs() -> pl.DataFrame:
@@ -370,11 +340,10 @@ def _pair_evidence(
     mass: pl.DataFrame,
     keys: pl.DataFrame,
     *,
-    prior: float,
     top: int,
 ) -> pl.DataFrame:
-    """Per actor pair: shared item mass, cosine-style similarity, span, strongest items,
-    and each side's number of distinct items in the layer (``da``, ``db``)."""
+    """Per actor pair: shared item mass, span, strongest items, and each side's layer
+    mass (``ma``, ``mb``) and number of distinct items in the layer (``da``, ``db``)."""
     per_pair = (
         pairs.join(items.select("item", "w"), on="item")
         .join(keys, on="item")
@@ -389,129 +358,9 @@ def _pair_evidence(
         )
     )
     m = mass.select("actor", "mass", "n_items")
-    similarity = pl.col("shared") / ((pl.col("ma") * pl.col("mb")).sqrt() + prior)
-    return (
-        per_pair.join(m.rename({"actor": "a", "mass": "ma", "n_items": "da"}), on="a")
-        .join(m.rename({"actor": "b", "mass": "mb", "n_items": "db"}), on="b")
-        .with_columns(similarity.clip(0.0, 1.0).alias("similarity"))
+    return per_pair.join(m.rename({"actor": "a", "mass": "ma", "n_items": "da"}), on="a").join(
+        m.rename({"actor": "b", "mass": "mb", "n_items": "db"}), on="b"
     )
-
-
-def chance_significance(k: np.ndarray, expected: np.ndarray) -> np.ndarray:
-    """``-log10 P(X >= k)`` for ``X ~ Poisson(expected)``, capped at MAX_SIGNIFICANCE.
-
-    Where the tail underflows, its leading term ``e^-l l^k / k!`` (a lower bound of the
-    tail, within a factor of about two for ``l < k``) stands in.
-    """
-    from scipy.special import gammainc, gammaln
-
-    k = np.asarray(k, dtype=np.float64)
-    lam = np.maximum(np.asarray(expected, dtype=np.float64), 1e-300)
-    with np.errstate(divide="ignore"):
-        tail = np.where(k > 0, gammainc(np.maximum(k, 1.0), lam), 1.0)
-        log_tail = np.where(tail > 1e-300, np.log(tail), -lam + k * np.log(lam) - gammaln(k + 1.0))
-    return np.clip(-log_tail / np.log(10.0), 0.0, MAX_SIGNIFICANCE) + 0.0  # no -0.0
-
-
-def _strength_weight(layer: LayerConfig) -> float:
-    """How much a layer's significance counts towards an edge's strength."""
-    return layer.weight if layer.strength_weight is None else layer.strength_weight
-
-
-def finish_evidence(
-    pairs: pl.DataFrame, totals: dict[str, tuple[int, int]], cfg: CoordinationConfig
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Repetition, chance test and edge weights: (edges, ledger), for both engines.
-
-    ``pairs`` holds one row per (src, dst, layer) in :data:`PAIR_SCHEMA`; ``totals`` per
-    layer ``(C, M)``: its distinct windowed co-shares (pair, item) and its distinct
-    (actor, item) uses. Under the chance model each co-share's two ends are drawn in
-    proportion to the actors' activity (the configuration model of the actor–item graph,
-    the null model of bipartite projections: Neal, Social Networks 2014), so a pair whose
-    sides used ``d_src`` and ``d_dst`` distinct items expects
-    ``2 C d_src d_dst / M^2`` co-shared items; its ``significance`` is ``-log10`` of the
-    Poisson chance of sharing at least ``n_items``. Busy accounts expect many co-shares,
-    and popular items raise ``C`` for every pair of the layer, so neither looks
-    coordinated; the measure is a probability, so it reads the same on any data set.
-    A row counts when the pair shares at least the layer's ``min_participation``
-    distinct items and reaches its ``min_significance``. An edge is kept when its summed
-    contributions reach ``min_edge_weight`` or its ``strength`` reaches
-    ``min_edge_strength``. The strength is the largest significance times the layer's
-    strength weight among the rows that show repetition (two items or occasions or more:
-    one shared device or one coincidence is evidence, but no measure of coordination): two
-    busy accounts that share a sliver of their activity, but far more often than chance,
-    stay linked. A topic (a site, a hashtag: see :class:`LayerConfig` ``match``) is what
-    an audience shares at the same moments without coordinating, which a model of
-    activity and popularity alone does not foresee, so its rows count towards the strength
-    only on a pair that also has evidence in a layer that is not a topic: topical
-    co-use corroborates shared objects, it never makes a tie beyond chance by itself (the
-    coordinated-sharing detectors use the same object, not the same topic, as their unit:
-    CooRTweet, CooRnet; Pacheco et al., ICWSM 2021, use a post's whole hashtag sequence,
-    not single hashtags, for the same reason). A layer that repeats by
-    ``occasions`` (see :class:`LayerConfig`) counts co-share occasions instead of items,
-    in ``co_shares``, ``C``, ``M`` and the activities alike.
-    """
-    layers = cfg.layers
-    names = [n for n in layers if n in totals]
-    params = pl.DataFrame(
-        {
-            "layer": names,
-            "lweight": [layers[n].weight for n in names],
-            "sweight": [_strength_weight(layers[n]) for n in names],
-            "min_items": [layers[n].min_participation for n in names],
-            "min_sig": [layers[n].min_significance for n in names],
-            "occasions": [layers[n].repeat_by == "occasions" for n in names],
-            "topic": [layers[n].match == "topic" for n in names],
-            "rate": [2.0 * totals[n][0] / max(totals[n][1], 1) ** 2 for n in names],
-        },
-        schema_overrides={
-            "layer": pl.Utf8,
-            "occasions": pl.Boolean,
-            "topic": pl.Boolean,
-            "min_items": pl.UInt32,
-            "lweight": pl.Float64,
-            "sweight": pl.Float64,
-            "rate": pl.Float64,
-        },
-    )
-    ledger = pairs.join(params, on="layer").with_columns(
-        (pl.col("rate") * pl.col("d_src").cast(pl.Float64) * pl.col("d_dst")).alias("expected"),
-        pl.when("occasions").then("co_shares").otherwise("n_items").alias("repeats"),
-    )
-    ledger = ledger.with_columns(
-        pl.Series(
-            "significance",
-            chance_significance(ledger["repeats"].to_numpy(), ledger["expected"].to_numpy()),
-            dtype=pl.Float64,
-        )
-    ).filter(
-        (pl.col("repeats") >= pl.col("min_items")) & (pl.col("significance") >= pl.col("min_sig"))
-    )
-    ledger = ledger.with_columns((pl.col("similarity") * pl.col("lweight")).alias("contribution"))
-    measured = (pl.col("repeats") >= 2) & (~pl.col("topic") | (~pl.col("topic")).any())
-    edges = (
-        ledger.group_by("src", "dst")
-        .agg(
-            pl.col("contribution").sort().sum().alias("weight"),
-            pl.col("layer").sort().alias("layers"),
-            (pl.col("significance") * pl.col("sweight"))
-            .filter(measured)
-            .max()
-            .fill_null(0.0)
-            .alias("strength"),
-        )
-        .filter(
-            (pl.col("weight") >= cfg.min_edge_weight)
-            | (pl.col("strength") >= cfg.min_edge_strength)
-        )
-        .sort("src", "dst")
-    )
-    evidence = (
-        ledger.join(edges.select("src", "dst"), on=["src", "dst"])
-        .select(pl.col(c).cast(t) for c, t in EVIDENCE_SCHEMA.items())
-        .sort("src", "dst", "layer")
-    )
-    return edges.select(pl.col(c).cast(t) for c, t in EDGE_SCHEMA.items()), evidence
 
 
 def chance_weighted(edges: pl.DataFrame, strength_half: float) -> pl.DataFrame:
@@ -582,7 +431,7 @@ def build_evidence(hg: HeteroGraph, cfg: CoordinationConfig) -> CoordinationEvid
             .agg(pl.col("w").sort().sum().alias("mass"), pl.len().alias("n_items"))
         )
         if name == "content":
-            extra = _unshared_content_mass(hg, n_actors)
+            extra = unshared_content_mass(hg, n_actors)
             mass = mass.join(extra, on="actor", how="full", coalesce=True).select(
                 "actor",
                 (pl.col("mass").fill_null(0.0) + pl.col("extra").fill_null(0.0)).alias("mass"),
@@ -600,9 +449,9 @@ def build_evidence(hg: HeteroGraph, cfg: CoordinationConfig) -> CoordinationEvid
             totals[name] = (int(gaps["co_shares"].sum() or 0), int(occasions["len"].sum() or 0))
         else:
             totals[name] = (triples.height, uses.height)
-        sim = _pair_evidence(
-            triples, items, mass, keys, prior=cfg.similarity_prior, top=cfg.evidence_items
-        ).join(gaps, on=["a", "b"])
+        sim = _pair_evidence(triples, items, mass, keys, top=cfg.evidence_items).join(
+            gaps, on=["a", "b"]
+        )
         repeats = "co_shares" if layer.repeat_by == "occasions" else "n_items"
         sim = sim.filter(pl.col(repeats) >= layer.min_participation)
         ledger.append(
@@ -610,7 +459,9 @@ def build_evidence(hg: HeteroGraph, cfg: CoordinationConfig) -> CoordinationEvid
                 pl.col("a").alias("src"),
                 pl.col("b").alias("dst"),
                 pl.lit(name).alias("layer"),
-                "similarity",
+                "shared",
+                pl.col("ma").alias("mass_src"),
+                pl.col("mb").alias("mass_dst"),
                 "n_items",
                 "first_ts",
                 "last_ts",

@@ -11,8 +11,11 @@ out instead of collecting occurrences on the driver:
 * all layers run in one set of DataFrames keyed by ``layer`` (per-layer windows, hub
   bounds and weights join in from a small parameter table), so a run is a few Spark jobs
   rather than a few per layer;
-* item weights come from the local engine's own formula, evaluated on the driver for the
-  few distinct (layer, document frequency) values, so weights are bit-identical;
+* item weights come from the shared formula (:mod:`ringscope.graph.coordination_formulas`),
+  evaluated on the driver for the few distinct (layer, document frequency) values, so
+  weights are bit-identical; the similarity, chance model and edge pruning run there too,
+  in :func:`~ringscope.graph.coordination_formulas.finish_evidence`, as for the local
+  engine;
 * every float sum adds its terms in ascending order (``array_sort`` then ``aggregate``),
   so results do not depend on partitioning. The local engine sums sorted terms with
   polars; the two agree to within 1e-12 (summation order inside polars' sum kernel may
@@ -31,16 +34,16 @@ import polars as pl
 
 from ringscope.config import CoordinationConfig, LayerConfig
 from ringscope.engines.spark.frames import WorkDir
-from ringscope.graph.coordination import (
+from ringscope.graph.coordination import CoordinationEvidence, layer_occurrences
+from ringscope.graph.coordination_formulas import (
     EDGE_SCHEMA,
     EVIDENCE_SCHEMA,
     LAYER_ITEM_TYPES,
     PAIR_SCHEMA,
-    CoordinationEvidence,
-    _idf,
-    _unshared_content_mass,
+    collapse_step,
     finish_evidence,
-    layer_occurrences,
+    item_weight,
+    unshared_content_mass,
 )
 from ringscope.graph.hetero import HeteroGraph
 
@@ -81,9 +84,7 @@ def _driver_tables(
             "layer": list(layers),
             "ktype": [LAYER_ITEM_TYPES[name] for name in layers],
             "window_ms": [layer.window_ms for layer in layers.values()],
-            "step": [
-                max(layer.window_ms // 2, 1) if layer.window_ms else 0 for layer in layers.values()
-            ],
+            "step": [collapse_step(layer.window_ms) for layer in layers.values()],
             "lweight": [layer.weight for layer in layers.values()],
             "min_items": [layer.min_participation for layer in layers.values()],
             "occasions": [layer.repeat_by == "occasions" for layer in layers.values()],
@@ -95,7 +96,7 @@ def _driver_tables(
             "min_items": pl.Int64,
         },
     )
-    extra = _unshared_content_mass(hg, n_actors).select(
+    extra = unshared_content_mass(hg, n_actors).select(
         pl.lit("content").alias("layer"), "actor", "extra"
     )
     return {"occ": occ, "keys": keys, "params": params, "extra": extra}
@@ -108,7 +109,8 @@ def _item_weights(
     n_actors: int,
     work: WorkDir,
 ) -> DataFrame:
-    """Per (layer, item): ``df`` (distinct actors) and ``w``, the local formula per df value."""
+    """Per (layer, item): ``df`` (distinct actors) and ``w`` (:func:`item_weight`, on the
+    driver for each distinct df value)."""
     from pyspark.sql import functions as F
 
     counts = work.persist(uses.groupBy("layer", "item").agg(F.count("*").alias("df")), "df")
@@ -123,12 +125,7 @@ def _item_weights(
             orient="row",
         )
         .join(hub, on="layer")
-        .with_columns(
-            (
-                _idf(pl.col("df"), n_actors).clip(0.0, 1.0)
-                * pl.min_horizontal(pl.lit(1.0), pl.col("hub") / pl.col("df"))
-            ).alias("w")
-        )
+        .with_columns(item_weight(pl.col("df"), pl.col("hub"), n_actors).alias("w"))
         .sort("layer", "df")
     )
     weights = spark.createDataFrame(
@@ -246,7 +243,6 @@ def _pair_evidence(
     keys: DataFrame,
     params: DataFrame,
     *,
-    prior: float,
     top: int,
 ) -> DataFrame:
     """Per (layer, pair) in :data:`PAIR_SCHEMA`, pairs below the layer's repetition dropped."""
@@ -278,20 +274,19 @@ def _pair_evidence(
         F.col("mass").alias("mb"),
         F.col("n_items").alias("d_dst"),
     )
-    sim = F.col("shared") / (F.sqrt(F.col("ma") * F.col("mb")) + prior)
-    similarity = F.least(F.greatest(sim, F.lit(0.0)), F.lit(1.0))
     repeats = F.when(F.col("occasions"), F.col("co_shares")).otherwise(F.col("n_items"))
     return (
         per_pair.join(gaps, on=["layer", "a", "b"])
         .filter(repeats >= F.col("min_items"))
         .join(ma, on=["layer", "a"])
         .join(mb, on=["layer", "b"])
-        .withColumn("similarity", similarity)
         .select(
             F.col("a").alias("src"),
             F.col("b").alias("dst"),
             "layer",
-            "similarity",
+            "shared",
+            F.col("ma").alias("mass_src"),
+            F.col("mb").alias("mass_dst"),
             "n_items",
             "first_ts",
             "last_ts",
@@ -339,7 +334,6 @@ def build_evidence_spark(
             _activity(_layer_mass(uses, items, tables["extra"]), occasions, params),
             tables["keys"],
             params,
-            prior=cfg.similarity_prior,
             top=cfg.evidence_items,
         ),
         "ledger",
