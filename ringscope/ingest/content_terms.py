@@ -24,7 +24,7 @@ and the vocabulary rows are ordered by keyed hash, not by frequency or first use
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
@@ -148,24 +148,44 @@ class ContentVectors:
     x :data:`BUCKETS`: each token's own bucket and its n-gram buckets) plus ``pairs``
     (contents x BUCKETS, word-bigram counts as uint8) is the hashed term count vector of each
     content; ``keys`` names the rows (``content_key``). :meth:`rows` gives the
-    normalised vectors (log counts, unit length) of chosen rows; :meth:`dot` scores
-    every row against a weight vector without building them all.
+    normalised vectors (log counts times :meth:`idf`, unit length) of chosen rows;
+    :meth:`dot` scores every row against a weight vector without building them all.
     """
 
     keys: pl.Series
     words: sp.csr_matrix
     vocab: sp.csr_matrix
     pairs: sp.csr_matrix
+    _idf: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def n_rows(self) -> int:
         """Distinct contents held."""
         return self.words.shape[0]
 
+    def idf(self) -> np.ndarray:
+        """Smoothed inverse document frequency per bucket, ``log((1 + n) / (1 + df)) + 1``.
+
+        Without it the unit-length vector of a message is mostly the character n-grams
+        of its commonest words (`` th``, ``the ``, ``ing``), which every text shares, and
+        the rare terms that tell spam from mail get little of the length (the reason
+        TF-IDF weights terms). ``df`` counts, per bucket, the contents holding each word
+        or word pair that lands there (one vectorised pass over the stored counts, no
+        vectors built): an upper bound of the bucket's document frequency where words
+        share it, capped at ``n``. Label-free, computed once per run and kept.
+        """
+        if self._idf is None:
+            n = self.n_rows
+            per_word = np.bincount(self.words.indices, minlength=self.words.shape[1])
+            df = self.vocab.T @ per_word.astype(np.float64)
+            df += np.bincount(self.pairs.indices, minlength=BUCKETS)
+            self._idf = (np.log((1.0 + n) / (1.0 + np.minimum(df, n))) + 1.0).astype(np.float32)
+        return self._idf
+
     def _norms(self, words: sp.csr_matrix, pairs: sp.csr_matrix) -> np.ndarray:
-        """Row scale: 1 / sqrt(total weight), a cheap stand-in for the L2 norm."""
-        per_word = np.asarray(self.vocab.sum(axis=1)).ravel()
-        total = words @ per_word + np.asarray(pairs.sum(axis=1)).ravel()
+        """Row scale: 1 / sqrt(total idf-weighted weight), a cheap stand-in for the L2 norm."""
+        idf = self.idf()
+        total = words @ (self.vocab @ idf) + pairs @ idf
         return 1.0 / np.sqrt(np.maximum(total, 1.0))
 
     def _weighted(self, rows: np.ndarray) -> tuple[sp.csr_matrix, sp.csr_matrix]:
@@ -177,7 +197,7 @@ class ContentVectors:
     def rows(self, rows: np.ndarray) -> sp.csr_matrix:
         """Normalised hashed vectors (len(rows) x BUCKETS) of the given content rows."""
         words, pairs = self._weighted(np.asarray(rows))
-        matrix = (words @ self.vocab + pairs).tocsr()
+        matrix = (words @ self.vocab + pairs).tocsr() @ sp.diags(self.idf())
         return sp.diags(self._norms(words, pairs).astype(np.float32)) @ matrix
 
     def dot(self, weights: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
@@ -185,7 +205,7 @@ class ContentVectors:
 
         Works through the rows in chunks, so the float copies stay small."""
         rows = np.arange(self.n_rows) if rows is None else np.asarray(rows)
-        w = np.asarray(weights, dtype=np.float32)
+        w = np.asarray(weights, dtype=np.float32) * self.idf()
         per_word = self.vocab @ w
         out = np.empty(len(rows), dtype=np.float64)
         for start in range(0, len(rows), _DOT_CHUNK):

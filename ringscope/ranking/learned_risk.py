@@ -23,7 +23,12 @@ its scores are used only where they are honest:
   without labels, since embeddings fitted on the labels would leak them.
 * **Content anchor.** Where the content model scored the actors, the risk is the
   equal-weight rank average of the model's score and the actor's mean content log-odds
-  (both as quantiles over the actors), Platt-calibrated on the validation fold. On real
+  (both as quantiles over the actors). Its Platt scaling and PU label frequency are
+  fitted once, on the out-of-fold anchored scores of all folds, not per fold on the
+  validation fold: one monotone map for every actor keeps the pooled out-of-fold
+  ranking, whereas per-fold maps fitted on about 30 labelled actors each (SpamAssassin)
+  put the folds on different scales and mixed them up (held-out spam vs ham senders,
+  seeds 0 / 1 / 2: 0.973 / 0.970 / 0.979 per fold, 0.980 / 0.975 / 0.983 pooled). On real
   mail one strong per-actor text score carries most of the signal and the activity
   features add noise the trees fit (30% labels, seed 0: SpamAssassin model 0.958, content
   alone 0.963, blend 0.965; TREC 0.973 / 0.985 / 0.990). The weight is not chosen per run
@@ -294,16 +299,21 @@ def _anchor_logit(p: np.ndarray, anchor: np.ndarray) -> np.ndarray:
     return np.log((blend + _EPS) / (1.0 - blend + _EPS)).reshape(-1, 1)
 
 
-def _anchor_calibration(
-    p: np.ndarray, anchor: np.ndarray, y: np.ndarray, val: np.ndarray
-) -> LogisticRegression:
-    """Platt scaling of the anchored score, fitted on the validation fold."""
-    return LogisticRegression(C=1e4).fit(_anchor_logit(p, anchor)[val], y[val])
+def _pooled_anchor(
+    blend_logit: np.ndarray, y: np.ndarray, pu_adjust: bool
+) -> tuple[np.ndarray, LogisticRegression, float]:
+    """Risk, Platt scaling and PU label frequency of the anchored score, one for every
+    fold: fitted on the out-of-fold anchored log-odds of all actors (``blend_logit``, one
+    column) against their labels, so the risk keeps the order of ``blend_logit``."""
+    platt = LogisticRegression(C=1e4).fit(blend_logit, y)
+    p = platt.predict_proba(blend_logit)[:, 1]
+    freq = float(p[y == 1].mean()) if pu_adjust else 1.0
+    return pu_adjusted(p, freq), platt, freq
 
 
 def _anchored(p: np.ndarray, anchor: np.ndarray, platt: LogisticRegression) -> np.ndarray:
     """P(labelled) of the rank average of the model's score and the content quantiles
-    ``anchor``, Platt-calibrated on the validation fold (see the module docstring)."""
+    ``anchor``, Platt-calibrated (see the module docstring)."""
     return platt.predict_proba(_anchor_logit(p, anchor))[:, 1]
 
 
@@ -406,6 +416,7 @@ def fit_learned_risk(
         StratifiedKFold(n_splits=cfg.folds, shuffle=True, random_state=cfg.seed).split(x, y)
     )
     risk = np.zeros(len(actors))
+    blend_logit = np.zeros((len(actors), 1))  # out-of-fold anchored log-odds
     chosen, val_aurocs, label_freqs, models, platts = [], [], [], [], []
     for k, (_, held_out) in enumerate(folds):
         val = folds[(k + 1) % cfg.folds][1]
@@ -418,17 +429,19 @@ def fit_learned_risk(
             max_fit_rows=cfg.max_fit_actors,
         ).fit(x, adjacency, y, train_idx=train, val_idx=val, embeddings=emb, sample_weight=weight)
         p = model.fitted_proba()[:, 1]
-        platt = None
-        if anchor is not None:
-            platt = _anchor_calibration(p, anchor, y, val)
-            p = _anchored(p, anchor, platt)
-        platts.append(platt)
-        freq = float(p[val][y[val] == 1].mean()) if cfg.pu_adjust else 1.0
-        risk[held_out] = pu_adjusted(p[held_out], freq)
+        if anchor is not None:  # calibrated after the loop, on every fold at once
+            blend_logit[held_out] = _anchor_logit(p, anchor)[held_out]
+        else:
+            freq = float(p[val][y[val] == 1].mean()) if cfg.pu_adjust else 1.0
+            risk[held_out] = pu_adjusted(p[held_out], freq)
+            label_freqs.append(freq)
+            platts.append(None)
         models.append(model)
         chosen.append(model.chosen_)
         val_aurocs.append(model.val_auroc_)
-        label_freqs.append(freq)
+    if anchor is not None:
+        risk, platt, freq = _pooled_anchor(blend_logit, y, cfg.pu_adjust)
+        label_freqs, platts = [freq] * cfg.folds, [platt] * cfg.folds
 
     report = {
         "used": "learned",

@@ -1,6 +1,6 @@
 """The run's messages as the content model sees them: hashed terms plus side facts.
 
-One row per distinct message (its first record): the sender, the time, the row of its
+One row per distinct message and sender (its first record): the sender, the time, the row of its
 content in the keyed hashed-term vectors (:class:`ContentVectors`), and a sparse "side"
 row of facts that are not words: its traits (``html_only``, ``received:4``... see
 :mod:`ringscope.ingest.mail.traits`), the pseudonyms of its relay IP and subnet (a
@@ -136,7 +136,14 @@ def _side(frame: pl.DataFrame) -> sp.csr_matrix:
 def message_table(
     events: pl.DataFrame, hg: HeteroGraph, content: ContentVectors | None
 ) -> Messages:
-    """The run's messages (first record per ``message_key``) with their side facts."""
+    """The run's messages (first record per ``message_key`` and sender) with their side facts.
+
+    Per sender, not per ``message_key`` alone: spam campaigns reuse one ``Message-ID``
+    across senders, and a sender whose every message repeated an ID another sender had
+    used first was left with no message row, so no content score, and the risk model read
+    that as the most benign content there is (25 held-out spam senders of TREC 2007, the
+    bottom of its ranking).
+    """
     actors = hg.nodes["actor"].select(
         pl.col("key").alias("actor_key"), pl.col("idx").alias("actor")
     )
@@ -145,7 +152,7 @@ def message_table(
     )
     frame = (
         events.filter((pl.col("event_type") == "message") & pl.col("message_key").is_not_null())
-        .unique("message_key", keep="first", maintain_order=True)
+        .unique(["message_key", "actor_key"], keep="first", maintain_order=True)
         .select("actor_key", "ts", "message_key", "content_key", "traits", "ip_key", "subnet_key")
         .join(actors, on="actor_key")
         .join(nodes, on="message_key", how="left")

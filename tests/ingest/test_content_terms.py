@@ -42,10 +42,24 @@ def test_two_secrets_give_different_vectors():
 
 
 def test_duplicate_contents_across_batches_are_kept_once():
-    one = _vectors(b"operator-secret-one-0123456789")
+    one = _vectors(b"operator-secret-one-0123456789", TEXTS[:2])
     keyring = Keyring(b"operator-secret-one-0123456789")
     content = normalize_content(pl.Series([None, None], dtype=pl.Utf8), pl.Series(TEXTS[:2]))
     batch = hash_terms(content, pl.Series(["k0", "k1"]), keyring)
     both = merge_terms([batch, batch])
     assert both.n_rows == 2
     assert (both.rows(np.arange(2)) != one.rows(np.arange(2))).nnz == 0
+
+
+def test_terms_every_content_holds_weigh_least():
+    texts = [f"{w} and the offer {i}" for i, w in enumerate(["cheap", "lunch", "meeting", "prize"])]
+    vectors = _vectors(b"operator-secret-one-0123456789", texts)
+    idf = vectors.idf()
+    assert idf.shape == (BUCKETS,) and idf.min() >= 1.0
+    x = vectors.rows(np.arange(len(texts))).toarray()
+    # a bucket in every text gets the least weight; the bucket of a word in one text more
+    shared = np.flatnonzero((x > 0).all(axis=0))
+    only_first = np.flatnonzero((x[0] > 0) & ~(x[1:] > 0).any(axis=0))
+    assert len(shared) and len(only_first)
+    assert idf[shared].max() < idf[only_first].min()
+    assert np.allclose(np.linalg.norm(x, axis=1), 1.0, atol=0.35)

@@ -139,3 +139,19 @@ def test_calibration_weighs_actors_not_messages_and_never_inverts():
     # where the held-out actors themselves rank the wrong way, the plain logistic stays
     inverted = _calibrated(raw, -raw_held, y_held, np.arange(len(y_held)))
     assert np.all(np.diff(inverted) >= 0)
+
+
+def test_a_message_id_two_senders_used_is_a_message_of_each(tmp_path):
+    # spam campaigns reuse one Message-ID across senders: each sender keeps its message
+    path = tmp_path / "mail.jsonl.gz"
+    with gzip.open(path, "wb") as out:
+        for i, actor in enumerate(["a", "b", "a"]):
+            ts = (START + timedelta(minutes=i)).isoformat()
+            event = {"ts": ts, "actor_id": actor, "event_type": "message", "message_id": "m0"}
+            out.write(orjson.dumps(event | {"text": f"win a prize now {actor}"}) + b"\n")
+    result = ingest([path], keyring=Keyring(b"content-model-test-secret-0123"))
+    graph = build_hetero_graph(result.events)
+    messages = message_table(result.events, graph, result.content)
+    ids = graph.nodes["actor"].select(pl.col("idx").alias("actor"), "actor_id")
+    senders = messages.frame.join(ids, on="actor")["actor_id"].sort().to_list()
+    assert senders == ["a", "b"]  # one row per sender: the repeat by "a" is not a message

@@ -1,11 +1,12 @@
-"""Label-source balancing of the learned risk model's fits."""
+"""Label-source balancing of the learned risk model's fits; the content anchor's calibration."""
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 import pytest
 
-from ringscope.ranking.learned_risk import _source_weights
+from ringscope.ranking.learned_risk import _pooled_anchor, _source_weights
 
 
 def test_each_label_source_carries_the_same_total_weight():
@@ -36,3 +37,19 @@ def test_one_source_needs_no_weights():
         }
     )
     assert _source_weights(given) is None
+
+
+def test_anchor_calibration_is_one_map_for_every_fold():
+    # out-of-fold anchored log-odds of two folds on different scales: one map keeps the
+    # pooled order (per-fold maps fitted on each fold's few labels would reorder them)
+    rng = np.random.default_rng(0)
+    y = (rng.random(400) < 0.3).astype(np.int64)
+    blend = (rng.normal(size=400) + 1.5 * y).reshape(-1, 1)
+    blend[:200] *= 0.5
+    risk, platt, freq = _pooled_anchor(blend, y, pu_adjust=True)
+    order = np.argsort(blend[:, 0], kind="stable")
+    assert np.all(np.diff(risk[order]) >= 0)
+    assert platt.coef_[0, 0] > 0
+    assert 0.0 < freq < 1.0
+    plain, _, one = _pooled_anchor(blend, y, pu_adjust=False)
+    assert one == 1.0 and np.all(risk >= plain - 1e-12)  # PU adjustment only lifts
