@@ -66,9 +66,13 @@ def _learner(kind: str, *, seed: int, n_jobs: int) -> Any:
     import lightgbm as lgb
 
     if kind == "logistic":  # smooth where trees quantise one strong score into bins
+        # Newton steps reach the same L2-penalised optimum as L-BFGS in a handful of
+        # iterations on ~100 dense columns (L-BFGS took hundreds per fit at 50k actors).
         return make_pipeline(
             QuantileTransformer(n_quantiles=200, output_distribution="normal", random_state=seed),
-            LogisticRegression(C=0.1, max_iter=2000, class_weight="balanced"),
+            LogisticRegression(
+                C=0.1, max_iter=2000, class_weight="balanced", solver="newton-cholesky"
+            ),
         )
     if kind == "extra_trees":
         return ExtraTreesClassifier(
