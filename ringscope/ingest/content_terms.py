@@ -228,20 +228,23 @@ def _csr(
 
 
 def merge_terms(batches: list[TermBatch]) -> ContentVectors | None:
-    """One :class:`ContentVectors` from every batch's terms (first copy of a content wins)."""
+    """One :class:`ContentVectors` from every batch's terms (first copy of a content wins).
+
+    The count rows are built batch by batch and stacked, so the int64 temporaries of the
+    token columns (positions, vocabulary rows, bigram hashes) exist for one batch at a
+    time, not for every token of the run at once (at ~2M records they took +1.3 GB).
+    """
     batches = [b for b in batches if len(b.keys)]
     if not batches:
         return None
     keys = pl.concat([b.keys for b in batches])
-    lengths = np.concatenate([b.lengths for b in batches])
-    tokens = np.concatenate([b.tokens for b in batches])
     keep = keys.is_first_distinct().to_numpy()
-    token_keep = np.repeat(keep, lengths)
-    keys, lengths, tokens = keys.filter(pl.Series(keep)), lengths[keep], tokens[token_keep]
+    keys = keys.filter(pl.Series(keep))
 
     # vocabulary: distinct token hashes in hash order, each with its n-gram buckets
     all_vocab = np.concatenate([b.vocab for b in batches])
     vocab, first = np.unique(all_vocab, return_index=True)
+    del all_vocab
     gram_rows, gram_cols = [], []
     base = 0
     for b in batches:
@@ -254,12 +257,41 @@ def merge_terms(batches: list[TermBatch]) -> ContentVectors | None:
         base += len(b.vocab)
     v_rows = np.concatenate([np.arange(len(vocab)), *gram_rows])
     v_cols = np.concatenate([_buckets(vocab), *gram_cols])
+    del gram_rows, gram_cols
     vocab_matrix = _csr(v_rows, v_cols, (len(vocab), BUCKETS))
+    del v_rows, v_cols
 
-    n = len(keys)
+    word_parts, pair_parts = [], []
+    start = 0
+    for b in batches:
+        mine = keep[start : start + len(b.keys)]
+        start += len(b.keys)
+        words, pairs = _count_rows(b, mine, vocab)
+        word_parts.append(words)
+        pair_parts.append(pairs)
+    return ContentVectors(
+        keys=keys, words=_stacked(word_parts), vocab=vocab_matrix, pairs=_stacked(pair_parts)
+    )
+
+
+def _count_rows(
+    batch: TermBatch, mine: np.ndarray, vocab: np.ndarray
+) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Token counts (texts x vocabulary) and word-bigram bucket counts (texts x BUCKETS),
+    uint8, of the texts of one batch that ``mine`` keeps."""
+    lengths = batch.lengths[mine]
+    tokens = batch.tokens[np.repeat(mine, batch.lengths)]
+    n = len(lengths)
     text_of = np.repeat(np.arange(n), lengths)
     words = _csr(text_of, np.searchsorted(vocab, tokens), (n, len(vocab)), np.uint8)
     same = text_of[1:] == text_of[:-1]
     pair_hash = _mix64(tokens[:-1][same] * _PAIR_MULT ^ _mix64(tokens[1:][same]))
     pairs = _csr(text_of[1:][same], _buckets(pair_hash), (n, BUCKETS), np.uint8)
-    return ContentVectors(keys=keys, words=words, vocab=vocab_matrix, pairs=pairs)
+    return words, pairs
+
+
+def _stacked(parts: list[sp.csr_matrix]) -> sp.csr_matrix:
+    """The batches' rows one under the other (the parts are dropped once stacked)."""
+    matrix = sp.vstack(parts, format="csr")
+    parts.clear()
+    return matrix
