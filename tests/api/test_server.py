@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from tests.api.conftest import publish_copy
+from tests.serving import wait_until_up
 
 pytestmark = pytest.mark.slow
 
@@ -59,16 +60,7 @@ def server(root: Path) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, proc.stdout.read().decode()
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not become ready"
-            time.sleep(0.2)
+        wait_until_up(proc, f"{base}/readyz", timeout_s=60)
         yield base
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -41,6 +41,7 @@ from ringscope.stream.compact import JOURNAL, STAGING, compact, rebase_generatio
 from ringscope.stream.ingest_cache import cached_ingest, merge_ingested
 from ringscope.stream.log import EventLog, StreamLocked, lock_stream, sealed_segments
 from ringscope.worlds import WorldConfig, generate_world, write_world
+from tests.serving import wait_until_up
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="flock, /proc")
 
@@ -217,16 +218,7 @@ def _server(root: Path, *extra: str) -> Iterator[tuple[subprocess.Popen, str, di
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, "server exited"
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.2)
+        wait_until_up(proc, f"{url}/healthz")
         yield proc, url, {"Authorization": f"Bearer {secret}"}
     finally:
         if proc.poll() is None:

@@ -36,6 +36,7 @@ from ringscope.snapshot import latest_snapshot, read_manifest, read_table
 from ringscope.store import open_store
 from ringscope.stream.check import canonical_line, event_key
 from ringscope.worlds import WorldConfig, generate_world, write_world
+from tests.serving import wait_until_up
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(sys.platform != "linux", reason="/proc")]
 
@@ -63,16 +64,7 @@ def _server(root: Path, drop: Path, port: int) -> Iterator[subprocess.Popen]:
         env=os.environ | {"RINGSCOPE_SECRET_KEY": SECRET, "RINGSCOPE_DATABASE_URL": ""},
     )
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, "server exited"
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.2)
+        wait_until_up(proc, f"http://127.0.0.1:{port}/healthz")
         yield proc
     finally:
         if proc.poll() is None:
