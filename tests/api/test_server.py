@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -16,7 +15,7 @@ import httpx
 import pytest
 
 from tests.api.conftest import publish_copy
-from tests.serving import wait_until_up
+from tests.serving import stop_server, wait_until_up
 
 pytestmark = pytest.mark.slow
 
@@ -63,12 +62,7 @@ def server(root: Path) -> Iterator[str]:
         wait_until_up(proc, f"{base}/readyz", timeout_s=60)
         yield base
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_server(proc, timeout_s=20)
 
 
 def test_serve_switches_snapshots_and_keeps_verdicts_across_restarts(root, snapshots):

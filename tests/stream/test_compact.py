@@ -41,7 +41,7 @@ from ringscope.stream.compact import JOURNAL, STAGING, compact, rebase_generatio
 from ringscope.stream.ingest_cache import cached_ingest, merge_ingested
 from ringscope.stream.log import EventLog, StreamLocked, lock_stream, sealed_segments
 from ringscope.worlds import WorldConfig, generate_world, write_world
-from tests.serving import wait_until_up
+from tests.serving import stop_server, wait_until_up
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="flock, /proc")
 
@@ -221,13 +221,7 @@ def _server(root: Path, *extra: str) -> Iterator[tuple[subprocess.Popen, str, di
         wait_until_up(proc, f"{url}/healthz")
         yield proc, url, {"Authorization": f"Bearer {secret}"}
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_server(proc)
 
 
 def _post(url: str, headers: dict, events: list[dict]) -> dict:

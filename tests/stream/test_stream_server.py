@@ -36,7 +36,7 @@ from ringscope.snapshot import latest_snapshot, read_manifest, read_table
 from ringscope.store import open_store
 from ringscope.stream.check import canonical_line, event_key
 from ringscope.worlds import WorldConfig, generate_world, write_world
-from tests.serving import wait_until_up
+from tests.serving import stop_server, wait_until_up
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(sys.platform != "linux", reason="/proc")]
 
@@ -67,13 +67,7 @@ def _server(root: Path, drop: Path, port: int) -> Iterator[subprocess.Popen]:
         wait_until_up(proc, f"http://127.0.0.1:{port}/healthz")
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_server(proc)
 
 
 @dataclass

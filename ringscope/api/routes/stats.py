@@ -13,6 +13,7 @@ from its files once and cached.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -139,7 +140,9 @@ def _published_summary(snapshot: Path) -> dict[str, Any]:
     return _summary(read_manifest(snapshot), clusters, statuses["status"], evidence)
 
 
-def _history(root: Path, holder_problem: Any, limit: int) -> list[dict[str, Any]]:
+def _history(
+    root: Path, holder_problem: Callable[[str], str | None], limit: int
+) -> list[dict[str, Any]]:
     """Summaries of the newest ``limit`` valid published snapshots, newest first."""
     summaries: list[dict[str, Any]] = []
     for path in reversed(list_snapshots(root)):

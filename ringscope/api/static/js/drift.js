@@ -36,7 +36,7 @@ const pairsByLayer = (summary) => Object.fromEntries((summary.evidence || []).ma
  * What moved from `older` to `newer` that an operator should look at.
  * @returns {string[]} short notes, empty when nothing crossed a threshold.
  */
-export function changes(newer, older) {
+function changes(newer, older) {
   if (!older) return [];
   const notes = [];
   const rate = newer.run.reject_rate;
