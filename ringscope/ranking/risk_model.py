@@ -32,6 +32,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import QuantileTransformer
+from threadpoolctl import threadpool_limits
 
 from ringscope.ranking.neighbour_features import label_aggregates, neighbour_aggregates
 
@@ -49,6 +50,13 @@ CANDIDATES: dict[str, tuple[str, bool]] = {
 _MAX_ROUNDS = 400
 _PATIENCE = 40
 _EPS = 1e-6
+#: Fits and scores run with one BLAS thread. The logistic candidate's Newton steps
+#: multiply ~20k rows by ~130 columns, a few milliseconds of work per call; two OpenBLAS
+#: threads spin at every call's barrier, and on a 2-core machine shared with other jobs
+#: ten such products took 1.49 s CPU with two threads against 0.25 s with one (the 2M
+#: run's ranking step: 58 s CPU against 47 s). The numbers differ only in the last
+#: digits of the summation order.
+_ONE_BLAS_THREAD = threadpool_limits.wrap(limits=1, user_api="blas")
 
 
 @dataclass(frozen=True)
@@ -241,6 +249,7 @@ class GraphRiskModel:
             return base, None
         return base, np.hstack([base, np.asarray(embeddings, dtype=np.float64)])
 
+    @_ONE_BLAS_THREAD
     def fit(
         self,
         X: np.ndarray,
@@ -364,6 +373,7 @@ class GraphRiskModel:
         logit = np.log((score + _EPS) / (1.0 - score + _EPS)).reshape(-1, 1)
         return LogisticRegression(C=1e4).fit(logit, target)
 
+    @_ONE_BLAS_THREAD
     def decision_function(
         self,
         X: np.ndarray,
@@ -393,6 +403,7 @@ class GraphRiskModel:
         """Calibrated ``[n, 2]`` class probabilities (column 1: positive)."""
         return self._calibrated(self.decision_function(X, adjacency, embeddings=embeddings))
 
+    @_ONE_BLAS_THREAD
     def predict_rows(
         self,
         X: np.ndarray,
