@@ -10,6 +10,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ringscope.config import CoordinationConfig, RunConfig
 from ringscope.graph.coordination import build_evidence, chance_significance
@@ -50,6 +52,24 @@ KEY = Keyring(b"test-secret-key-0123456789")
 )
 def test_urls_fold_to_one_spelling(raw: str, expected: str | None) -> None:
     assert normalize_url(raw) == expected
+
+
+_LABEL = st.text("abcxyzAZ019-_.%", min_size=1, max_size=8)
+_PATH = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30)
+
+
+@given(
+    scheme=st.sampled_from(["http", "https"]),
+    labels=st.lists(_LABEL, min_size=1, max_size=4),
+    path=_PATH,
+)
+def test_links_already_canonical_skip_the_parse_and_keep_its_result(
+    scheme: str, labels: list[str], path: str
+) -> None:
+    """A link the fast path returns as it is must be what the full parse makes of it (the
+    same link with its scheme in capitals, which the fast path does not take)."""
+    url = f"{scheme}://{'.'.join(labels)}/{path}"
+    assert normalize_url(url) == normalize_url(scheme.upper() + url[len(scheme) :])
 
 
 def test_object_ids_have_kinds_and_stay_exact() -> None:
