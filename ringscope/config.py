@@ -295,7 +295,8 @@ class RiskModelConfig(_Strict):
     ``balance_sources``: each source of positive labels (suspensions, repeated reports,
     verdicts...) carries the same total weight in the fits, so the most plentiful source
     (reports, which only some kinds of abuse draw) does not teach the model that abuse
-    looks like what gets reported.
+    looks like what gets reported; the calibration and the PU label frequency are
+    weighted the same way.
     """
 
     enabled: bool = True

@@ -273,8 +273,9 @@ class GraphRiskModel:
             train_idx: nodes to learn from (and whose labels feed the label shares).
             val_idx: nodes to choose, stop and calibrate on; need both classes.
             embeddings: optional ``[n, k]`` node embeddings (e.g. from a GNN).
-            sample_weight: optional ``[n]`` weights of the training nodes in the
-                learners' fits (choice and calibration stay unweighted).
+            sample_weight: optional ``[n]`` weights of the nodes in the learners' fits
+                and in the calibration (so the calibrated probability is of the
+                population the learners fitted); the choice stays unweighted.
         """
         self._check_params()
         x = np.asarray(X, dtype=np.float64)
@@ -320,7 +321,9 @@ class GraphRiskModel:
             self.chosen_ = ENSEMBLE
         self.val_auroc_ = self.validation_auroc_[self.chosen_]
         self.calibrator_ = self._calibrator(
-            self._combined(self._fitted_scores())[val], labels[val].astype(np.float64)
+            self._combined(self._fitted_scores())[val],
+            labels[val].astype(np.float64),
+            None if sample_weight is None else np.asarray(sample_weight)[val],
         )
         return self
 
@@ -367,11 +370,12 @@ class GraphRiskModel:
             scores[name] = _positive_proba(fitted.model, design, self.n_jobs)
         return self._combined(scores)
 
-    def _calibrator(self, score: np.ndarray, target: np.ndarray) -> Any:
+    def _calibrator(self, score: np.ndarray, target: np.ndarray, weight: np.ndarray | None) -> Any:
         if self.calibration == "isotonic":
-            return IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(score, target)
+            isotonic = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
+            return isotonic.fit(score, target, sample_weight=weight)
         logit = np.log((score + _EPS) / (1.0 - score + _EPS)).reshape(-1, 1)
-        return LogisticRegression(C=1e4).fit(logit, target)
+        return LogisticRegression(C=1e4).fit(logit, target, sample_weight=weight)
 
     @_ONE_BLAS_THREAD
     def decision_function(

@@ -53,3 +53,28 @@ def test_anchor_calibration_is_one_map_for_every_fold():
     assert 0.0 < freq < 1.0
     plain, _, one = _pooled_anchor(blend, y, pu_adjust=False)
     assert one == 1.0 and np.all(risk >= plain - 1e-12)  # PU adjustment only lifts
+
+
+def test_label_frequency_weighs_each_label_source_as_the_fits_do():
+    # reported abusers are all labelled (their reports are a feature: the score knows
+    # them), suspended ones are a quarter of their kind; reports outnumber suspensions
+    rng = np.random.default_rng(1)
+    kind = np.array(["legit"] * 2000 + ["reported"] * 60 + ["suspendable"] * 80)
+    y = np.zeros(kind.size, dtype=np.int64)
+    y[kind == "reported"] = 1
+    y[np.flatnonzero(kind == "suspendable")[::4]] = 1
+    centre = {"legit": -3.0, "reported": 4.0, "suspendable": 1.0}
+    blend = np.array([centre[k] for k in kind]) + rng.normal(scale=0.3, size=kind.size)
+    source = np.where(kind == "reported", "reports", "suspension")
+    given = pl.DataFrame({"label": y == 1, "source": source}).with_columns(
+        pl.when(pl.col("label")).then(pl.col(c)).alias(c) for c in ("label", "source")
+    )
+    weight = _source_weights(given)
+    risk, _, freq = _pooled_anchor(blend.reshape(-1, 1), y, pu_adjust=True, weight=weight)
+    plain, _, plain_freq = _pooled_anchor(blend.reshape(-1, 1), y, pu_adjust=True)
+    assert freq < plain_freq  # the plentiful, fully labelled source no longer sets c alone
+    # the unlabelled three quarters of the suspendable kind: under the takedown threshold
+    # when the reports set c, over it when each source weighs the same
+    hidden = (kind == "suspendable") & (y == 0)
+    assert np.median(plain[hidden]) < 0.5 <= np.median(risk[hidden])
+    assert (risk[kind == "legit"] < 0.5).all()
