@@ -5,7 +5,7 @@ hold them. So the words are hashed under the operator's key, per batch, right wh
 text is normalised (:func:`hash_terms`), and only the hashes go on:
 
 * every distinct token of the normalised text (see
-  :func:`~ringscope.ingest.fingerprint.normalize_content`; first
+  :func:`~ringscope.ingest.fingerprint.normalize_content`; up to
   :data:`MAX_TOKENS` tokens) gets a 64-bit keyed BLAKE2b hash (:meth:`Keyring.hash_digests`,
   kind ``content_token``); its bucket in :data:`BUCKETS` is the top :data:`BUCKET_BITS`
   bits of that hash;
@@ -45,8 +45,15 @@ __all__ = [
 
 BUCKET_BITS = 18
 BUCKETS = 1 << BUCKET_BITS
-#: Tokens of a text that are hashed (the start of a message carries its intent).
-MAX_TOKENS = 300
+#: Most tokens hashed per text: a bound on one record, not a sample of a message. Every
+#: token of a long message is evidence (a pitch often follows a bland opening; hashing
+#: only the first 300 cut short a quarter of the SpamAssassin messages), but the token
+#: hashes of a text are held until the end of ingest and become nonzeros of its row, so
+#: one huge record must cost no more than a long message: a 9 MB text of 1M tokens took
+#: 2 s, +0.4 GB peak and 455k row entries uncapped, 0.1 s and 20k entries under this cap
+#: (~60 kB of prose, longer than all but 6 of the 13,249 messages of the SpamAssassin and
+#: TREC 2007 slices measured; bench/RESULTS.md).
+MAX_TOKENS = 10_000
 #: Character n-gram lengths, taken within each word padded with one space each side.
 CHAR_NGRAMS = (3, 4)
 _MAX_GRAM_CHARS = 24  # longer tokens (base64, hashes) only give n-grams of their start

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from ringscope.ingest.content_terms import BUCKETS, hash_terms, merge_terms
+from ringscope.ingest.content_terms import BUCKETS, MAX_TOKENS, hash_terms, merge_terms
 from ringscope.ingest.fingerprint import normalize_content
 from ringscope.privacy import Keyring
 
@@ -63,3 +63,13 @@ def test_terms_every_content_holds_weigh_least():
     assert len(shared) and len(only_first)
     assert idf[shared].max() < idf[only_first].min()
     assert np.allclose(np.linalg.norm(x, axis=1), 1.0, atol=0.35)
+
+
+def test_a_long_message_is_hashed_to_its_end_and_a_huge_one_is_bounded():
+    filler = " ".join(f"word{chr(97 + i % 26)}{chr(97 + i // 26 % 26)}" for i in range(2000))
+    long_texts = [f"{filler} cheap watches", f"{filler} lunch tomorrow"]
+    x = _vectors(b"operator-secret-one-0123456789", long_texts).rows(np.arange(2))
+    assert (x[0] != x[1]).nnz > 0  # the texts differ only after 2,000 tokens
+    huge = pl.Series([" ".join([filler] * (MAX_TOKENS // 1000))])
+    batch = hash_terms(huge, pl.Series(["k0"]), Keyring(b"operator-secret-one-0123456789"))
+    assert batch.lengths.tolist() == [MAX_TOKENS] and len(batch.tokens) == MAX_TOKENS

@@ -24,7 +24,7 @@ from ringscope.ingest.objects import valid_url
 
 __all__ = ["MAX_TEXT_CHARS", "MAX_URLS", "Body", "extract_urls", "html_to_text", "message_body"]
 
-#: Longest text kept per message (characters); it is only fingerprinted.
+#: Longest text kept per message (characters), for its fingerprints and term hashes.
 MAX_TEXT_CHARS = 100_000
 #: Most links kept per message, in order of appearance.
 MAX_URLS = 200
