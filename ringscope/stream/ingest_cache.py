@@ -11,8 +11,9 @@ name key; content vectors merged from every part's term hashes in input order.
 
 Kept per segment under ``ROOT/stream/cache/<segment>/``: the pseudonymised events, name
 trigrams, rejects (parquet), the term hashes (npz) and ``meta.json`` (counts, fields,
-the key fingerprint, the ringscope version and the segment's size: a cache made with
-another key or version, or for another segment of the same name, is made again).
+the key fingerprint, the ringscope version, the term-hashing settings and the segment's
+size: a cache made with another key, version or hashing settings, or for another segment
+of the same name, is made again).
 Nothing raw is kept there; the raw events are in the segment. ``ringscope compact``
 (:mod:`.compact`) merges segments and their entries into one.
 """
@@ -28,13 +29,22 @@ import polars as pl
 
 import ringscope
 from ringscope.ingest import IngestResult, InputStats, ingest
-from ringscope.ingest.content_terms import TermBatch, merge_terms
+from ringscope.ingest.content_terms import (
+    BUCKET_BITS,
+    CHAR_NGRAMS,
+    MAX_TOKENS,
+    TermBatch,
+    merge_terms,
+)
 from ringscope.ingest.rejects import empty_rejects
 from ringscope.privacy import Keyring
 
 __all__ = ["cached_ingest", "merge_ingested", "save_ingest"]
 
 _ARRAYS = ("lengths", "tokens", "vocab", "gram_offsets", "grams")
+#: What the kept term hashes depend on besides the key: a cache hashed with other
+#: settings (e.g. fewer tokens per text) would mix two kinds of vectors in one run.
+_TERM_SETTINGS = {"max_tokens": MAX_TOKENS, "bucket_bits": BUCKET_BITS, "char_ngrams": CHAR_NGRAMS}
 
 
 def save_ingest(result: IngestResult, folder: Path, keyring: Keyring, segment_bytes: int) -> None:
@@ -54,6 +64,7 @@ def save_ingest(result: IngestResult, folder: Path, keyring: Keyring, segment_by
     meta = {
         "version": ringscope.__version__,
         "key_fingerprint": keyring.fingerprint,
+        "term_settings": _TERM_SETTINGS,
         "segment_bytes": segment_bytes,
         "inputs": [vars(s) for s in result.inputs],
         "duplicates": result.duplicates,
@@ -73,6 +84,7 @@ def _load(folder: Path, keyring: Keyring, segment_bytes: int) -> IngestResult | 
     if (
         meta["version"] != ringscope.__version__
         or meta["key_fingerprint"] != keyring.fingerprint
+        or meta.get("term_settings") != json.loads(json.dumps(_TERM_SETTINGS))
         or meta.get("segment_bytes") != segment_bytes
     ):
         return None

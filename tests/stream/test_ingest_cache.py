@@ -5,11 +5,13 @@ ingest itself does not fix)."""
 from __future__ import annotations
 
 import gzip
+import json
 from pathlib import Path
 
 import numpy as np
 
 from ringscope.ingest import ingest
+from ringscope.ingest.content_terms import MAX_TOKENS
 from ringscope.privacy import Keyring
 from ringscope.stream.ingest_cache import cached_ingest, merge_ingested
 from ringscope.worlds import WorldConfig, generate_world, write_world
@@ -71,3 +73,17 @@ def test_a_cache_made_with_another_key_is_made_again(tmp_path: Path) -> None:
     second = cached_ingest(segment, tmp_path / "cache", other)
     assert first.events["actor_key"].to_list() != second.events["actor_key"].to_list()
     assert second.events.equals(ingest([segment], keyring=other).events)
+
+
+def test_a_cache_hashed_with_other_term_settings_is_made_again(tmp_path: Path) -> None:
+    """A cache from a build that hashed fewer tokens per text is not mixed into a run."""
+    log = _segments(tmp_path, n=1)
+    segment = next(log.iterdir())
+    cached_ingest(segment, tmp_path / "cache", KEYRING)
+    meta_path = next((tmp_path / "cache").glob("*/meta.json"))
+    meta = json.loads(meta_path.read_text())
+    meta["term_settings"]["max_tokens"] = 300
+    meta_path.write_text(json.dumps(meta))
+    again = cached_ingest(segment, tmp_path / "cache", KEYRING)
+    assert json.loads(meta_path.read_text())["term_settings"]["max_tokens"] == MAX_TOKENS
+    assert again.events.equals(ingest([segment], keyring=KEYRING).events)
