@@ -428,6 +428,10 @@ class FeedbackConfig(_Strict):
     member or an evidence layer, or one of its signals rose by ``evidence_delta``; else
     it is listed as "dismissed before" below the open queue. ``teach_lane`` clusters
     whose verdict would teach the ranker most are marked for the review lane.
+
+    ``nearest_weight`` scales the nearest-judged term (:mod:`ringscope.feedback.nearest`):
+    the verdicts of a cluster's ``nearest_k`` most similar judged clusters, in log-odds
+    on top of the trees (0 turns it off).
     """
 
     enabled: bool = True
@@ -441,6 +445,8 @@ class FeedbackConfig(_Strict):
     feature_fraction: float = Field(default=0.5, gt=0, le=1)
     min_leaf: int = Field(default=3, ge=1)
     seed: int = 0
+    nearest_weight: float = Field(default=2.0, ge=0)
+    nearest_k: int = Field(default=5, ge=1)
     grow_ratio: float = Field(default=0.25, ge=0)
     grow_min: int = Field(default=3, ge=1)
     evidence_delta: float = Field(default=0.15, gt=0, le=1)

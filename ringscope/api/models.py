@@ -184,7 +184,8 @@ class TimelineBucket(BaseModel):
 
 
 class LearnedContribution(BaseModel):
-    """One feature's push on the learned score (log-odds, TreeSHAP)."""
+    """One feature's push on the learned score (log-odds, TreeSHAP), or the
+    ``nearest_judged`` term's (its value: the vote of the most similar judged clusters)."""
 
     feature: str
     value: float

@@ -19,6 +19,7 @@ from ringscope.ranking.signals import SIGNALS
 
 __all__ = [
     "FEATURES_TABLE",
+    "KIND_FEATURES",
     "LEARNED_FEATURES",
     "MONOTONE",
     "PRIOR_ONLY",
@@ -89,6 +90,9 @@ RANKER_FEATURES: tuple[str, ...] = (*MONOTONE, *_derived([]).keys())
 PRIOR_ONLY = ("labels", "suspended_share", "reported_share")
 #: The features the ranker's trees split on (a subset of :data:`RANKER_FEATURES`).
 LEARNED_FEATURES: tuple[str, ...] = tuple(f for f in RANKER_FEATURES if f not in PRIOR_ONLY)
+#: What a cluster is like rather than how abusive it looks (no direction): the space in
+#: which :mod:`ringscope.feedback.nearest` finds the judged clusters a cluster resembles.
+KIND_FEATURES: tuple[str, ...] = tuple(f for f in LEARNED_FEATURES if f not in MONOTONE)
 
 
 def cluster_features(clusters: pl.DataFrame, prior_score: str = "score") -> pl.DataFrame:

@@ -10,7 +10,9 @@ the next world's unreported rings. Regularised for tens to
 thousands of labels: shallow trees, L2 on the leaves, a minimum leaf size that grows
 with the data, balanced classes. Per-feature contributions are LightGBM's TreeSHAP
 (``pred_contrib``) in log-odds: with the bias they sum to the learned logit, so a
-reader can check why a cluster moved.
+reader can check why a cluster moved. On top of the trees, the nearest-judged term
+(:mod:`ringscope.feedback.nearest`, ``feedback.nearest_weight``) adds the verdicts of the
+judged clusters a cluster most resembles, as one more contribution (:data:`NEAREST_TERM`).
 """
 
 from __future__ import annotations
@@ -22,10 +24,16 @@ import numpy as np
 import polars as pl
 
 from ringscope.config import FeedbackConfig
-from ringscope.feedback.features import LEARNED_FEATURES, MONOTONE
+from ringscope.feedback.features import KIND_FEATURES, LEARNED_FEATURES, MONOTONE
 from ringscope.feedback.labels import Example
+from ringscope.feedback.nearest import NearestJudged
 
-__all__ = ["ClusterRanker", "train_ranker"]
+__all__ = ["NEAREST_TERM", "TERMS", "ClusterRanker", "train_ranker"]
+
+#: The nearest-judged term's name among the contributions.
+NEAREST_TERM = "nearest_judged"
+#: What the learned logit is made of, in the order of :meth:`ClusterRanker.contributions`.
+TERMS: tuple[str, ...] = (*LEARNED_FEATURES, NEAREST_TERM)
 
 
 @dataclass(frozen=True)
@@ -33,18 +41,31 @@ class ClusterRanker:
     """A fitted ranker and what it learned from."""
 
     booster: lgb.Booster
+    nearest: NearestJudged
+    nearest_weight: float
     n_confirmed: int
     n_dismissed: int
 
     def predict(self, features: pl.DataFrame) -> np.ndarray:
         """P(ring) of each row of a :func:`~ringscope.feedback.features.cluster_features`."""
-        x = _matrix(features)
-        raw = self.booster.predict(x, raw_score=True) + prior_logit(x)
+        return self.probability(features, self.contributions(features))
+
+    def probability(self, features: pl.DataFrame, contributions: np.ndarray) -> np.ndarray:
+        """P(ring) from the rows' :meth:`contributions` (computed once, used twice)."""
+        raw = contributions.sum(axis=1) + prior_logit(_matrix(features))
         return 1.0 / (1.0 + np.exp(-raw))
 
     def contributions(self, features: pl.DataFrame) -> np.ndarray:
-        """``[n, len(LEARNED_FEATURES) + 1]`` log-odds corrections of the prior, bias last."""
-        return self.booster.predict(_matrix(features), pred_contrib=True)
+        """``[n, len(TERMS) + 1]`` log-odds corrections of the prior, bias last."""
+        trees = self.booster.predict(_matrix(features), pred_contrib=True)
+        near = self.nearest_weight * self.votes(features)
+        return np.column_stack([trees[:, :-1], near, trees[:, -1]])
+
+    def votes(self, features: pl.DataFrame) -> np.ndarray:
+        """The nearest-judged vote of each row in (-1, 1) (zeros when the term is off)."""
+        if self.nearest_weight == 0:
+            return np.zeros(features.height)
+        return self.nearest.vote(features.select(KIND_FEATURES).to_numpy().astype(np.float64))
 
 
 def _matrix(features: pl.DataFrame) -> np.ndarray:
@@ -93,4 +114,5 @@ def train_ranker(train: list[Example], cfg: FeedbackConfig, *, threads: int = 1)
         x, y, weight=weight, init_score=prior_logit(x), feature_name=list(LEARNED_FEATURES)
     )
     booster = lgb.train(params, data, num_boost_round=cfg.rounds)
-    return ClusterRanker(booster, n_pos, n - n_pos)
+    nearest = NearestJudged.fit(train, KIND_FEATURES, cfg.nearest_k)
+    return ClusterRanker(booster, nearest, cfg.nearest_weight, n_pos, n - n_pos)

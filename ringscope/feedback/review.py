@@ -30,6 +30,7 @@ import polars as pl
 from ringscope.config import FeedbackConfig
 from ringscope.feedback.features import RANKER_FEATURES
 from ringscope.feedback.labels import ClusterLabel, Example
+from ringscope.feedback.nearest import judged_matrix, nearest, spread_units
 from ringscope.ranking.signals import SIGNALS
 
 __all__ = ["EVIDENCE_SIGNALS", "MODEL_SIGNALS", "REVIEW_STATES", "review_states", "teach_lane"]
@@ -128,18 +129,10 @@ def _novelty(features: pl.DataFrame, judged: list[Example]) -> np.ndarray:
     x = features.select(RANKER_FEATURES).to_numpy().astype(np.float64)
     if not judged or len(x) == 0:
         return np.zeros(len(x))
-    seen = np.array([[e.features.get(f, 0.0) for f in RANKER_FEATURES] for e in judged])
-    spread = np.vstack([x, seen]).std(axis=0)
-    spread[spread == 0] = 1.0
-    xs, ss = x / spread, seen / spread
-    nearest = np.full(len(xs), np.inf)
-    for start in range(0, len(ss), 512):  # bounded memory for thousands of verdicts
-        block = ss[start : start + 512]
-        d = ((xs[:, None, :] - block[None, :, :]) ** 2).sum(axis=2)
-        nearest = np.minimum(nearest, d.min(axis=1))
-    nearest = np.sqrt(nearest)
-    median = float(np.median(nearest)) or 1.0
-    return nearest / median
+    xs, ss = spread_units(x, judged_matrix(judged, RANKER_FEATURES))
+    distance = nearest(xs, ss, 1)[0][:, 0]
+    median = float(np.median(distance)) or 1.0
+    return distance / median
 
 
 def teach_lane(

@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 
 from ringscope.feedback.features import FEATURES_TABLE, LEARNED_FEATURES, cluster_features
 from ringscope.feedback.labels import ClusterLabel, actor_labels, cluster_labels, examples
-from ringscope.feedback.ranker import train_ranker
+from ringscope.feedback.ranker import TERMS, train_ranker
 from ringscope.feedback.review import review_states, teach_lane
 from ringscope.ranking.lineage import LINEAGE_TABLE
 from ringscope.store import ActorVerdictRecord, VerdictRecord, open_store
@@ -120,14 +120,19 @@ def _snapshot_reader(out_root: Path):
     return read
 
 
-def _contributions(ids: pl.Series, features: pl.DataFrame, contrib: np.ndarray) -> pl.DataFrame:
+def _contributions(
+    ids: pl.Series, features: pl.DataFrame, contrib: np.ndarray, nearest_weight: float
+) -> pl.DataFrame:
+    """One row per cluster and term; the nearest-judged term's value is its vote."""
     n, f = len(ids), len(LEARNED_FEATURES)
+    vote = contrib[:, f] / nearest_weight if nearest_weight else np.zeros(n)
+    values = np.column_stack([features.select(LEARNED_FEATURES).to_numpy(), vote])
     table = pl.DataFrame(
         {
-            "cluster_id": np.repeat(ids.to_numpy(), f),
-            "feature": np.tile(np.array(LEARNED_FEATURES), n),
-            "value": features.select(LEARNED_FEATURES).to_numpy().reshape(-1),
-            "contribution": contrib[:, :f].reshape(-1),
+            "cluster_id": np.repeat(ids.to_numpy(), len(TERMS)),
+            "feature": np.tile(np.array(TERMS), n),
+            "value": values.reshape(-1),
+            "contribution": contrib[:, : len(TERMS)].reshape(-1),
         }
     )
     return table.filter(pl.col("contribution").abs() > 1e-9)
@@ -159,7 +164,8 @@ def apply_feedback(
         t0 = time.perf_counter()
         ranker = train_ranker(train, cfg)
         report["train_seconds"] = round(time.perf_counter() - t0, 3)
-        learned, contrib = ranker.predict(features), ranker.contributions(features)
+        contrib = ranker.contributions(features)
+        learned = ranker.probability(features, contrib)
         report |= {"ranker": "used", "blend": cfg.blend, "confirmed": n_pos, "dismissed": n_neg}
     states = review_states(features, lineage, labels, cfg)
     lane = teach_lane(
@@ -193,7 +199,9 @@ def apply_feedback(
         FEATURES_TABLE: features,
     }
     if contrib is not None:
-        tables[CONTRIBUTIONS_TABLE] = _contributions(features["cluster_id"], features, contrib)
+        tables[CONTRIBUTIONS_TABLE] = _contributions(
+            features["cluster_id"], features, contrib, cfg.nearest_weight
+        )
     counts = states.group_by("review_state").agg(pl.len()).iter_rows()
     report["review_states"] = dict(sorted(counts))
     report["lane"] = int(lane["teach_reason"].is_not_null().sum())

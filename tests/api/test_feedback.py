@@ -111,6 +111,7 @@ def test_verdicts_teach_the_next_run_in_the_same_root(client, auth, settings, ro
     detail = client.get(f"/v1/clusters/{row['cluster_id']}", headers=headers).json()
     learned = detail["learned"]
     assert learned is not None and learned["contributions"]
+    assert "nearest_judged" in {c["feature"] for c in learned["contributions"]}
     prior = min(max(learned["prior_score"], 0.01), 0.99)
     total = learned["bias"] + sum(c["contribution"] for c in learned["contributions"])
     p = learned["learned_score"]
