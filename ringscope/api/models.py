@@ -200,7 +200,10 @@ class LearnedPublic(BaseModel):
     prior_score: float
     bias: float = Field(description="log-odds every cluster starts from")
     contributions: list[LearnedContribution] = Field(
-        description="per feature, largest push first; bias + sum = logit(learned_score)"
+        description=(
+            "per feature, largest push first; bias + sum + logit(prior_score)"
+            " = logit(learned_score)"
+        )
     )
 
 
