@@ -17,7 +17,8 @@ events at a time so that ``--rate`` events/s go in on average; a 429 is waited o
 * **micro-batch cost against history**: every batch's wall time, events read, ranking
   step seconds and whether it fitted the risk model or kept it
   (``ROOT/stream/batches.jsonl``);
-* **memory**: the summed RSS of the server and its batch process, sampled every second;
+* **memory**: the summed RSS of the server and its batch process, and the server's
+  alone (what it holds between batches: the key index lived there), sampled every second;
 * the same world as one batch run: ring Jaccard of the final streamed snapshot and of
   the batch run (``ringscope evaluate``);
 * **ring members 60 s after the last event**: the share of the world's ring members
@@ -86,6 +87,7 @@ class Watcher(threading.Thread):
         self.visible_ms: list[float] = []
         self.clustered_ms: list[float] = []
         self.memory: list[tuple[float, float]] = []
+        self.server_memory: list[float] = []
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.snapshot: str | None = None
@@ -100,6 +102,7 @@ class Watcher(threading.Thread):
         while not self.stop.is_set():
             # The server leads its own process group (its batch worker is in it).
             self.memory.append((time.time(), _rss_mb(live_group_members(self.pid))))
+            self.server_memory.append(_rss_mb([self.pid]))
             try:
                 stats = self.client.get("/v1/stats")
                 if stats.status_code == 200:
@@ -311,6 +314,7 @@ def main() -> None:
     }
     memory = [mb for _, mb in watcher.memory]
     quarter = max(1, len(memory) // 4)
+    server = [mb for mb in watcher.server_memory if mb > 0]  # 0: killed, not yet back
     results = {
         "world": {"legit": args.legit, "seed": args.seed, "events": len(events)},
         "args": vars(args),
@@ -338,6 +342,9 @@ def main() -> None:
             "max_first_quarter": max(memory[:quarter]) if memory else None,
             "max_last_quarter": max(memory[-quarter:]) if memory else None,
             "max": max(memory) if memory else None,
+            "server_max_first_quarter": max(server[:quarter]) if server else None,
+            "server_max_last_quarter": max(server[-quarter:]) if server else None,
+            "server_max": max(server) if server else None,
         },
         "ring_jaccard": jaccard,
         "ring_members_clustered_60s_after_last_event": after_60s,

@@ -9,7 +9,11 @@ same step (with the stream's key; without one the next batch makes it). The merg
 segment holds the same lines in the same order, so a batch over the compacted log reads
 exactly the same event table (``--verify`` checks it); a line whose idempotency key
 (:func:`.check.event_key`) an earlier line already has, which the log never stores, is
-dropped and counted. The active segment is not touched.
+dropped and counted. The keys seen so far are kept in a scratch SQLite file of the
+staging folder (:class:`.keyindex.KeyIndex`), and segments are read a few MiB at a time,
+so compaction's memory does not grow with the log. The active segment is not touched,
+nor is the log's idempotency index: its keys are the same after a compaction; only its
+event count goes down by the dropped lines (see ``finish_compaction``).
 
 It also **re-bases** the state kept between micro-batches: it raises the generation in
 ``ROOT/stream/rebase.json``, and the next micro-batch (:mod:`.batch_run`) drops the risk
@@ -20,12 +24,14 @@ and removes the half-written cache entries (``*.tmp``) of killed batches.
 **Crash safety.** New files are written under ``ROOT/stream/compacting/`` and fsync'ed;
 then a journal (``ROOT/stream/compact.json``: which new segment replaces which old ones)
 is written and renamed into place: the commit point. Applying it renames the new
-segment over the newest old one, removes the others and swaps the cache entries, then
-removes the journal. :func:`finish_compaction` runs before anything reads the log
-(:meth:`.log.EventLog.open` at server start, every micro-batch, every compaction): with
-a journal it applies it again (every step can be repeated), without one it discards the
-staging folder. A crash at any point leaves the old set or the new set, never both and
-never neither: no acknowledged event is lost or doubled.
+segment over the newest old one, removes the others and swaps the cache entries, lowers
+the event count of the idempotency index by the dropped lines (once per compaction
+generation, so applying it again changes nothing), then removes the journal.
+:func:`finish_compaction` runs before anything reads the log (:meth:`.log.EventLog.open`
+at server start, every micro-batch, every compaction): with a journal it applies it
+again (every step can be repeated), without one it discards the staging folder. A crash
+at any point leaves the old set or the new set, never both and never neither: no
+acknowledged event is lost or doubled.
 
 Compaction owns the root while it runs (:func:`.log.lock_stream`): beside a running
 ``ringscope serve --ingest`` it refuses, naming the server's pid. The server compacts
@@ -45,8 +51,15 @@ import orjson
 
 from ringscope.errors import RingscopeError
 from ringscope.privacy import Keyring
-from ringscope.stream.check import event_key
-from ringscope.stream.log import fsync_dir, lock_stream, sealed_segments, stream_dirs
+from ringscope.stream.keyindex import KeyIndex
+from ringscope.stream.log import (
+    fsync_dir,
+    key_index_path,
+    keyed_chunks,
+    lock_stream,
+    sealed_segments,
+    stream_dirs,
+)
 
 __all__ = [
     "CompactReport",
@@ -59,6 +72,7 @@ __all__ = [
 
 STAGING = "compacting"
 JOURNAL = "compact.json"
+SEEN = "seen.sqlite"  # the scratch key set of a compaction, in the staging folder
 REBASE = "rebase.json"
 DEFAULT_MAX_SEGMENT_BYTES = 256 * 1024 * 1024
 DEFAULT_KEEP_BATCH_LINES = 1000
@@ -182,6 +196,12 @@ def finish_compaction(root: Path) -> bool:
             shutil.rmtree(cache / name, ignore_errors=True)
     if cache.is_dir():
         fsync_dir(cache)
+    if plan.get("dropped") and key_index_path(root).exists():
+        index = KeyIndex(key_index_path(root))
+        try:
+            index.forget_events(plan["dropped"], plan["generation"])
+        finally:
+            index.close()
     _write_atomic(base / REBASE, orjson.dumps({"generation": plan["generation"]}))
     journal.unlink()
     fsync_dir(base)
@@ -206,25 +226,29 @@ def _plan(segments: list[Path], max_bytes: int) -> list[list[Path]]:
     return groups
 
 
-def _lines(segment: Path) -> list[bytes]:
-    return [line for line in segment.read_bytes().split(b"\n") if line]
+def _first_seen(lines: list[bytes], keys: list[str], seen: KeyIndex) -> list[bytes]:
+    """The lines whose key no earlier line had; their keys are added to ``seen``."""
+    known = seen.known(keys)
+    kept, new = [], []
+    for line, key in zip(lines, keys, strict=True):
+        if key not in known:
+            known.add(key)
+            kept.append(line)
+            new.append(key)
+    seen.add(new, 0, 0, len(new))
+    return kept
 
 
-def _merge(group: list[Path], out: Path, seen: set[str]) -> tuple[int, int]:
+def _merge(group: list[Path], out: Path, seen: KeyIndex) -> tuple[int, int]:
     """Write the lines of ``group`` (in order) not keyed before; (written, dropped)."""
     written = dropped = 0
     with open(out, "wb") as fh:
         for segment in group:
-            kept = []
-            for line in _lines(segment):
-                key = event_key(orjson.loads(line), line)
-                if key in seen:
-                    dropped += 1
-                    continue
-                seen.add(key)
-                kept.append(line + b"\n")
-            fh.write(b"".join(kept))
-            written += len(kept)
+            for lines, keys, _ in keyed_chunks(segment):
+                kept = _first_seen(lines, keys, seen)
+                fh.write(b"".join(x + b"\n" for x in kept))
+                written += len(kept)
+                dropped += len(lines) - len(kept)
         fh.flush()
         os.fsync(fh.fileno())
     return written, dropped
@@ -309,29 +333,39 @@ def _compact(
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "log").mkdir(parents=True)
     (staging / "cache").mkdir()
-    seen: set[str] = set()
     outputs: dict[str, list[str]] = {}
     events = dropped = 0
-    for group in _plan(before, max_segment_bytes):
-        if len(group) == 1:  # left as it is; its keys still count for what follows
-            lines = _lines(group[0])
-            seen.update(event_key(orjson.loads(line), line) for line in lines)
-            events += len(lines)
-            continue
-        name = group[-1].name
-        out = staging / "log" / name
-        written, gone = _merge(group, out, seen)
-        events += written
-        dropped += gone
-        outputs[name] = [s.name for s in group]
-        if keyring is not None:
-            result = ingest([out], keyring=keyring, max_reject_rate=1.0, keep_terms=True)
-            final = str(sealed / name)  # as a batch's own ingest of it would name it
-            result.inputs = [replace(s, path=final) for s in result.inputs]
-            save_ingest(result, staging / "cache" / name, keyring, out.stat().st_size)
+    seen = KeyIndex(staging / SEEN)
+    try:
+        for group in _plan(before, max_segment_bytes):
+            if len(group) == 1:  # left as it is; its keys still count for what follows
+                for lines, keys, _ in keyed_chunks(group[0]):
+                    seen.add(keys, 0, 0, 0)
+                    events += len(lines)
+                continue
+            name = group[-1].name
+            out = staging / "log" / name
+            written, gone = _merge(group, out, seen)
+            events += written
+            dropped += gone
+            outputs[name] = [s.name for s in group]
+            if keyring is not None:
+                result = ingest([out], keyring=keyring, max_reject_rate=1.0, keep_terms=True)
+                final = str(sealed / name)  # as a batch's own ingest of it would name it
+                result.inputs = [replace(s, path=final) for s in result.inputs]
+                save_ingest(result, staging / "cache" / name, keyring, out.stat().st_size)
+    finally:
+        seen.close()
+    for scratch in staging.glob(SEEN + "*"):
+        scratch.unlink()
     _fsync_tree(staging)
     generation = rebase_generation(root) + 1
-    journal = {"outputs": outputs, "cache": keyring is not None, "generation": generation}
+    journal = {
+        "outputs": outputs,
+        "cache": keyring is not None,
+        "generation": generation,
+        "dropped": dropped,
+    }
     _write_atomic(base / JOURNAL, orjson.dumps(journal))  # the commit point
     finish_compaction(root)
     batch_lines = _trim_batches(base, keep_batch_lines)

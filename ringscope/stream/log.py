@@ -5,6 +5,7 @@ Layout under the snapshot root::
     ROOT/stream/active/seg-<n>.jsonl   the segment being appended to (one at a time)
     ROOT/stream/log/seg-<n>.jsonl      sealed segments: complete, never written again
     ROOT/stream/rejects.jsonl          posted records that failed the input contract
+    ROOT/stream/keys.sqlite            the idempotency index (:mod:`.keyindex`)
 
 Every accepted event is one canonical JSON line (:func:`check.canonical_line`). An
 append writes the new lines with one ``write`` on an ``O_APPEND`` descriptor and
@@ -13,8 +14,20 @@ the middle of an append can leave a torn last line: :meth:`EventLog.open` cuts t
 active segment back to its last newline (those events were never acknowledged).
 Lines that reached the disk without their acknowledgement are kept; the client's
 retry is then a duplicate, and duplicates are dropped by key: the ``event_id``, or
-the content hash when there is none. The keys of all logged events are rebuilt from
-the segments when the log opens, so idempotency holds across restarts.
+the content hash when there is none.
+
+**The keys live on disk**, not in the server's memory: an append looks the keys of its
+request up in the index in one query, and after the segment's ``fsync`` commits the new
+keys together with a checkpoint (segment number, byte offset, events logged). Segments
+are numbered in order and the checkpoint always names the active one once an append or
+a seal returns, so segments numbered below it are fully indexed. A crash after the
+``fsync`` and before the commit leaves lines past the checkpoint: :meth:`EventLog.open`
+indexes the log from the checkpoint on (only that tail is read) before taking appends,
+so those lines are keyed and a retry of them is a duplicate. A root without an index
+(made before it existed) is indexed once, from the start. Compaction merges only sealed
+segments (numbered below the checkpoint) and drops only lines whose key an earlier line
+has, so the set of keys stays the same; it lowers the event count of the checkpoint by
+the lines it dropped, once (:func:`ringscope.stream.compact.finish_compaction`).
 
 Sealing (:meth:`EventLog.seal`) renames the active segment into ``log/`` (atomic), so
 a micro-batch reads a fixed set of complete files while appends go on into a new one.
@@ -30,9 +43,11 @@ a compaction a crash interrupted (:func:`ringscope.stream.compact.finish_compact
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,23 +56,50 @@ import polars as pl
 
 from ringscope.errors import RingscopeError
 from ringscope.stream.check import CheckedEvents, event_key
+from ringscope.stream.keyindex import KeyIndex
 
 __all__ = [
     "AppendResult",
     "EventLog",
     "StreamLocked",
+    "key_index_path",
+    "keyed_chunks",
     "lock_stream",
     "sealed_segments",
     "stream_dirs",
 ]
 
+log = logging.getLogger(__name__)
+
 _SEGMENT_GLOB = "seg-*.jsonl"
+_CHUNK_BYTES = 4 * 1024 * 1024  # read this much of a segment at a time when indexing
 
 
 def stream_dirs(root: Path) -> tuple[Path, Path]:
     """(active, sealed) segment folders of a snapshot root."""
     base = Path(root) / "stream"
     return base / "active", base / "log"
+
+
+def key_index_path(root: Path) -> Path:
+    """The idempotency index of a stream root."""
+    return Path(root) / "stream" / "keys.sqlite"
+
+
+def keyed_chunks(path: Path, start: int = 0) -> Iterator[tuple[list[bytes], list[str], int]]:
+    """(lines, their keys, byte offset after them) of ``path`` from ``start``, a few MiB
+    at a time, so a segment of any size is read in bounded memory."""
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        offset, rest = start, b""
+        while block := fh.read(_CHUNK_BYTES):
+            data = rest + block
+            cut = data.rfind(b"\n") + 1
+            data, rest = data[:cut], data[cut:]
+            offset += cut
+            lines = [line for line in data.split(b"\n") if line]
+            if lines:
+                yield lines, [event_key(orjson.loads(x), x) for x in lines], offset
 
 
 def fsync_dir(path: Path) -> None:
@@ -134,10 +176,12 @@ class EventLog:
         self.active_dir, self.sealed_dir = stream_dirs(self.root)
         self.rejects_path = self.root / "stream" / "rejects.jsonl"
         self._lock = threading.Lock()
-        self._keys: set[str] = set()
+        self._index: KeyIndex | None = None
+        self._behind = False  # an index commit failed: index the active tail again first
         self._fd: int | None = None
         self._active: Path | None = None
         self._active_lines = 0
+        self._active_bytes = 0
         #: events in the whole log (sealed and active)
         self.total = 0
         #: events in sealed segments
@@ -145,11 +189,13 @@ class EventLog:
         #: monotonic time of the first append to the active segment (None when empty)
         self.oldest_unsealed: float | None = None
         self.rejected_total = 0
+        #: events the last open found past the index checkpoint and indexed
+        self.tail_indexed = 0
         self._root_lock: int | None = None
 
     def open(self, command: str = "ringscope serve --ingest") -> EventLog:
         """Lock the root, finish an interrupted compaction, create the folders, repair
-        the active segment and rebuild the key index."""
+        the active segment and bring the key index up to the end of the log."""
         from ringscope.stream.compact import finish_compaction
 
         self._root_lock = lock_stream(self.root, command)
@@ -157,6 +203,9 @@ class EventLog:
             finish_compaction(self.root)
             return self._open()
         except BaseException:
+            if self._index is not None:
+                self._index.close()
+                self._index = None
             os.close(self._root_lock)
             self._root_lock = None
             raise
@@ -168,11 +217,11 @@ class EventLog:
         active = sorted(self.active_dir.glob(_SEGMENT_GLOB), key=_segment_number)
         for path in active:
             _repair(path)
-        for path in sealed + active:
-            n = self._index(path)
-            self.total += n
-            if path.parent == self.sealed_dir:
-                self.sealed_total += n
+        self._index = KeyIndex(key_index_path(self.root))
+        self.tail_indexed = self._catch_up(sealed + active)
+        if self.tail_indexed:
+            log.info("indexed %d logged events past the key index checkpoint", self.tail_indexed)
+        self.total = self._index.checkpoint()[2]
         if self.rejects_path.exists():
             _repair(self.rejects_path)
             with open(self.rejects_path, "rb") as fh:
@@ -184,17 +233,36 @@ class EventLog:
             self._open_active(active[-1])
         else:
             self._open_active(self.active_dir / f"seg-{max(numbers, default=0) + 1:08d}.jsonl")
+        self.sealed_total = self.total - self._active_lines
         return self
 
-    def _index(self, path: Path) -> int:
-        n = 0
-        with open(path, "rb") as fh:
-            for line in fh:
-                line = line.rstrip(b"\n")
-                if line:
-                    self._keys.add(event_key(orjson.loads(line), line))
-                    n += 1
-        return n
+    def _catch_up(self, segments: list[Path]) -> int:
+        """Index the lines of ``segments`` (in order) past the checkpoint; how many."""
+        assert self._index is not None
+        segment, offset, _ = self._index.checkpoint()
+        indexed = 0
+        for path in segments:
+            number = _segment_number(path)
+            if number < segment:
+                continue
+            start = offset if number == segment else 0
+            if path.stat().st_size < start:
+                raise RingscopeError(
+                    f"the key index {self._index.path} reaches past the end of {path}; "
+                    "remove the index (it is made again from the log at the next start)"
+                )
+            for lines, keys, end in keyed_chunks(path, start):
+                self._index.add(keys, number, end, len(lines))
+                indexed += len(lines)
+        return indexed
+
+    def _ensure_indexed(self) -> None:
+        """After a failed index commit: index the active segment's tail first."""
+        if self._behind:
+            caught = self._catch_up([self._active])
+            self._active_lines += caught
+            self.total += caught
+            self._behind = False
 
     def _open_active(self, path: Path) -> None:
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -202,7 +270,9 @@ class EventLog:
         self._active = path
         with open(path, "rb") as fh:
             self._active_lines = sum(1 for _ in fh)
+        self._active_bytes = path.stat().st_size
         self.oldest_unsealed = time.monotonic() if self._active_lines else None
+        self._index.add((), _segment_number(path), self._active_bytes, 0)
 
     def _seal_file(self, path: Path) -> None:
         os.replace(path, self.sealed_dir / path.name)
@@ -212,26 +282,37 @@ class EventLog:
     def append(self, checked: CheckedEvents) -> AppendResult:
         """Store the accepted events not logged yet and the rejects; durable on return."""
         with self._lock:
+            self._ensure_indexed()
             lines: list[bytes] = []
             new_keys: list[str] = []
-            seen = set()
+            known = self._index.known([key for _, _, key in checked.accepted])
             for _, line, key in checked.accepted:
-                if key in self._keys or key in seen:
+                if key in known:  # logged before, or earlier in this request
                     continue
-                seen.add(key)
+                known.add(key)
                 lines.append(line)
                 new_keys.append(key)
             if lines:
-                _write_all(self._fd, b"\n".join(lines) + b"\n")
+                data = b"\n".join(lines) + b"\n"
+                _write_all(self._fd, data)
                 os.fsync(self._fd)
+                self._commit(new_keys, len(data))
                 if self._active_lines == 0:
                     self.oldest_unsealed = time.monotonic()
                 self._active_lines += len(lines)
                 self.total += len(lines)
-                self._keys.update(new_keys)
             if checked.rejects.height:
                 self._append_rejects(checked.rejects)
             return AppendResult(len(lines), len(checked.accepted) - len(lines))
+
+    def _commit(self, keys: list[str], written: int) -> None:
+        """Index the keys of lines just made durable, with the checkpoint after them."""
+        self._active_bytes += written
+        try:
+            self._index.add(keys, _segment_number(self._active), self._active_bytes, len(keys))
+        except BaseException:
+            self._behind = True  # the lines are logged, unacknowledged: key them first
+            raise
 
     def _append_rejects(self, rejects: pl.DataFrame) -> None:
         received = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -252,6 +333,7 @@ class EventLog:
         started now will read.
         """
         with self._lock:
+            self._ensure_indexed()
             if self._active_lines:
                 os.close(self._fd)
                 self._seal_file(self._active)
@@ -272,6 +354,9 @@ class EventLog:
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
+            if self._index is not None:
+                self._index.close()
+                self._index = None
             if self._root_lock is not None:
                 os.close(self._root_lock)
                 self._root_lock = None
