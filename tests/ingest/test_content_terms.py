@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from ringscope.ingest.content_terms import BUCKETS, MAX_TOKENS, hash_terms, merge_terms
+from ringscope.ingest.content_terms import (
+    BUCKETS,
+    MAX_TOKENS,
+    _vocab_rows,
+    hash_terms,
+    merge_terms,
+)
 from ringscope.ingest.fingerprint import normalize_content
 from ringscope.privacy import Keyring
 
@@ -73,3 +79,21 @@ def test_a_long_message_is_hashed_to_its_end_and_a_huge_one_is_bounded():
     huge = pl.Series([" ".join([filler] * (MAX_TOKENS // 1000))])
     batch = hash_terms(huge, pl.Series(["k0"]), Keyring(b"operator-secret-one-0123456789"))
     assert batch.lengths.tolist() == [MAX_TOKENS] and len(batch.tokens) == MAX_TOKENS
+
+
+def test_vocabulary_rows_are_those_of_a_binary_search(shared_data):
+    """The table lookup of merge_terms gives each token the row a binary search would,
+    on real messages (SMS corpus) split into batches with overlapping vocabularies."""
+    texts = [line.split("\t", 1)[1] for line in (shared_data / "sms_spam_collection.tsv").open()]
+    keyring = Keyring(b"operator-secret-one-0123456789")
+    batches = []
+    for start in range(0, len(texts), 1500):
+        part = pl.Series(texts[start : start + 1500])
+        content = normalize_content(pl.Series([None] * len(part), dtype=pl.Utf8), part)
+        distinct = content.drop_nulls().unique(maintain_order=True)
+        keys = pl.Series([f"k{start}-{i}" for i in range(len(distinct))])
+        batches.append(hash_terms(distinct, keys, keyring))
+    vocab = np.unique(np.concatenate([b.vocab for b in batches]))
+    for batch in batches:
+        expected = np.searchsorted(vocab, batch.tokens)
+        assert np.array_equal(_vocab_rows(vocab, batch.vocab, batch.tokens), expected)
