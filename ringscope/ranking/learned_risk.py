@@ -211,9 +211,14 @@ def activity_matrix(events: pl.DataFrame, hg: HeteroGraph, features: pl.DataFram
     Counts and times come from the events without ``suspension`` records, so a label
     never shows up in its own features (a suspension is an event of the suspended actor).
     """
-    keys = hg.nodes["actor"].select(pl.col("key").alias("actor_key"), pl.col("idx").alias("actor"))
+    keys = (
+        hg.nodes["actor"]
+        .lazy()
+        .select(pl.col("key").alias("actor_key"), pl.col("idx").alias("actor"))
+    )
     acts = (
-        events.filter(pl.col("event_type") != "suspension")
+        events.lazy()
+        .filter(pl.col("event_type") != "suspension")
         .select("actor_key", "ts", "event_type", "message_key", "device_key", "ip_key")
         .join(keys, on="actor_key")
     )
@@ -230,9 +235,8 @@ def activity_matrix(events: pl.DataFrame, hg: HeteroGraph, features: pl.DataFram
     )
     recipients = pl.col("n_recipients").cast(pl.Float64)
     return (
-        features.select(
-            "actor", "n_reporters", "n_recipients", "n_strangers", "n_oneshot_strangers"
-        )
+        features.lazy()
+        .select("actor", "n_reporters", "n_recipients", "n_strangers", "n_oneshot_strangers")
         .join(per_actor, on="actor", how="left")
         .with_columns(
             pl.col("signup_ts").is_not_null().cast(pl.Float64).alias("has_signup"),
@@ -244,6 +248,7 @@ def activity_matrix(events: pl.DataFrame, hg: HeteroGraph, features: pl.DataFram
         .select("actor", *(pl.col(c).cast(pl.Float64) for c in ACTIVITY_FEATURES))
         .with_columns(pl.col(ACTIVITY_FEATURES).fill_nan(None).fill_null(0.0))
         .sort("actor")
+        .collect()
     )
 
 

@@ -76,11 +76,15 @@ class Messages:
 
 def _campaigns(hg: HeteroGraph) -> pl.DataFrame:
     """Per message node: how many *other* senders sent a near-duplicate (shared band)."""
-    sent = hg.edges[("actor", "sent", "message")].select(
-        pl.col("src").alias("actor"), pl.col("dst").alias("msg")
+    sent = (
+        hg.edges[("actor", "sent", "message")]
+        .lazy()
+        .select(pl.col("src").alias("actor"), pl.col("dst").alias("msg"))
     )
-    has = hg.edges[("message", "has", "content")].select(
-        pl.col("src").alias("msg"), pl.col("dst").alias("band")
+    has = (
+        hg.edges[("message", "has", "content")]
+        .lazy()
+        .select(pl.col("src").alias("msg"), pl.col("dst").alias("band"))
     )
     per_band = (
         has.join(sent, on="msg").group_by("band").agg(pl.col("actor").n_unique().alias("senders"))
@@ -89,6 +93,7 @@ def _campaigns(hg: HeteroGraph) -> pl.DataFrame:
         has.join(per_band, on="band")
         .group_by("msg")
         .agg((pl.col("senders").max() - 1).alias("campaign"))
+        .collect()
     )
 
 
