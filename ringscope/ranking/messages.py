@@ -156,9 +156,11 @@ def message_table(
         pl.col("key").alias("message_key"), pl.col("idx").alias("msg")
     )
     frame = (
-        events.filter((pl.col("event_type") == "message") & pl.col("message_key").is_not_null())
-        .unique(["message_key", "actor_key"], keep="first", maintain_order=True)
+        events.lazy()
+        .filter((pl.col("event_type") == "message") & pl.col("message_key").is_not_null())
         .select("actor_key", "ts", "message_key", "content_key", "traits", "ip_key", "subnet_key")
+        .unique(["message_key", "actor_key"], keep="first", maintain_order=True)
+        .collect()
         .join(actors, on="actor_key")
         .join(nodes, on="message_key", how="left")
         .join(_campaigns(hg), on="msg", how="left")
