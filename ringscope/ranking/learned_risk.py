@@ -68,6 +68,7 @@ from sklearn.model_selection import StratifiedKFold
 from ringscope.config import RiskModelConfig
 from ringscope.graph.hetero import HeteroGraph
 from ringscope.ranking.content_model import ACTOR_CONTENT_FEATURES
+from ringscope.ranking.neighbour_features import neighbour_aggregates
 from ringscope.ranking.pu import pu_adjusted
 from ringscope.ranking.risk_model import GraphRiskModel
 
@@ -436,6 +437,7 @@ def fit_learned_risk(
     positive, flagged, legit = given.positive, given.flagged, given.legit
     anchor = _content_quantiles(design)
     weight = _source_weights(given.rows) if cfg.balance_sources else None
+    structure = neighbour_aggregates(x, adjacency)  # the same graph in every fold
     folds = list(
         StratifiedKFold(n_splits=cfg.folds, shuffle=True, random_state=cfg.seed).split(x, y)
     )
@@ -451,7 +453,16 @@ def fit_learned_risk(
             selection=cfg.selection,
             n_jobs=-1,
             max_fit_rows=cfg.max_fit_actors,
-        ).fit(x, adjacency, y, train_idx=train, val_idx=val, embeddings=emb, sample_weight=weight)
+        ).fit(
+            x,
+            adjacency,
+            y,
+            train_idx=train,
+            val_idx=val,
+            embeddings=emb,
+            sample_weight=weight,
+            structure=structure,
+        )
         p = model.fitted_proba()[:, 1]
         if anchor is not None:  # calibrated after the loop, on every fold at once
             blend_logit[held_out] = _anchor_logit(p, anchor)[held_out]

@@ -240,13 +240,15 @@ class GraphRiskModel:
         adjacency: sp.spmatrix,
         embeddings: np.ndarray | None,
         labelled: tuple[np.ndarray, np.ndarray] | None = None,
+        structure: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """Feature matrix without and with the embeddings appended.
 
         ``labelled``: ``(labels, labelled_idx)`` the label shares count (default: the
-        training labels ``fit`` saw).
+        training labels ``fit`` saw); ``structure``: ``neighbour_aggregates(x, adjacency)``
+        if the caller has it.
         """
-        parts = [neighbour_aggregates(x, adjacency)]
+        parts = [neighbour_aggregates(x, adjacency) if structure is None else structure]
         if self.label_features:
             labels, idx = labelled if labelled is not None else (self.labels_, self.labelled_idx_)
             parts.append(label_aggregates(adjacency, labels, idx))
@@ -266,6 +268,7 @@ class GraphRiskModel:
         val_idx: np.ndarray,
         embeddings: np.ndarray | None = None,
         sample_weight: np.ndarray | None = None,
+        structure: np.ndarray | None = None,
     ) -> GraphRiskModel:
         """Train the candidates on ``train_idx``, choose and calibrate on ``val_idx``.
 
@@ -282,6 +285,8 @@ class GraphRiskModel:
             sample_weight: optional ``[n]`` weights of the nodes in the learners' fits
                 and in the calibration (so the calibrated probability is of the
                 population the learners fitted); the choice stays unweighted.
+            structure: optional ``neighbour_aggregates(X, adjacency)``, made once by a
+                caller that fits several models on the same graph (cross-fitting).
         """
         self._check_params()
         x = np.asarray(X, dtype=np.float64)
@@ -299,7 +304,7 @@ class GraphRiskModel:
         self.labelled_idx_ = train
         self.labels_ = np.zeros(n, dtype=np.int64)
         self.labels_[train] = labels[train]
-        plain, with_emb = self._design(x, adjacency, embeddings)
+        plain, with_emb = self._design(x, adjacency, embeddings, structure=structure)
         fit_rows = self._fit_rows(train, labels)
 
         self.models_: dict[str, _Fitted] = {}
