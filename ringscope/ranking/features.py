@@ -15,18 +15,22 @@ __all__ = ["actor_features", "with_freshness"]
 DAY_MS = 86_400_000
 
 
-def _recipient_facts(hg: HeteroGraph) -> pl.DataFrame:
+def _recipient_facts(hg: HeteroGraph) -> pl.LazyFrame:
     """Distinct recipients per sender, and how many are strangers contacted only once.
 
     A stranger never sent anything back to the sender; a one-shot stranger also received
     a single message from it. Newsletters reach the same subscribers again and again;
     spam and harassment reach people once, who do not answer.
     """
-    sent = hg.edges[("actor", "sent", "message")].select(
-        pl.col("src").alias("sender"), pl.col("dst").alias("msg")
+    sent = (
+        hg.edges[("actor", "sent", "message")]
+        .lazy()
+        .select(pl.col("src").alias("sender"), pl.col("dst").alias("msg"))
     )
-    to = hg.edges[("message", "to", "actor")].select(
-        pl.col("src").alias("msg"), pl.col("dst").alias("rcpt")
+    to = (
+        hg.edges[("message", "to", "actor")]
+        .lazy()
+        .select(pl.col("src").alias("msg"), pl.col("dst").alias("rcpt"))
     )
     contacts = (
         sent.unique()
@@ -51,8 +55,10 @@ def actor_features(events: pl.DataFrame, hg: HeteroGraph) -> pl.DataFrame:
     """One row per actor that acted: times, volumes, labels, contacts and infrastructure."""
     actors = hg.nodes["actor"].filter(pl.col("actor_id").is_not_null())
     key_to_idx = actors.select(pl.col("key").alias("actor_key"), pl.col("idx").alias("actor"))
-    ev = events.select("actor_key", "ts", "event_type", "message_key", "device_key", "ip_key").join(
-        key_to_idx, on="actor_key"
+    ev = (
+        events.lazy()
+        .select("actor_key", "ts", "event_type", "message_key", "device_key", "ip_key")
+        .join(key_to_idx.lazy(), on="actor_key")
     )
     base = ev.group_by("actor").agg(
         pl.col("ts").min().alias("first_ts"),
@@ -66,13 +72,15 @@ def actor_features(events: pl.DataFrame, hg: HeteroGraph) -> pl.DataFrame:
     )
     reporters = (
         hg.edges[("actor", "reported", "actor")]
+        .lazy()
         .filter(pl.col("src") != pl.col("dst"))
         .group_by(pl.col("dst").alias("actor"))
         .agg(pl.col("src").n_unique().alias("n_reporters"))
     )
     contacts = _recipient_facts(hg).rename({"sender": "actor"})
     out = (
-        actors.select(pl.col("idx").alias("actor"), "actor_id")
+        actors.lazy()
+        .select(pl.col("idx").alias("actor"), "actor_id")
         .join(base, on="actor", how="left")
         .join(reporters, on="actor", how="left")
         .join(contacts, on="actor", how="left")
@@ -83,7 +91,7 @@ def actor_features(events: pl.DataFrame, hg: HeteroGraph) -> pl.DataFrame:
             .cast(pl.Int64),
         )
     )
-    return out.sort("actor")
+    return out.sort("actor").collect()
 
 
 def with_freshness(features: pl.DataFrame, *, fresh_days: float) -> pl.DataFrame:

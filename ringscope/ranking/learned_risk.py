@@ -68,6 +68,7 @@ from sklearn.model_selection import StratifiedKFold
 from ringscope.config import RiskModelConfig
 from ringscope.graph.hetero import HeteroGraph
 from ringscope.ranking.content_model import ACTOR_CONTENT_FEATURES
+from ringscope.ranking.neighbour_features import neighbour_aggregates
 from ringscope.ranking.pu import pu_adjusted
 from ringscope.ranking.risk_model import GraphRiskModel
 
@@ -211,9 +212,14 @@ def activity_matrix(events: pl.DataFrame, hg: HeteroGraph, features: pl.DataFram
     Counts and times come from the events without ``suspension`` records, so a label
     never shows up in its own features (a suspension is an event of the suspended actor).
     """
-    keys = hg.nodes["actor"].select(pl.col("key").alias("actor_key"), pl.col("idx").alias("actor"))
+    keys = (
+        hg.nodes["actor"]
+        .lazy()
+        .select(pl.col("key").alias("actor_key"), pl.col("idx").alias("actor"))
+    )
     acts = (
-        events.filter(pl.col("event_type") != "suspension")
+        events.lazy()
+        .filter(pl.col("event_type") != "suspension")
         .select("actor_key", "ts", "event_type", "message_key", "device_key", "ip_key")
         .join(keys, on="actor_key")
     )
@@ -230,9 +236,8 @@ def activity_matrix(events: pl.DataFrame, hg: HeteroGraph, features: pl.DataFram
     )
     recipients = pl.col("n_recipients").cast(pl.Float64)
     return (
-        features.select(
-            "actor", "n_reporters", "n_recipients", "n_strangers", "n_oneshot_strangers"
-        )
+        features.lazy()
+        .select("actor", "n_reporters", "n_recipients", "n_strangers", "n_oneshot_strangers")
         .join(per_actor, on="actor", how="left")
         .with_columns(
             pl.col("signup_ts").is_not_null().cast(pl.Float64).alias("has_signup"),
@@ -244,6 +249,7 @@ def activity_matrix(events: pl.DataFrame, hg: HeteroGraph, features: pl.DataFram
         .select("actor", *(pl.col(c).cast(pl.Float64) for c in ACTIVITY_FEATURES))
         .with_columns(pl.col(ACTIVITY_FEATURES).fill_nan(None).fill_null(0.0))
         .sort("actor")
+        .collect()
     )
 
 
@@ -431,6 +437,7 @@ def fit_learned_risk(
     positive, flagged, legit = given.positive, given.flagged, given.legit
     anchor = _content_quantiles(design)
     weight = _source_weights(given.rows) if cfg.balance_sources else None
+    structure = neighbour_aggregates(x, adjacency)  # the same graph in every fold
     folds = list(
         StratifiedKFold(n_splits=cfg.folds, shuffle=True, random_state=cfg.seed).split(x, y)
     )
@@ -446,7 +453,16 @@ def fit_learned_risk(
             selection=cfg.selection,
             n_jobs=-1,
             max_fit_rows=cfg.max_fit_actors,
-        ).fit(x, adjacency, y, train_idx=train, val_idx=val, embeddings=emb, sample_weight=weight)
+        ).fit(
+            x,
+            adjacency,
+            y,
+            train_idx=train,
+            val_idx=val,
+            embeddings=emb,
+            sample_weight=weight,
+            structure=structure,
+        )
         p = model.fitted_proba()[:, 1]
         if anchor is not None:  # calibrated after the loop, on every fold at once
             blend_logit[held_out] = _anchor_logit(p, anchor)[held_out]

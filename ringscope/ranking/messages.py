@@ -76,11 +76,15 @@ class Messages:
 
 def _campaigns(hg: HeteroGraph) -> pl.DataFrame:
     """Per message node: how many *other* senders sent a near-duplicate (shared band)."""
-    sent = hg.edges[("actor", "sent", "message")].select(
-        pl.col("src").alias("actor"), pl.col("dst").alias("msg")
+    sent = (
+        hg.edges[("actor", "sent", "message")]
+        .lazy()
+        .select(pl.col("src").alias("actor"), pl.col("dst").alias("msg"))
     )
-    has = hg.edges[("message", "has", "content")].select(
-        pl.col("src").alias("msg"), pl.col("dst").alias("band")
+    has = (
+        hg.edges[("message", "has", "content")]
+        .lazy()
+        .select(pl.col("src").alias("msg"), pl.col("dst").alias("band"))
     )
     per_band = (
         has.join(sent, on="msg").group_by("band").agg(pl.col("actor").n_unique().alias("senders"))
@@ -89,6 +93,7 @@ def _campaigns(hg: HeteroGraph) -> pl.DataFrame:
         has.join(per_band, on="band")
         .group_by("msg")
         .agg((pl.col("senders").max() - 1).alias("campaign"))
+        .collect()
     )
 
 
@@ -151,9 +156,11 @@ def message_table(
         pl.col("key").alias("message_key"), pl.col("idx").alias("msg")
     )
     frame = (
-        events.filter((pl.col("event_type") == "message") & pl.col("message_key").is_not_null())
-        .unique(["message_key", "actor_key"], keep="first", maintain_order=True)
+        events.lazy()
+        .filter((pl.col("event_type") == "message") & pl.col("message_key").is_not_null())
         .select("actor_key", "ts", "message_key", "content_key", "traits", "ip_key", "subnet_key")
+        .unique(["message_key", "actor_key"], keep="first", maintain_order=True)
+        .collect()
         .join(actors, on="actor_key")
         .join(nodes, on="message_key", how="left")
         .join(_campaigns(hg), on="msg", how="left")

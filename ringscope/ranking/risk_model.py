@@ -113,19 +113,31 @@ def _learner(kind: str, *, seed: int, n_jobs: int) -> Any:
     )
 
 
-def _fit_learner(
+def _fit_scored(
     kind: str,
     model: Any,
     x: np.ndarray,
     y: np.ndarray,
     train: np.ndarray,
     val: np.ndarray,
-    weight: np.ndarray | None = None,
-) -> Any:
-    """Fit one learner (``weight``: per-node sample weights, or None); boosted trees
-    stop early on validation AUROC."""
+    weight: np.ndarray | None,
+    n_jobs: int,
+) -> np.ndarray:
+    """Fit one learner (``weight``: per-node sample weights, or None) and return its
+    P(positive) of every row of ``x``; boosted trees stop early on validation AUROC."""
     w = None if weight is None else weight[train]
-    if kind not in ("extra_trees", "logistic"):
+    if kind == "logistic":
+        # The quantile map is fitted on the training rows and applied once to every row:
+        # it maps each value on its own, so its training rows are what fitting the
+        # pipeline would have transformed them to (a second transform of 20k rows saved).
+        quantiles, logistic = (step for _, step in model.steps)
+        quantiles.set_params(n_quantiles=min(200, len(train))).fit(x[train])
+        z = quantiles.transform(x)
+        logistic.fit(z[train], y[train], sample_weight=w)
+        return logistic.predict_proba(z)[:, 1]
+    if kind == "extra_trees":
+        model.fit(x[train], y[train], sample_weight=w)
+    else:
         import lightgbm as lgb
 
         model.fit(
@@ -137,13 +149,7 @@ def _fit_learner(
             eval_metric="auc",
             callbacks=[lgb.early_stopping(_PATIENCE, first_metric_only=True, verbose=False)],
         )
-    else:
-        if kind == "logistic":
-            model.set_params(quantiletransformer__n_quantiles=min(200, len(train)))
-            model.fit(x[train], y[train], logisticregression__sample_weight=w)
-        else:
-            model.fit(x[train], y[train], sample_weight=w)
-    return model
+    return _positive_proba(model, x, n_jobs)
 
 
 def _positive_proba(model: Any, x: np.ndarray, n_jobs: int) -> np.ndarray:
@@ -234,13 +240,15 @@ class GraphRiskModel:
         adjacency: sp.spmatrix,
         embeddings: np.ndarray | None,
         labelled: tuple[np.ndarray, np.ndarray] | None = None,
+        structure: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """Feature matrix without and with the embeddings appended.
 
         ``labelled``: ``(labels, labelled_idx)`` the label shares count (default: the
-        training labels ``fit`` saw).
+        training labels ``fit`` saw); ``structure``: ``neighbour_aggregates(x, adjacency)``
+        if the caller has it.
         """
-        parts = [neighbour_aggregates(x, adjacency)]
+        parts = [neighbour_aggregates(x, adjacency) if structure is None else structure]
         if self.label_features:
             labels, idx = labelled if labelled is not None else (self.labels_, self.labelled_idx_)
             parts.append(label_aggregates(adjacency, labels, idx))
@@ -260,6 +268,7 @@ class GraphRiskModel:
         val_idx: np.ndarray,
         embeddings: np.ndarray | None = None,
         sample_weight: np.ndarray | None = None,
+        structure: np.ndarray | None = None,
     ) -> GraphRiskModel:
         """Train the candidates on ``train_idx``, choose and calibrate on ``val_idx``.
 
@@ -276,6 +285,8 @@ class GraphRiskModel:
             sample_weight: optional ``[n]`` weights of the nodes in the learners' fits
                 and in the calibration (so the calibrated probability is of the
                 population the learners fitted); the choice stays unweighted.
+            structure: optional ``neighbour_aggregates(X, adjacency)``, made once by a
+                caller that fits several models on the same graph (cross-fitting).
         """
         self._check_params()
         x = np.asarray(X, dtype=np.float64)
@@ -293,7 +304,7 @@ class GraphRiskModel:
         self.labelled_idx_ = train
         self.labels_ = np.zeros(n, dtype=np.int64)
         self.labels_[train] = labels[train]
-        plain, with_emb = self._design(x, adjacency, embeddings)
+        plain, with_emb = self._design(x, adjacency, embeddings, structure=structure)
         fit_rows = self._fit_rows(train, labels)
 
         self.models_: dict[str, _Fitted] = {}
@@ -304,9 +315,10 @@ class GraphRiskModel:
                 continue
             design = with_emb if uses_emb else plain
             learner = _learner(kind, seed=self.seed, n_jobs=self.n_jobs)
-            model = _fit_learner(kind, learner, design, labels, fit_rows, val, sample_weight)
-            scores = _positive_proba(model, design, self.n_jobs)
-            self.models_[name] = _Fitted(model, uses_emb, scores, np.sort(scores))
+            scores = _fit_scored(
+                kind, learner, design, labels, fit_rows, val, sample_weight, self.n_jobs
+            )
+            self.models_[name] = _Fitted(learner, uses_emb, scores, np.sort(scores))
             val_scores[name] = scores[val]
         self.validation_auroc_ = {
             name: float(roc_auc_score(labels[val], s)) for name, s in val_scores.items()

@@ -122,7 +122,7 @@ def test_model_finds_anomalies_only_visible_through_neighbours(hidden_ring_graph
     assert abs(proba[test, 1].sum() - y[test].sum()) < 0.5 * y[test].sum()
 
 
-@pytest.mark.parametrize("candidates", [("gbdt",), ("gbdt", "extra_trees")])
+@pytest.mark.parametrize("candidates", [("gbdt",), ("gbdt", "extra_trees"), ("logistic",)])
 def test_fitted_probabilities_are_what_predict_gives_on_the_fit_inputs(
     hidden_ring_graph, candidates
 ):
@@ -131,6 +131,17 @@ def test_fitted_probabilities_are_what_predict_gives_on_the_fit_inputs(
         x, adj, y, train_idx=train, val_idx=val
     )
     np.testing.assert_array_equal(model.fitted_proba(), model.predict_proba(x, adj))
+
+
+def test_neighbour_aggregates_made_by_the_caller_fit_the_same_model(hidden_ring_graph):
+    x, adj, y, train, val, _ = hidden_ring_graph
+
+    def fitted(**structure: np.ndarray) -> np.ndarray:
+        model = GraphRiskModel(seed=0, candidates=("gbdt", "extra_trees", "logistic"))
+        model.fit(x, adj, y, train_idx=train, val_idx=val, **structure)
+        return model.fitted_proba()
+
+    np.testing.assert_array_equal(fitted(structure=neighbour_aggregates(x, adj)), fitted())
 
 
 def test_a_fit_cap_keeps_every_positive_and_still_finds_the_ring(hidden_ring_graph):
