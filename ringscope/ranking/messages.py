@@ -109,7 +109,12 @@ def _bucket(tokens: list[str]) -> np.ndarray:
 
 
 def _side(frame: pl.DataFrame) -> sp.csr_matrix:
-    """Side facts of each message as a sparse row (traits, relay, subnet, campaign size)."""
+    """Side facts of each message as a sparse row (traits, relay, subnet, campaign size).
+
+    Each kind of fact is bucketed by its distinct values (a token is the kind's prefix
+    and the value), so no prefixed string is made per message: at 2M records those
+    strings were the peak of the run's memory (+0.3 GB).
+    """
     campaign = (
         pl.when(pl.col("campaign") >= 5)
         .then(pl.lit("campaign:5+"))
@@ -117,23 +122,22 @@ def _side(frame: pl.DataFrame) -> sp.csr_matrix:
         .then(pl.lit("campaign:2-4"))
         .otherwise(pl.format("campaign:{}", pl.col("campaign")))
     )
-    tokens = pl.concat(
-        [
-            frame.select(
-                "row", pl.col("traits").list.eval(pl.lit("t:") + pl.element()).alias("token")
-            ).explode("token"),
-            frame.select("row", ("ip:" + pl.col("ip_key")).alias("token")),
-            frame.select("row", ("net:" + pl.col("subnet_key")).alias("token")),
-            frame.select("row", campaign.alias("token")),
-        ]
-    ).drop_nulls()
-    distinct = tokens["token"].unique()
-    buckets = pl.Series(_bucket(distinct.to_list()), dtype=pl.Int64)
-    cols = tokens["token"].replace_strict(distinct, buckets).to_numpy()
-    data = np.full(len(cols), _SIDE_WEIGHT, dtype=np.float32)
-    matrix = sp.csr_matrix(
-        (data, (tokens["row"].to_numpy(), cols)), shape=(frame.height, SIDE_BUCKETS)
+    parts = (
+        ("t:", frame.select("row", pl.col("traits").alias("value")).explode("value")),
+        ("ip:", frame.select("row", pl.col("ip_key").alias("value"))),
+        ("net:", frame.select("row", pl.col("subnet_key").alias("value"))),
+        ("", frame.select("row", campaign.alias("value"))),
     )
+    rows, cols = [], []
+    for prefix, part in parts:
+        part = part.drop_nulls()
+        distinct = part["value"].unique()
+        buckets = pl.Series(_bucket([prefix + v for v in distinct.to_list()]), dtype=pl.Int64)
+        rows.append(part["row"].to_numpy())
+        cols.append(part["value"].replace_strict(distinct, buckets).to_numpy())
+    col = np.concatenate(cols)
+    data = np.full(len(col), _SIDE_WEIGHT, dtype=np.float32)
+    matrix = sp.csr_matrix((data, (np.concatenate(rows), col)), shape=(frame.height, SIDE_BUCKETS))
     matrix.sum_duplicates()
     return matrix
 
@@ -171,7 +175,8 @@ def message_table(
     else:
         frame = frame.with_columns(pl.lit(None, dtype=pl.UInt32).alias("content_row"))
     frame = (
-        frame.with_columns(
+        frame.select("actor", "ts", "content_row", "campaign", "traits", "ip_key", "subnet_key")
+        .with_columns(
             pl.col("content_row").cast(pl.Int64).fill_null(-1),
             pl.col("campaign").fill_null(0).cast(pl.Int64),
         )
