@@ -32,6 +32,7 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -266,19 +267,27 @@ def run(name: str, table: pl.DataFrame, objects: tuple[str, ...], out: Path) -> 
     return result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main_over_data_sets(
+    run_one: Callable[[str, pl.DataFrame, tuple[str, ...], Path], dict], doc: str, out_name: str
+) -> None:
+    """A bench's command line: ``run_one`` on the German posts and, with ``--second``, a
+    second sharing table; the results printed and written to ``OUT/<out_name>``."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--german", type=Path, default=GERMAN / "german_elections_posts.csv.gz")
     parser.add_argument("--second", type=Path, help="a second sharing table (CooRTweet layout)")
-    parser.add_argument("--out", type=Path, default=OUT / "coordination")
+    parser.add_argument("--out", type=Path, default=OUT / out_name)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    results = [run("german", _load(args.german), ("url_id",), args.out)]
+    results = [run_one("german", _load(args.german), ("url_id",), args.out)]
     if args.second:
-        results.append(run(args.second.stem, _load(args.second), ("object_id",), args.out))
+        results.append(run_one(args.second.stem, _load(args.second), ("object_id",), args.out))
     text = json.dumps(results, indent=2, default=str)
     (args.out / "results.json").write_text(text + "\n")
     print(text)
+
+
+def main() -> None:
+    main_over_data_sets(run, __doc__, "coordination")
 
 
 if __name__ == "__main__":

@@ -40,16 +40,14 @@ CooRTweet's network if the passes were flagged too.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 import polars as pl
-from bench_coordination import GERMAN, _accounts, _load
-from common import OUT, SECRET
+from bench_coordination import _accounts, main_over_data_sets
+from common import SECRET
 from peers import coortweet_detect_groups, coortweet_network, sharing_rows
 
 from ringscope.config import RunConfig
@@ -252,18 +250,7 @@ def run(name: str, table: pl.DataFrame, objects: tuple[str, ...], out: Path) -> 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--german", type=Path, default=GERMAN / "german_elections_posts.csv.gz")
-    parser.add_argument("--second", type=Path, help="a second sharing table (CooRTweet layout)")
-    parser.add_argument("--out", type=Path, default=OUT / "participation")
-    args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
-    results = [run("german", _load(args.german), ("url_id",), args.out)]
-    if args.second:
-        results.append(run(args.second.stem, _load(args.second), ("object_id",), args.out))
-    text = json.dumps(results, indent=2, default=str)
-    (args.out / "results.json").write_text(text + "\n")
-    print(text)
+    main_over_data_sets(run, __doc__, "participation")
 
 
 if __name__ == "__main__":
