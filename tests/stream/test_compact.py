@@ -26,14 +26,13 @@ import httpx
 import orjson
 import polars as pl
 import pytest
-from sklearn.metrics import adjusted_rand_score
 
 from ringscope.cli import main
 from ringscope.config import RunConfig
 from ringscope.ingest import ingest
 from ringscope.pipeline import run_pipeline
 from ringscope.privacy import Keyring
-from ringscope.snapshot import latest_snapshot, read_manifest, read_table
+from ringscope.snapshot import latest_snapshot, read_manifest
 from ringscope.store import open_store
 from ringscope.stream.batch_run import run_stream_batch
 from ringscope.stream.check import EventChecker, canonical_line, event_key
@@ -42,6 +41,7 @@ from ringscope.stream.ingest_cache import cached_ingest, merge_ingested
 from ringscope.stream.log import EventLog, StreamLocked, lock_stream, sealed_segments
 from ringscope.worlds import WorldConfig, generate_world, write_world
 from tests.serving import stop_server, wait_until_up
+from tests.stream.agreement import cluster_ari
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="flock, /proc")
 
@@ -368,10 +368,4 @@ def test_a_server_configured_to_compact_does_it_between_batches(
     monkeypatch.setenv("RINGSCOPE_SECRET_KEY", SECRET)
     streamed = run_stream_batch(root)
     batch = run_pipeline([posted_file], tmp_path / "batch", config=RunConfig(), keyring=KEYRING)
-    a, b = (read_table(s, "actors").select("actor_id", "cluster_id") for s in (streamed, batch))
-    both = a.join(b, on="actor_id", how="full", coalesce=True, suffix="_batch")
-    labels = both.select(
-        pl.col("cluster_id").fill_null(pl.col("actor_id")),
-        pl.col("cluster_id_batch").fill_null(pl.col("actor_id")),
-    )
-    assert adjusted_rand_score(labels["cluster_id"], labels["cluster_id_batch"]) >= 0.95
+    assert cluster_ari(streamed, batch) >= 0.95

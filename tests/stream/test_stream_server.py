@@ -23,20 +23,19 @@ from pathlib import Path
 
 import httpx
 import orjson
-import polars as pl
 import pytest
-from sklearn.metrics import adjusted_rand_score
 
 from ringscope.config import RunConfig
 from ringscope.evaluation.rings import evaluate_snapshot
 from ringscope.lifetime import live_group_members
 from ringscope.pipeline import run_pipeline
 from ringscope.privacy import Keyring
-from ringscope.snapshot import latest_snapshot, read_manifest, read_table
+from ringscope.snapshot import latest_snapshot, read_manifest
 from ringscope.store import open_store
 from ringscope.stream.check import canonical_line, event_key
 from ringscope.worlds import WorldConfig, generate_world, write_world
 from tests.serving import stop_server, wait_until_up
+from tests.stream.agreement import cluster_ari
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(sys.platform != "linux", reason="/proc")]
 
@@ -209,12 +208,6 @@ def test_streamed_clusters_match_a_batch_run(scenario: Scenario, tmp_path: Path)
     batch = run_pipeline(
         [scenario.world_events], tmp_path, config=RunConfig(), keyring=Keyring(SECRET.encode())
     )
-    a, b = (read_table(s, "actors").select("actor_id", "cluster_id") for s in (streamed, batch))
-    both = a.join(b, on="actor_id", how="full", coalesce=True, suffix="_batch")
-    labels = both.select(
-        pl.col("cluster_id").fill_null(pl.col("actor_id")),
-        pl.col("cluster_id_batch").fill_null(pl.col("actor_id")),
-    )
-    assert adjusted_rand_score(labels["cluster_id"], labels["cluster_id_batch"]) >= 0.95
+    assert cluster_ari(streamed, batch) >= 0.95
     jaccard = [evaluate_snapshot(s, scenario.truth).weighted_jaccard for s in (streamed, batch)]
     assert abs(jaccard[0] - jaccard[1]) <= 0.02
