@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from ringscope.config import CommunityConfig, CoordinationConfig, RunConfig
@@ -62,9 +63,11 @@ class Engine(ABC):
 
 
 def driver_communities(
-    n_actors: int, edges: pl.DataFrame, cfg: CommunityConfig
+    n_actors: int, edges: pl.DataFrame, cfg: CommunityConfig, initial: np.ndarray | None = None
 ) -> tuple[pl.DataFrame, dict[str, Any]]:
-    """``communities.method`` (Leiden by default) in this process, and what ran."""
+    """``communities.method`` (Leiden by default) in this process, and what ran;
+    ``initial``: a stream's previous membership to start from (see
+    :func:`~ringscope.graph.communities.detect_communities`)."""
     resolution = cfg.resolution or DEFAULT_RESOLUTION[cfg.method.lower()]
     frame = detect_communities(
         n_actors,
@@ -73,6 +76,7 @@ def driver_communities(
         resolution=resolution,
         seed=cfg.seed,
         min_size=cfg.min_size,
+        initial=initial,
     )
     return frame, {"method": cfg.method, "resolution": resolution, "where": "driver"}
 
