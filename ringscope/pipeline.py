@@ -22,14 +22,12 @@ import polars as pl
 import ringscope
 from ringscope.config import RunConfig
 from ringscope.embeddings.step import EMBEDDINGS_TABLE, embeddings_step
-from ringscope.engines import driver_communities, resolve_engine
+from ringscope.engines import resolve_engine
 from ringscope.errors import RejectRateExceeded
 from ringscope.feedback.features import FEATURES_TABLE
 from ringscope.feedback.step import CONTRIBUTIONS_TABLE, feedback_step, verdicts_step
 from ringscope.graph.communities import beyond_chance_rings, trim_periphery
-from ringscope.graph.coordination import build_evidence, chance_weighted
-from ringscope.graph.kept_coordination import KeptCoShares
-from ringscope.graph.kept_membership import KeptMembership
+from ringscope.graph.coordination import chance_weighted
 from ringscope.ingest import IngestResult, write_rejects
 from ringscope.privacy import Keyring
 from ringscope.ranking.kept_models import ModelCache
@@ -79,16 +77,8 @@ def _graph(state: RunState) -> dict[str, Any]:
 
 
 def _coordination(state: RunState) -> dict[str, Any]:
-    cfg = state.config.coordination
-    if state.co_shares is None:
-        state.evidence = state.engine.coordination(state.graph, cfg)
-        return {"edges": state.evidence.edges.height, "layers": state.evidence.stats}
-    state.evidence = build_evidence(state.graph, cfg, kept=state.co_shares)
-    return {
-        "edges": state.evidence.edges.height,
-        "layers": state.evidence.stats,
-        "stream": state.co_shares.report,
-    }
+    state.evidence = state.engine.coordination(state.graph, state.config.coordination)
+    return {"edges": state.evidence.edges.height, "layers": state.evidence.stats}
 
 
 def _communities(state: RunState) -> dict[str, Any]:
@@ -120,13 +110,7 @@ def _communities(state: RunState) -> dict[str, Any]:
         )
         bound = rings["actor"].implode()
         edges = edges.filter(~pl.col("src").is_in(bound) & ~pl.col("dst").is_in(bound))
-    if state.membership is None:
-        state.communities, ran = state.engine.communities(n_actors, edges, cfg)
-    else:
-        start = state.membership.initial(state.graph)
-        state.communities, ran = driver_communities(n_actors, edges, cfg, initial=start)
-        state.membership.remember(state.graph, state.communities)
-        ran |= {"started_from_previous": start is not None}
+    state.communities, ran = state.engine.communities(n_actors, edges, cfg)
     before = state.communities.height
     if cfg.trim_periphery:
         state.communities = trim_periphery(
@@ -209,8 +193,6 @@ def run_pipeline(
     database_url: str | None = None,
     ingested: IngestResult | None = None,
     models: ModelCache | None = None,
-    co_shares: KeptCoShares | None = None,
-    membership: KeptMembership | None = None,
 ) -> Path:
     """Run every step and publish a snapshot under ``out_root``; returns its directory.
 
@@ -224,9 +206,6 @@ def run_pipeline(
     per-segment cache, :mod:`ringscope.stream.ingest_cache`), used instead of reading them.
     ``models``: a stream's kept ranking models (:mod:`ringscope.ranking.kept_models`),
     used and updated by the ranking step; None fits every model, as a batch run does.
-    ``co_shares`` and ``membership``: a stream's windowed co-uses and communities kept
-    from its previous micro-batch (local engine), used and updated by the coordination
-    and communities steps; None computes them from nothing, as a batch run does.
     """
     for stale in remove_stale_partials(Path(out_root)):
         log.warning("removed %s, left by a run that did not finish", stale.name)
@@ -243,8 +222,6 @@ def run_pipeline(
         database_url=database_url,
         ingested=ingested,
         models=models,
-        co_shares=co_shares,
-        membership=membership,
     )
     timings: dict[str, dict[str, float]] = {}
     counts: dict[str, Any] = {}

@@ -20,8 +20,6 @@ if TYPE_CHECKING:
     from ringscope.feedback.step import Feedback
     from ringscope.graph.coordination import CoordinationEvidence
     from ringscope.graph.hetero import HeteroGraph
-    from ringscope.graph.kept_coordination import KeptCoShares
-    from ringscope.graph.kept_membership import KeptMembership
     from ringscope.ingest import IngestResult
     from ringscope.privacy import Keyring
     from ringscope.ranking.kept_models import ModelCache
@@ -60,10 +58,6 @@ class RunState:
     ingested: IngestResult | None = None
     # a stream's models kept between micro-batches (None: fit everything, as a batch run)
     models: ModelCache | None = None
-    # a stream's windowed co-uses and communities kept between micro-batches (local
-    # engine only; None: compute from nothing, as a batch run)
-    co_shares: KeptCoShares | None = None
-    membership: KeptMembership | None = None
     tables: dict[str, pl.DataFrame] = field(default_factory=dict)
     files: dict[str, Callable[[Path], None]] = field(default_factory=dict)
     manifest: dict[str, Any] = field(default_factory=dict)

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 from ringscope.config import CommunityConfig, CoordinationConfig, RunConfig
@@ -63,11 +62,9 @@ class Engine(ABC):
 
 
 def driver_communities(
-    n_actors: int, edges: pl.DataFrame, cfg: CommunityConfig, initial: np.ndarray | None = None
+    n_actors: int, edges: pl.DataFrame, cfg: CommunityConfig
 ) -> tuple[pl.DataFrame, dict[str, Any]]:
-    """``communities.method`` (Leiden by default) in this process, and what ran;
-    ``initial``: a stream's previous membership to start from (see
-    :func:`~ringscope.graph.communities.detect_communities`)."""
+    """``communities.method`` (Leiden by default) in this process, and what ran."""
     resolution = cfg.resolution or DEFAULT_RESOLUTION[cfg.method.lower()]
     frame = detect_communities(
         n_actors,
@@ -76,7 +73,6 @@ def driver_communities(
         resolution=resolution,
         seed=cfg.seed,
         min_size=cfg.min_size,
-        initial=initial,
     )
     return frame, {"method": cfg.method, "resolution": resolution, "where": "driver"}
 

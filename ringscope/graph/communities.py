@@ -51,20 +51,12 @@ def _graph(n: int, edges: pl.DataFrame):
     return g
 
 
-def _find_partition(
-    quality: str,
-    n: int,
-    edges: pl.DataFrame,
-    resolution: float,
-    seed: int,
-    initial: np.ndarray | None,
-):
+def _find_partition(quality: str, n: int, edges: pl.DataFrame, resolution: float, seed: int):
     import leidenalg
 
     part = leidenalg.find_partition(
         _graph(n, edges),
         getattr(leidenalg, quality),
-        initial_membership=None if initial is None else initial.tolist(),
         weights="weight",
         resolution_parameter=resolution,
         seed=seed,
@@ -73,22 +65,16 @@ def _find_partition(
     return np.asarray(part.membership, dtype=np.int64)
 
 
-def _leiden(
-    n: int, edges: pl.DataFrame, *, resolution: float, seed: int, initial: np.ndarray | None
-) -> np.ndarray:
-    return _find_partition("CPMVertexPartition", n, edges, resolution, seed, initial)
+def _leiden(n: int, edges: pl.DataFrame, *, resolution: float, seed: int) -> np.ndarray:
+    return _find_partition("CPMVertexPartition", n, edges, resolution, seed)
 
 
-def _leiden_modularity(
-    n: int, edges: pl.DataFrame, *, resolution: float, seed: int, initial: np.ndarray | None
-) -> np.ndarray:
-    return _find_partition("RBConfigurationVertexPartition", n, edges, resolution, seed, initial)
+def _leiden_modularity(n: int, edges: pl.DataFrame, *, resolution: float, seed: int) -> np.ndarray:
+    return _find_partition("RBConfigurationVertexPartition", n, edges, resolution, seed)
 
 
-def _components(
-    n: int, edges: pl.DataFrame, *, resolution: float, seed: int, initial: np.ndarray | None
-) -> np.ndarray:
-    del resolution, seed, initial  # components take no parameters and need no start
+def _components(n: int, edges: pl.DataFrame, *, resolution: float, seed: int) -> np.ndarray:
+    del resolution, seed  # components take no parameters
     import scipy.sparse as sp
     from scipy.sparse.csgraph import connected_components
 
@@ -126,15 +112,12 @@ def detect_communities(
     resolution: float | None = None,
     seed: int = 42,
     min_size: int = 2,
-    initial: np.ndarray | None = None,
 ) -> pl.DataFrame:
     """Group actors into communities; returns ``actor`` (index) and ``community`` (int).
 
     Only communities with at least ``min_size`` members are returned. Community numbers
     are canonical: ordered by their smallest actor index, so equal partitions give equal
-    output whatever the algorithm's internal labels. ``initial``: per actor a community
-    to start from (-1: on its own), a stream's previous membership; Leiden then refines
-    it instead of starting from singletons (the other methods need no start).
+    output whatever the algorithm's internal labels.
     """
     fn = resolve_method(method)
     if resolution is None:
@@ -149,22 +132,12 @@ def detect_communities(
         pl.Series("src", local[edges["src"].to_numpy()]),
         pl.Series("dst", local[edges["dst"].to_numpy()]),
     )
-    start = None if initial is None else _start_membership(initial[touched])
-    labels = fn(touched.size, sub, resolution=resolution, seed=seed, initial=start)
+    labels = fn(touched.size, sub, resolution=resolution, seed=seed)
     out = pl.DataFrame({"actor": touched.astype(np.uint32), "label": labels})
     sizes = out.group_by("label").agg(pl.len().alias("size"), pl.col("actor").min().alias("first"))
     keep = sizes.filter(pl.col("size") >= min_size).sort("first")
     keep = keep.with_row_index("community").select(pl.col("community").cast(pl.Int64), "label")
     return out.join(keep, on="label").select("actor", "community").sort("actor")
-
-
-def _start_membership(previous: np.ndarray) -> np.ndarray:
-    """Dense labels 0..k-1: each previous community one label, each actor without one
-    (-1) a label of its own."""
-    alone = previous < 0
-    labels = previous.copy()
-    labels[alone] = previous.max(initial=-1) + 1 + np.arange(int(alone.sum()))
-    return np.unique(labels, return_inverse=True)[1].astype(np.int64)
 
 
 def beyond_chance_rings(

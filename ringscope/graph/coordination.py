@@ -36,7 +36,6 @@ work is O(occurrences x max_partners), whatever an item's popularity.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -56,9 +55,6 @@ from ringscope.graph.coordination_formulas import (
 )
 from ringscope.graph.hetero import HeteroGraph
 
-if TYPE_CHECKING:
-    from ringscope.graph.kept_coordination import KeptCoShares
-
 __all__ = [
     "EDGE_SCHEMA",
     "EVIDENCE_SCHEMA",
@@ -68,7 +64,6 @@ __all__ = [
     "build_evidence",
     "chance_significance",
     "chance_weighted",
-    "co_use_pairs",
     "finish_evidence",
     "layer_occurrences",
     "windowed_co_shares",
@@ -303,34 +298,23 @@ def _empty_pairs() -> pl.DataFrame:
     )
 
 
-def _pairable(occ: pl.DataFrame, items: pl.DataFrame, cfg: CoordinationConfig) -> pl.DataFrame:
-    """The occurrences of the items worth pairing: used by 2 to ``max_item_actors`` actors
-    and weighing at least ``min_item_weight`` (lighter items could not lift a pair over
-    the pruning threshold; with hub damping this bounds a paired item's actor count by
-    ``hub_actors / min_item_weight``)."""
+def _layer_pairs(
+    occ: pl.DataFrame, items: pl.DataFrame, layer: LayerConfig, cfg: CoordinationConfig
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Distinct (a, b, item) co-occurrences within the layer window, with their time span,
+    and per pair its co-shares (every windowed co-use) with their median and max time gap.
+
+    Only items with weight ≥ ``min_item_weight`` are paired (lighter ones could not lift
+    a pair over the pruning threshold): with hub damping this bounds a paired item's
+    actor count by ``hub_actors / min_item_weight``.
+    """
     pairable = items.filter(
         (pl.col("df") >= 2)
         & (pl.col("df") <= cfg.max_item_actors)
         & (pl.col("w") >= cfg.min_item_weight)
     )
-    return occ.join(pairable.select("item"), on="item")
-
-
-def co_use_pairs(occ: pl.DataFrame, layer: LayerConfig, cfg: CoordinationConfig) -> pl.DataFrame:
-    """Every windowed co-use (``a``, ``b``, ``item``, ``t1``, ``t2``) of the items in ``occ``.
-
-    A function of each item's occurrences alone (repeats collapsed, then the sliding
-    window): what a stream keeps per item between batches
-    (:mod:`ringscope.graph.kept_coordination`).
-    """
-    occ = _dedupe_occurrences(occ, layer.window_ms)
-    return _window_pairs(occ, layer.window_ms, cfg.max_partners)
-
-
-def _pair_tables(pairs: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Distinct (a, b, item) co-occurrences within the layer window, with their time span,
-    and per pair its co-shares (every windowed co-use) with their median and max time gap.
-    """
+    occ = _dedupe_occurrences(occ.join(pairable.select("item"), on="item"), layer.window_ms)
+    pairs = _window_pairs(occ, layer.window_ms, cfg.max_partners)
     packed = pl.col("a").cast(pl.UInt64) * _SHIFT + pl.col("b")
     out = pairs.group_by(packed.alias("ab"), "item").agg(
         pl.col("t1").min().alias("first_ts"), pl.col("t2").max().alias("last_ts")
@@ -411,7 +395,7 @@ def windowed_co_shares(hg: HeteroGraph, cfg: CoordinationConfig) -> pl.DataFrame
             continue
         occ = occurrences[name]
         items = _item_weights(_distinct_uses(occ), layer, n_actors)
-        triples, _ = _pair_tables(co_use_pairs(_pairable(occ, items, cfg), layer, cfg))
+        triples, _ = _layer_pairs(occ, items, layer, cfg)
         parts.append(_co_shares(name, triples))
     return pl.concat(parts)
 
@@ -430,16 +414,8 @@ def _co_shares(name: str, triples: pl.DataFrame) -> pl.DataFrame:
     return triples.select(pl.lit(name).alias("layer"), "a", "b", "item")
 
 
-def build_evidence(
-    hg: HeteroGraph, cfg: CoordinationConfig, kept: KeptCoShares | None = None
-) -> CoordinationEvidence:
-    """Weighted actor–actor edges with a per-layer evidence ledger.
-
-    ``kept``: a stream's co-uses kept from its previous micro-batch; only the items whose
-    occurrences changed are paired again, and ``kept`` is updated to this graph (the
-    result is the same as without it: :mod:`ringscope.graph.kept_coordination`).
-    """
-    pairer = kept.pairer(hg, cfg) if kept is not None else None
+def build_evidence(hg: HeteroGraph, cfg: CoordinationConfig) -> CoordinationEvidence:
+    """Weighted actor–actor edges with a per-layer evidence ledger."""
     n_actors = hg.nodes["actor"]["actor_id"].is_not_null().sum()
     occurrences = layer_occurrences(hg)
     ledger, stats, totals, co_shares = [], {}, {}, [_EMPTY_CO_SHARES]
@@ -462,12 +438,7 @@ def build_evidence(
                 pl.col("n_items").fill_null(0),
             )
         keys = hg.nodes[LAYER_ITEM_TYPES[name]].select(pl.col("idx").alias("item"), "key")
-        paired = _pairable(occ, items, cfg)
-        triples, gaps = _pair_tables(
-            pairer.co_use_pairs(name, paired, layer)
-            if pairer is not None
-            else co_use_pairs(paired, layer, cfg)
-        )
+        triples, gaps = _layer_pairs(occ, items, layer, cfg)
         if _repeats_by_items(layer):
             co_shares.append(_co_shares(name, triples))
         if layer.repeat_by == "occasions":  # activity and co-shares counted in occasions
@@ -510,8 +481,6 @@ def build_evidence(
         }
     pairs = pl.concat(ledger) if ledger else pl.DataFrame(schema=PAIR_SCHEMA)
     edges, evidence = finish_evidence(pairs, totals, cfg)
-    if pairer is not None:
-        pairer.commit()
     return CoordinationEvidence(
         edges=edges, evidence=evidence, stats=stats, co_shares=pl.concat(co_shares)
     )

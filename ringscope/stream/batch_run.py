@@ -17,12 +17,9 @@ changed) it drops the kept risk model and fits again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ringscope.config import RunConfig
-from ringscope.graph.kept_coordination import KeptCoShares
-from ringscope.graph.kept_membership import KeptMembership
 from ringscope.ingest import ingest
 from ringscope.pipeline import run_pipeline
 from ringscope.privacy import load_keyring
@@ -34,33 +31,22 @@ from ringscope.stream.log import stream_dirs
 __all__ = ["run_stream_batch"]
 
 
-@dataclass
-class _Kept:
-    """What a stream root's batches keep in this process, under one re-base generation."""
-
-    generation: int
-    models: ModelCache
-    co_shares: KeptCoShares = field(default_factory=KeptCoShares)
-    membership: KeptMembership = field(default_factory=KeptMembership)
+#: the ranking models each stream root's batches keep in this process, with the re-base
+#: generation they were kept under (a new process starts empty and fits; see
+#: :mod:`ringscope.ranking.kept_models`)
+_KEPT: dict[Path, tuple[int, ModelCache]] = {}
 
 
-#: each stream root's kept state (a new process starts empty: it fits the risk model,
-#: pairs every item and starts Leiden from singletons; see
-#: :mod:`ringscope.ranking.kept_models`, :mod:`ringscope.graph.kept_coordination`,
-#: :mod:`ringscope.graph.kept_membership`)
-_KEPT: dict[Path, _Kept] = {}
-
-
-def _kept(root: Path) -> _Kept:
-    """The kept state of ``root``; emptied when the root was compacted since."""
+def _models(root: Path) -> ModelCache:
+    """The kept models of ``root``; emptied when the root was compacted since."""
     generation = rebase_generation(root)
     kept = _KEPT.get(root)
     if kept is None:
-        kept = _KEPT[root] = _Kept(generation, ModelCache())
-    elif kept.generation != generation:
+        kept = _KEPT[root] = (generation, ModelCache())
+    elif kept[0] != generation:
         why = "no kept model: the stream was compacted (ringscope compact re-bases it)"
-        kept = _KEPT[root] = _Kept(generation, ModelCache(nothing_kept=why))
-    return kept
+        kept = _KEPT[root] = (generation, ModelCache(nothing_kept=why))
+    return kept[1]
 
 
 def run_stream_batch(root: Path, *, config: Path | None = None, demo_key: bool = False) -> Path:
@@ -75,21 +61,14 @@ def run_stream_batch(root: Path, *, config: Path | None = None, demo_key: bool =
     _, sealed = stream_dirs(root)
     dropped = root / "stream" / "dropped"
     inputs = [p for p in (dropped, sealed) if p.is_dir() and any(p.iterdir())]
-    kept = _kept(root)
+    models = _models(root)
     if cfg.engine != "local":
-        return run_pipeline(inputs, root, config=cfg, keyring=keyring, models=kept.models)
+        return run_pipeline(inputs, root, config=cfg, keyring=keyring, models=models)
     parts = []
     if dropped in inputs:  # sorted before the log, as ``ringscope run`` orders its inputs
         parts.append(ingest([dropped], keyring=keyring, max_reject_rate=1.0, keep_terms=True))
     cache = root / "stream" / "cache"
     parts += [cached_ingest(s, cache, keyring) for s in sorted(sealed.glob("seg-*.jsonl"))]
     return run_pipeline(
-        inputs,
-        root,
-        config=cfg,
-        keyring=keyring,
-        ingested=merge_ingested(parts),
-        models=kept.models,
-        co_shares=kept.co_shares,
-        membership=kept.membership,
+        inputs, root, config=cfg, keyring=keyring, ingested=merge_ingested(parts), models=models
     )
