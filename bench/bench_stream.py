@@ -14,9 +14,9 @@ events at a time so that ``--rate`` events/s go in on average; a 429 is waited o
   until ``GET /v1/actors/{id}`` answers 200 (polled after every new snapshot);
 * **event -> ring member in its cluster**: the same for ring members (truth.json) until
   the actor's ``cluster_id`` is set;
-* **micro-batch cost against history**: every batch's wall time, events read, ranking
-  step seconds and whether it fitted the risk model or kept it
-  (``ROOT/stream/batches.jsonl``);
+* **micro-batch cost against history**: every batch's wall time, events read, the
+  seconds of its graph, coordination, communities and ranking steps, and whether it
+  fitted the risk model or kept it (``ROOT/stream/batches.jsonl``);
 * **memory**: the summed RSS of the server and its batch process, and the server's
   alone (what it holds between batches: the key index lived there), sampled every second;
 * the same world as one batch run: ring Jaccard of the final streamed snapshot and of
@@ -60,6 +60,8 @@ from ringscope.lifetime import live_group_members
 from ringscope.store import open_store
 
 OUT = common.OUT / "stream"
+#: the pipeline steps whose seconds per batch are reported against history
+_STEPS = ("graph", "coordination", "communities", "ranking")
 
 
 def _rss_mb(pids: list[int]) -> float:
@@ -332,7 +334,7 @@ def main() -> None:
                 "log_events": b["log_events"],
                 "seconds": b["seconds"],
                 "ok": b["ok"],
-                "ranking_s": b.get("steps", {}).get("ranking"),
+                **{f"{step}_s": b.get("steps", {}).get(step) for step in _STEPS},
                 "risk_refit": b.get("risk_refit"),
                 "risk_refit_why": b.get("risk_refit_why"),
             }
@@ -373,10 +375,13 @@ def _print(r: dict[str, Any]) -> None:
         f"event -> ring member in a cluster (n={r['clustered_n']}): {r['clustered_ms']} ms; "
         f"never clustered {r['ring_members_never_clustered']}"
     )
-    print("| batch | events read | seconds | ranking s | risk model |\n|---|---|---|---|---|")
+    steps = " | ".join(f"{s} s" for s in _STEPS)
+    print(f"| batch | events read | seconds | {steps} | risk model |")
+    print("|---" * (len(_STEPS) + 4) + "|")
     for i, b in enumerate(r["batches"], 1):
         fit = {True: f"fitted: {b['risk_refit_why']}", False: "kept", None: "-"}[b["risk_refit"]]
-        print(f"| {i} | {b['log_events']:,} | {b['seconds']} | {b['ranking_s']} | {fit} |")
+        cost = " | ".join(str(b[f"{s}_s"]) for s in _STEPS)
+        print(f"| {i} | {b['log_events']:,} | {b['seconds']} | {cost} | {fit} |")
     if "restart_s" in rp:
         print(
             f"kill -9 after {rp['killed_after_events']:,} events; restarted in "

@@ -14,9 +14,14 @@ the server's holder serves it at once.
 (each segment's ingest is kept, :mod:`ringscope.stream.ingest_cache`); the learned risk
 model only on the refit schedule of :mod:`ringscope.ranking.kept_models` (its fold
 models are kept in the worker between fits); every other step (graph, coordination,
-communities, the rest of ranking) over all history. Those steps have no incremental
-state yet (coordination per touched item, Leiden from the previous membership), so a
-batch's cost still grows with history (``bench/bench_stream.py`` measures it).
+communities, the rest of ranking) over all history, so a batch's cost still grows with
+history (``bench/bench_stream.py`` prints each step's seconds per batch). Keeping
+coordination's windowed co-uses per item (pairing only what new events changed) and
+starting Leiden from the previous membership were built and measured, and are not
+here: the evidence stayed exact, but item weights and the chance model read counts over
+all history, so every pair's evidence is computed again in any case, pairing is about
+an eighth of the step, and finding what changed cost more than pairing it (a 2M-record
+batch was slower; ``bench/RESULTS.md``).
 
 Each finished batch is one line of ``ROOT/stream/batches.jsonl`` (snapshot id, events
 read, seconds, seconds per step, whether the risk model was fitted again), and
