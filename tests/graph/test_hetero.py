@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
-from ringscope.graph.hetero import NODE_TYPES, RELATIONS, build_hetero_graph
+from ringscope.graph.hetero import NODE_TYPES, RELATIONS, _edge_table, build_hetero_graph
 
 
 def test_tables_have_every_type_and_valid_indices(ring_events):
@@ -69,3 +70,23 @@ def test_identifiers_become_identity_nodes_shared_across_time():
     has = hg.edges[("actor", "has", "identity")]
     name = hg.nodes["identity"].filter(pl.col("key") == "name:n1")["idx"][0]
     assert has.filter(pl.col("dst") == name).height == 2
+
+
+def test_edge_tables_are_distinct_rows_sorted_whatever_the_input_order():
+    """Rows out of time order, repeats and nulls: distinct (src, dst, ts), sorted by all three."""
+    rng = np.random.default_rng(7)
+    n = 5000
+    frame = pl.DataFrame(
+        {
+            "a": rng.integers(0, 40, n).astype(np.uint32),
+            "b": rng.integers(0, 40, n).astype(np.uint32),
+            "ts": rng.integers(0, 30, n),
+        }
+    ).with_columns(pl.when(pl.int_range(pl.len()) % 97 == 0).then(None).otherwise("b").alias("b"))
+    expected = (
+        frame.drop_nulls()
+        .unique()
+        .sort("a", "b", "ts")
+        .select(pl.col("a").alias("src"), pl.col("b").alias("dst"), "ts")
+    )
+    assert _edge_table(frame.lazy(), "a", "b").equals(expected)
