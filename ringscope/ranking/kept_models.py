@@ -3,12 +3,13 @@
 Fitting the learned actor risk model (cross-fitted, several candidates per fold) is
 the costliest part of a micro-batch and grows with history. A stream keeps the fold
 models of its last fit (:class:`~ringscope.ranking.learned_risk.KeptRisk`, in the
-memory of the resident batch process) and scores each batch with them
+memory of the resident batch process and, for the next one, in the stream's root:
+:mod:`ringscope.stream.kept_file`) and scores each batch with them
 (:func:`~ringscope.ranking.learned_risk.score_learned_risk`), fitting again only when
 ``stream.refit_every`` batches have passed, when the events grew by
 ``stream.refit_growth`` of those the fit saw, when labels changed by
 ``stream.refit_label_change`` of the labelled actors, or when the model settings
-changed. A process that starts (a restarted worker) holds nothing and fits. Refitting
+changed. A stream with no kept model yet (or none since a compaction) fits. Refitting
 when history grows by a fixed share keeps the total fitting cost of a stream within a
 constant factor of one fit on the whole history, so its share per event stays flat.
 """
@@ -41,7 +42,7 @@ class ModelCache:
     fitted_labels: frozenset[tuple[str, bool]] = frozenset()
     with_content: bool = False
     batches_since_fit: int = 0
-    nothing_kept: str = "no kept model: first batch of this process"
+    nothing_kept: str = "no kept model yet"
 
     def refit_reason(
         self,

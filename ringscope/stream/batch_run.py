@@ -12,7 +12,8 @@ Spark as usual.
 
 Before reading, a batch finishes a compaction a crash interrupted
 (:func:`.compact.finish_compaction`), and after a compaction (its re-base generation
-changed) it drops the kept risk model and fits again.
+changed) it drops the kept risk model and fits again. The kept models are written to the
+root after each batch (:mod:`.kept_file`), so a new worker goes on with them.
 """
 
 from __future__ import annotations
@@ -26,26 +27,25 @@ from ringscope.privacy import load_keyring
 from ringscope.ranking.kept_models import ModelCache
 from ringscope.stream.compact import finish_compaction, rebase_generation
 from ringscope.stream.ingest_cache import cached_ingest, merge_ingested
+from ringscope.stream.kept_file import COMPACTED, load_kept, save_kept
 from ringscope.stream.log import stream_dirs
 
 __all__ = ["run_stream_batch"]
 
 
 #: the ranking models each stream root's batches keep in this process, with the re-base
-#: generation they were kept under (a new process starts empty and fits; see
-#: :mod:`ringscope.ranking.kept_models`)
+#: generation they were kept under (a new process starts from the root's kept file; see
+#: :mod:`ringscope.ranking.kept_models` and :mod:`.kept_file`)
 _KEPT: dict[Path, tuple[int, ModelCache]] = {}
 
 
-def _models(root: Path) -> ModelCache:
+def _models(root: Path, generation: int) -> ModelCache:
     """The kept models of ``root``; emptied when the root was compacted since."""
-    generation = rebase_generation(root)
     kept = _KEPT.get(root)
     if kept is None:
-        kept = _KEPT[root] = (generation, ModelCache())
+        kept = _KEPT[root] = (generation, load_kept(root, generation))
     elif kept[0] != generation:
-        why = "no kept model: the stream was compacted (ringscope compact re-bases it)"
-        kept = _KEPT[root] = (generation, ModelCache(nothing_kept=why))
+        kept = _KEPT[root] = (generation, ModelCache(nothing_kept=COMPACTED))
     return kept[1]
 
 
@@ -61,14 +61,18 @@ def run_stream_batch(root: Path, *, config: Path | None = None, demo_key: bool =
     _, sealed = stream_dirs(root)
     dropped = root / "stream" / "dropped"
     inputs = [p for p in (dropped, sealed) if p.is_dir() and any(p.iterdir())]
-    models = _models(root)
-    if cfg.engine != "local":
-        return run_pipeline(inputs, root, config=cfg, keyring=keyring, models=models)
-    parts = []
-    if dropped in inputs:  # sorted before the log, as ``ringscope run`` orders its inputs
-        parts.append(ingest([dropped], keyring=keyring, max_reject_rate=1.0, keep_terms=True))
-    cache = root / "stream" / "cache"
-    parts += [cached_ingest(s, cache, keyring) for s in sorted(sealed.glob("seg-*.jsonl"))]
-    return run_pipeline(
-        inputs, root, config=cfg, keyring=keyring, ingested=merge_ingested(parts), models=models
+    generation = rebase_generation(root)
+    models = _models(root, generation)
+    ingested = None  # the Spark engine reads the files itself
+    if cfg.engine == "local":
+        parts = []
+        if dropped in inputs:  # sorted before the log, as ``ringscope run`` orders its inputs
+            parts.append(ingest([dropped], keyring=keyring, max_reject_rate=1.0, keep_terms=True))
+        cache = root / "stream" / "cache"
+        parts += [cached_ingest(s, cache, keyring) for s in sorted(sealed.glob("seg-*.jsonl"))]
+        ingested = merge_ingested(parts)
+    snapshot = run_pipeline(
+        inputs, root, config=cfg, keyring=keyring, ingested=ingested, models=models
     )
+    save_kept(root, generation, models)
+    return snapshot

@@ -9,12 +9,14 @@ instead, :func:`.compact.compact`, under the server's lock), runs it and answers
 JSON line ``{"rc": <status>}`` (a compaction adds ``"report"``) on stdout: 0 done,
 2 an error a user can fix (the message is logged), 1 anything else (with its
 traceback). One worker serves many batches, so the interpreter start and the imports
-are paid once. Everything else it prints goes to
-stderr, which the batcher appends to ``ROOT/stream/batches.log``.
+are paid once, and before its first job: a worker imports what a batch needs while it
+waits (the batcher starts a replacement as soon as it retires one). Everything else it
+prints goes to stderr, which the batcher appends to ``ROOT/stream/batches.log``.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
@@ -25,6 +27,11 @@ import orjson
 from ringscope.lifetime import die_with_parent
 
 log = logging.getLogger("ringscope.stream.child")
+
+#: what a batch imports, some of it only on first use (the community libraries), loaded
+#: before the first job so that a new worker's first batch does not wait for it (several
+#: seconds of a batch's latency otherwise)
+_PRELOAD = ("ringscope.stream.batch_run", "ringscope.stream.compact", "igraph", "leidenalg")
 
 
 def _compact(job: dict) -> dict:
@@ -80,6 +87,8 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for name in _PRELOAD:
+        importlib.import_module(name)
     for line in sys.stdin:
         if line.strip():
             job = orjson.loads(line)

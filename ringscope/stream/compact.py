@@ -130,7 +130,7 @@ def rebase_generation(root: Path) -> int:
         return 0
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as fh:
         fh.write(data)
@@ -202,7 +202,7 @@ def finish_compaction(root: Path) -> bool:
             index.forget_events(plan["dropped"], plan["generation"])
         finally:
             index.close()
-    _write_atomic(base / REBASE, orjson.dumps({"generation": plan["generation"]}))
+    write_atomic(base / REBASE, orjson.dumps({"generation": plan["generation"]}))
     journal.unlink()
     fsync_dir(base)
     shutil.rmtree(staging, ignore_errors=True)
@@ -262,7 +262,7 @@ def _trim_batches(base: Path, keep: int) -> int:
     lines = path.read_bytes().splitlines(keepends=True)
     if len(lines) <= keep:
         return 0
-    _write_atomic(path, b"".join(lines[len(lines) - keep :]))
+    write_atomic(path, b"".join(lines[len(lines) - keep :]))
     return len(lines) - keep
 
 
@@ -366,7 +366,7 @@ def _compact(
         "generation": generation,
         "dropped": dropped,
     }
-    _write_atomic(base / JOURNAL, orjson.dumps(journal))  # the commit point
+    write_atomic(base / JOURNAL, orjson.dumps(journal))  # the commit point
     finish_compaction(root)
     batch_lines = _trim_batches(base, keep_batch_lines)
     after = sealed_segments(root)

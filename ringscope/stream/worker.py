@@ -3,7 +3,8 @@
 Started on first use from the batcher's thread (the parent-death signal follows the
 thread that started a child, and the batcher's thread lives as long as the server),
 replaced after ``max_runs`` batches or once it holds more than ``max_rss_mb`` after a
-batch, and started again if it died. Its output is appended to a log file.
+batch (the replacement is started at once, so its imports are done before the next
+batch), and started again if it died. Its output is appended to a log file.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ class BatchWorker:
         self._runs += 1
         if self._runs >= self.max_runs or _rss_mb(proc.pid) > self.max_rss_mb:
             self.close()
+            self._proc = self._start()
         self.last_answer = orjson.loads(answer)
         return int(self.last_answer["rc"])
 
