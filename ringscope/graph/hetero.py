@@ -387,7 +387,7 @@ def build_hetero_graph(events: pl.DataFrame) -> HeteroGraph:
     Joins run on a slim copy of the key columns; list columns (recipients, domains,
     fingerprint bands) are exploded once, per message, never carried through joins.
     Each relation's working tables (exploded recipients, the indexed event columns,
-    exploded links and objects) live only in the helper that makes its edges, so they
+    exploded links and objects) live only in the function that makes its edges, so they
     are freed before the next ones are made rather than all held at once.
     """
     nodes: dict[str, pl.DataFrame] = {}
