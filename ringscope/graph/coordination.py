@@ -393,7 +393,7 @@ def windowed_co_shares(hg: HeteroGraph, cfg: CoordinationConfig) -> pl.DataFrame
     for name, layer in cfg.layers.items():
         if layer.weight == 0 or not _repeats_by_items(layer):
             continue
-        occ = occurrences[name]
+        occ = occurrences.pop(name)  # each layer's rows are freed once it is done
         items = _item_weights(_distinct_uses(occ), layer, n_actors)
         triples, _ = _layer_pairs(occ, items, layer, cfg)
         parts.append(_co_shares(name, triples))
@@ -422,7 +422,7 @@ def build_evidence(hg: HeteroGraph, cfg: CoordinationConfig) -> CoordinationEvid
     for name, layer in cfg.layers.items():
         if layer.weight == 0:
             continue
-        occ = occurrences[name]
+        occ = occurrences.pop(name)  # each layer's rows are freed once it is done
         uses = _distinct_uses(occ)
         items = _item_weights(uses, layer, n_actors)
         mass = (

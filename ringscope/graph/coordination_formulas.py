@@ -219,7 +219,9 @@ def finish_evidence(
     )
     scale = (pl.col("mass_src") * pl.col("mass_dst")).sqrt() + cfg.similarity_prior
     similarity = (pl.col("shared") / scale).fill_nan(0.0).clip(0.0, 1.0)  # 0 / 0: none shared
-    ledger = pairs.join(params, on="layer").with_columns(
+    # the layer's parameters beside each row, without copying the rows (a join would)
+    facts = pairs.select("layer").join(params, on="layer", how="left", maintain_order="left")
+    ledger = pl.concat([pairs, facts.drop("layer")], how="horizontal").with_columns(
         similarity.alias("similarity"),
         (pl.col("rate") * pl.col("d_src").cast(pl.Float64) * pl.col("d_dst")).alias("expected"),
         pl.when("occasions").then("co_shares").otherwise("n_items").alias("repeats"),

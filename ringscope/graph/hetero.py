@@ -240,24 +240,72 @@ def _shared_edges(uses: pl.DataFrame, nodes: dict[str, pl.DataFrame], kind: str)
     return _edge_table(_with_index(indexed, "key", nodes[kind], "item"), "actor", "item")
 
 
-def build_hetero_graph(events: pl.DataFrame) -> HeteroGraph:
-    """Build the typed graph from the canonical event table (see ``graph.schema``).
+_IS_MESSAGE = pl.col("message_key").is_not_null()
 
-    Joins run on a slim copy of the key columns; list columns (recipients, domains,
-    fingerprint bands) are exploded once, per message, never carried through joins.
-    """
-    # lazy, so that only the selected columns are filtered (copied)
-    is_message = pl.col("message_key").is_not_null()
-    msg_rows = events.lazy().filter(is_message)
-    recipients = msg_rows.select("message_key", "ts", "recipients").explode("recipients").collect()
-    nodes = {
-        "actor": _index(pl.concat([events["actor_key"], recipients["recipients"]])),
-        "message": _index(events["message_key"]),  # nulls dropped: the message rows' keys
-        "domain": _index(msg_rows.select(pl.col("domains").explode()).collect().to_series()),
-        "ip": _index(events["ip_key"]),
-        "subnet": _index(events["subnet_key"]),
-        "device": _index(events["device_key"]),
-    }
+
+def _recipient_edges(events: pl.DataFrame, nodes: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """Actor and message nodes (into ``nodes``) and the (message, to, actor) edges."""
+    recipients = (
+        events.lazy()
+        .filter(_IS_MESSAGE)
+        .select("message_key", "ts", "recipients")
+        .explode("recipients")
+        .collect()
+    )
+    nodes["actor"] = _index(pl.concat([events["actor_key"], recipients["recipients"]]))
+    nodes["message"] = _index(events["message_key"])  # nulls dropped: the message rows' keys
+    rcpt = _with_index(
+        _with_index(recipients.lazy(), "message_key", nodes["message"], "msg"),
+        "recipients",
+        nodes["actor"],
+        "rcpt",
+    )
+    return _edge_table(rcpt, "msg", "rcpt")
+
+
+def _link_edges(
+    events: pl.DataFrame, first: pl.Series, nodes: dict[str, pl.DataFrame]
+) -> pl.DataFrame:
+    """Domain nodes (into ``nodes``) and the (message, links, domain) edges of each
+    message's first record (``first``)."""
+    domains = events.lazy().filter(_IS_MESSAGE).select(pl.col("domains").explode())
+    nodes["domain"] = _index(domains.collect().to_series())
+    links = (
+        events.lazy()
+        .filter(first)
+        .select("ts", "domains")
+        .with_row_index("msg")
+        .select(pl.col("msg").cast(pl.UInt32), "ts", "domains")
+        .explode("domains")
+    )
+    return _edge_table(_with_index(links, "domains", nodes["domain"], "dom"), "msg", "dom")
+
+
+def _content_edges(
+    events: pl.DataFrame, first: pl.Series, nodes: dict[str, pl.DataFrame]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Content nodes (into ``nodes``), the (message, has, content) edges, and per message
+    its count of unshared bands (see :func:`_shared_bands`)."""
+    bands, unique_bands = _shared_bands(
+        events["content_bands"], first.to_numpy(), events["ts"].to_numpy()
+    )
+    nodes["content"] = _index(bands["content_bands"])
+    has = _with_index(bands.lazy(), "content_bands", nodes["content"], "band")
+    return _edge_table(has, "msg", "band"), unique_bands
+
+
+def _event_edges(
+    events: pl.DataFrame, nodes: dict[str, pl.DataFrame]
+) -> dict[EdgeType, pl.DataFrame]:
+    """IP, subnet, device and target nodes (into ``nodes``) and the relations read
+    from one event row each (sent, used, signup_from, reported, targeted)."""
+    for column, node_type in (
+        ("ip_key", "ip"),
+        ("subnet_key", "subnet"),
+        ("device_key", "device"),
+        ("target_id", "target"),
+    ):
+        nodes[node_type] = _index(events[column])
     ev = events.lazy().select(
         "ts",
         "actor_id",
@@ -285,63 +333,13 @@ def build_hetero_graph(events: pl.DataFrame) -> HeteroGraph:
         .collect()
         .lazy()
     )
-    shared = {
-        column: events.lazy()
-        .select("actor_key", "ts", pl.col(column).alias("key"))
-        .explode("key")
-        .drop_nulls("key")
-        .collect()
-        for column in ("urls", "object_ids")
-    }
-    nodes["url"] = _index(shared["urls"]["key"])
-    nodes["object"] = _index(shared["object_ids"]["key"])
-    nodes["target"] = _index(events["target_id"])
-    identities = _identity_uses(events)
-    nodes["identity"] = _index(identities["identity"])
-    identity_edges = _with_index(
-        _with_index(identities.lazy(), "actor_key", nodes["actor"], "actor"),
-        "identity",
-        nodes["identity"],
-        "ident",
-    )
-    # One row per message (its first record) for message-level relations. The message
-    # node table lists keys in first-seen order, so row number = index.
-    first = events.select(is_message & pl.col("message_key").is_first_distinct()).to_series()
-    messages = (
-        events.lazy()
-        .filter(first)
-        .select("ts", "domains")
-        .collect()
-        .with_row_index("msg")
-        .with_columns(pl.col("msg").cast(pl.UInt32))
-    )
-    bands, unique_bands = _shared_bands(
-        events["content_bands"], first.to_numpy(), events["ts"].to_numpy()
-    )
-    nodes["content"] = _index(bands["content_bands"])
-    rcpt = _with_index(
-        _with_index(recipients.lazy(), "message_key", nodes["message"], "msg"),
-        "recipients",
-        nodes["actor"],
-        "rcpt",
-    )
     senders = ev.filter(pl.col("msg").is_not_null()).select("actor", "msg", "ts")
-    links = _with_index(
-        messages.lazy().select("msg", "ts", "domains").explode("domains"),
-        "domains",
-        nodes["domain"],
-        "dom",
-    )
-    has = _with_index(bands.lazy(), "content_bands", nodes["content"], "band")
     reports = ev.filter(pl.col("event_type") == "report").join(
         ev.select(pl.col("actor_id").alias("target_id"), pl.col("actor").alias("target")).unique(),
         on="target_id",
     )
-    edges = {
+    return {
         ("actor", "sent", "message"): _edge_table(senders, "actor", "msg"),
-        ("message", "to", "actor"): _edge_table(rcpt, "msg", "rcpt"),
-        ("message", "links", "domain"): _edge_table(links, "msg", "dom"),
-        ("message", "has", "content"): _edge_table(has, "msg", "band"),
         ("actor", "used", "ip"): _edge_table(ev, "actor", "ip"),
         # one row per distinct pair before the sort: every event repeats its ip's subnet
         ("ip", "in", "subnet"): _edge_table(
@@ -354,15 +352,62 @@ def build_hetero_graph(events: pl.DataFrame) -> HeteroGraph:
             ev.filter(pl.col("event_type") == "signup"), "actor", "subnet"
         ),
         ("actor", "reported", "actor"): _edge_table(reports, "actor", "target"),
-        ("actor", "has", "identity"): _edge_table(identity_edges, "actor", "ident"),
-        ("actor", "shared", "url"): _shared_edges(shared["urls"], nodes, "url"),
-        ("actor", "shared", "object"): _shared_edges(shared["object_ids"], nodes, "object"),
         ("actor", "targeted", "target"): _edge_table(
             _with_index(ev.drop_nulls("target_id"), "target_id", nodes["target"], "tgt"),
             "actor",
             "tgt",
         ),
     }
+
+
+def _identity_edges(events: pl.DataFrame, nodes: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """Identity nodes (into ``nodes``) and the (actor, has, identity) edges."""
+    identities = _identity_uses(events)
+    nodes["identity"] = _index(identities["identity"])
+    indexed = _with_index(
+        _with_index(identities.lazy(), "actor_key", nodes["actor"], "actor"),
+        "identity",
+        nodes["identity"],
+        "ident",
+    )
+    return _edge_table(indexed, "actor", "ident")
+
+
+def _object_edges(
+    events: pl.DataFrame, column: str, kind: str, nodes: dict[str, pl.DataFrame]
+) -> pl.DataFrame:
+    """``kind`` nodes (into ``nodes``) and the (actor, shared, kind) edges of a list column."""
+    uses = (
+        events.lazy()
+        .select("actor_key", "ts", pl.col(column).alias("key"))
+        .explode("key")
+        .drop_nulls("key")
+        .collect()
+    )
+    nodes[kind] = _index(uses["key"])
+    return _shared_edges(uses, nodes, kind)
+
+
+def build_hetero_graph(events: pl.DataFrame) -> HeteroGraph:
+    """Build the typed graph from the canonical event table (see ``graph.schema``).
+
+    Joins run on a slim copy of the key columns; list columns (recipients, domains,
+    fingerprint bands) are exploded once, per message, never carried through joins.
+    Each relation's working tables (exploded recipients, the indexed event columns,
+    exploded links and objects) live only in the function that makes its edges, so they
+    are freed before the next ones are made rather than all held at once.
+    """
+    nodes: dict[str, pl.DataFrame] = {}
+    edges = {("message", "to", "actor"): _recipient_edges(events, nodes)}
+    # One row per message (its first record) for message-level relations. The message
+    # node table lists keys in first-seen order, so row number = index.
+    first = events.select(_IS_MESSAGE & pl.col("message_key").is_first_distinct()).to_series()
+    edges[("message", "links", "domain")] = _link_edges(events, first, nodes)
+    edges[("message", "has", "content")], unique_bands = _content_edges(events, first, nodes)
+    edges |= _event_edges(events, nodes)
+    edges[("actor", "has", "identity")] = _identity_edges(events, nodes)
+    edges[("actor", "shared", "url")] = _object_edges(events, "urls", "url", nodes)
+    edges[("actor", "shared", "object")] = _object_edges(events, "object_ids", "object", nodes)
     actor_ids = events.select("actor_key", "actor_id").unique("actor_key", keep="first")
     nodes["actor"] = (
         nodes["actor"].join(actor_ids, left_on="key", right_on="actor_key", how="left").sort("idx")
@@ -375,4 +420,6 @@ def build_hetero_graph(events: pl.DataFrame) -> HeteroGraph:
         .sort("idx")
     )
     nodes["content"] = nodes["content"].with_columns(pl.col("key").cast(pl.Utf8))
-    return HeteroGraph(nodes={t: nodes[t] for t in NODE_TYPES}, edges=edges)
+    return HeteroGraph(
+        nodes={t: nodes[t] for t in NODE_TYPES}, edges={et: edges[et] for et in RELATIONS}
+    )

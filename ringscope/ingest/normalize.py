@@ -20,6 +20,7 @@ __all__ = [
     "GMAIL_DOMAINS",
     "email_pattern",
     "map_distinct",
+    "normal_email_pattern",
     "normalize_account",
     "normalize_email",
     "normalize_ip",
@@ -72,7 +73,13 @@ def email_pattern(value: str) -> str | None:
     'johnsmith@gmail.com'
     """
     email = normalize_email(value)
-    if email is None or "@" not in email:
+    return None if email is None else normal_email_pattern(email)
+
+
+def normal_email_pattern(email: str) -> str | None:
+    """:func:`email_pattern` of an address already in :func:`normalize_email` form (so
+    ingest normalises each address once for both of its keys)."""
+    if "@" not in email:
         return None
     local, _, domain = email.rpartition("@")
     letters = _PATTERN_STRIP.sub("", local)

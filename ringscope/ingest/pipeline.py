@@ -41,8 +41,7 @@ from ringscope.ingest.hashing import BackgroundHashes, hash_distinct, hex_digest
 from ringscope.ingest.jsonl import jsonl_blocks, new_parser, parse_block
 from ringscope.ingest.name_grams import name_gram_table
 from ringscope.ingest.normalize import (
-    email_pattern,
-    map_distinct,
+    normal_email_pattern,
     normalize_account,
     normalize_email,
     normalize_name,
@@ -224,14 +223,47 @@ def _pseudonyms(
     series: pl.Series,
     normalize: Callable[[str], str | None] | None = None,
 ) -> pl.Series:
-    """Keyed hashes of a column, normalising and hashing each distinct value once."""
-    if normalize is not None:
-        series = map_distinct(series, normalize)
+    """Keyed hashes of a column: each distinct value normalised once, each distinct
+    normal form hashed once, and one pass over the column to put the hashes in."""
     uniques = series.drop_nulls().unique()
-    if len(uniques) == 0:
+    if normalize is None:
+        return _put(series, uniques, hash_distinct(keyring, kind, uniques))
+    normal = [normalize(value) for value in uniques.to_list()]
+    return _put(series, uniques, _form_hashes(keyring, kind, normal))
+
+
+def _email_keys(keyring: Keyring, emails: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """``email_key`` and ``email_pattern_key``: each distinct address normalised once,
+    its pattern taken from that normal form."""
+    uniques = emails.drop_nulls().unique()
+    normal = [normalize_email(value) for value in uniques.to_list()]
+    patterns = [None if email is None else normal_email_pattern(email) for email in normal]
+    return (
+        _put(emails, uniques, _form_hashes(keyring, "email", normal)).alias("email_key"),
+        _put(emails, uniques, _form_hashes(keyring, "email_pattern", patterns)).alias(
+            "email_pattern_key"
+        ),
+    )
+
+
+def _form_hashes(keyring: Keyring, kind: str, forms: list[str | None]) -> pl.Series:
+    """Keyed hash of each normal form (null for None), each distinct form hashed once."""
+    normal = pl.Series(forms, dtype=pl.Utf8)
+    distinct = normal.drop_nulls().unique()
+    if len(distinct) == 0:
+        return pl.Series([None] * len(normal), dtype=pl.Utf8)
+    hashes = hash_distinct(keyring, kind, distinct)
+    return normal.replace_strict(distinct, hashes, default=None, return_dtype=pl.Utf8)
+
+
+def _put(series: pl.Series, uniques: pl.Series, hashes: pl.Series) -> pl.Series:
+    """``series`` with each of its distinct values replaced by its hash (null: none)."""
+    known = hashes.is_not_null()
+    if not known.any():
         return pl.Series(series.name, [None] * len(series), dtype=pl.Utf8)
-    hashes = hash_distinct(keyring, kind, uniques)
-    return series.replace_strict(uniques, hashes, default=None, return_dtype=pl.Utf8)
+    return series.replace_strict(
+        uniques.filter(known), hashes.filter(known), default=None, return_dtype=pl.Utf8
+    )
 
 
 def _hash_recipients(events: pl.DataFrame, keyring: Keyring) -> tuple[pl.Series, pl.Series]:
@@ -271,13 +303,12 @@ def _fingerprints(content: pl.Series, keyring: Keyring) -> tuple[list[pl.Series]
     return [joined["content_key"], joined["content_bands"]], hash_terms(distinct, keys, keyring)
 
 
-#: Hashed event column <- (staged column, pseudonym kind, normaliser).
+#: Hashed event column <- (staged column, pseudonym kind, normaliser); the email column's
+#: two keys are made together (:func:`_email_keys`).
 _KEYED_COLUMNS: dict[str, tuple[str, str, Callable[[str], str | None] | None]] = {
     "ip_key": ("ip", "ip", None),
     "subnet_key": ("subnet", "subnet", None),
     "device_key": ("device_id", "device", None),
-    "email_pattern_key": ("email", "email_pattern", email_pattern),
-    "email_key": ("email", "email", normalize_email),
     "phone_key": ("phone", "phone", normalize_phone),
     "name_key": ("display_name", "name", normalize_name),
 }
@@ -336,7 +367,7 @@ def _assemble(
         del staged
         actor_key, recipients = _hash_recipients(frame, keyring)
         frame = frame.with_columns(actor_key, recipients)
-        pending = [column for column, _, _ in _KEYED_COLUMNS.values()]
+        frame = frame.with_columns(*_email_keys(keyring, frame["email"])).drop("email")
         for name, (column, kind, normalize) in _KEYED_COLUMNS.items():
             if name in background:
                 uniques, values = hashes.get(name)
@@ -347,10 +378,8 @@ def _assemble(
                 keys = _pseudonyms(keyring, kind, frame[column], normalize)
             if name == "name_key":
                 names = name_gram_table(keyring, frame[column], keys)
-            frame = frame.with_columns(keys.alias(name))
-            pending.remove(column)
-            if column not in pending:  # drop each raw column as soon as nothing needs it
-                frame = frame.drop(column)
+            # drop each raw column as soon as its pseudonyms exist
+            frame = frame.with_columns(keys.alias(name)).drop(column)
     finally:
         hashes.close()
     events = frame.select(pl.col(name).cast(dtype) for name, dtype in EVENT_SCHEMA.items())
