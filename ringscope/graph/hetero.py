@@ -172,6 +172,14 @@ def _edge_table(frame: pl.LazyFrame, src: str, dst: str) -> pl.DataFrame:
     ).collect()
 
 
+def _key_edges(
+    frame: pl.LazyFrame, src: tuple[str, pl.DataFrame], dst: tuple[str, pl.DataFrame]
+) -> pl.DataFrame:
+    """Edges between the nodes two key columns name, each given as ``(column, nodes)``."""
+    indexed = _with_index(_with_index(frame, src[0], src[1], "src_idx"), dst[0], dst[1], "dst_idx")
+    return _edge_table(indexed, "src_idx", "dst_idx")
+
+
 def _shared_bands(
     bands: pl.Series, first: np.ndarray, ts: np.ndarray
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -236,8 +244,7 @@ def _identity_uses(events: pl.DataFrame) -> pl.DataFrame:
 
 def _shared_edges(uses: pl.DataFrame, nodes: dict[str, pl.DataFrame], kind: str) -> pl.DataFrame:
     """(actor, item, ts) edges from exploded ``actor_key``/``key``/``ts`` rows."""
-    indexed = _with_index(uses.lazy(), "actor_key", nodes["actor"], "actor")
-    return _edge_table(_with_index(indexed, "key", nodes[kind], "item"), "actor", "item")
+    return _key_edges(uses.lazy(), ("actor_key", nodes["actor"]), ("key", nodes[kind]))
 
 
 _IS_MESSAGE = pl.col("message_key").is_not_null()
@@ -254,13 +261,9 @@ def _recipient_edges(events: pl.DataFrame, nodes: dict[str, pl.DataFrame]) -> pl
     )
     nodes["actor"] = _index(pl.concat([events["actor_key"], recipients["recipients"]]))
     nodes["message"] = _index(events["message_key"])  # nulls dropped: the message rows' keys
-    rcpt = _with_index(
-        _with_index(recipients.lazy(), "message_key", nodes["message"], "msg"),
-        "recipients",
-        nodes["actor"],
-        "rcpt",
+    return _key_edges(
+        recipients.lazy(), ("message_key", nodes["message"]), ("recipients", nodes["actor"])
     )
-    return _edge_table(rcpt, "msg", "rcpt")
 
 
 def _link_edges(
@@ -364,13 +367,9 @@ def _identity_edges(events: pl.DataFrame, nodes: dict[str, pl.DataFrame]) -> pl.
     """Identity nodes (into ``nodes``) and the (actor, has, identity) edges."""
     identities = _identity_uses(events)
     nodes["identity"] = _index(identities["identity"])
-    indexed = _with_index(
-        _with_index(identities.lazy(), "actor_key", nodes["actor"], "actor"),
-        "identity",
-        nodes["identity"],
-        "ident",
+    return _key_edges(
+        identities.lazy(), ("actor_key", nodes["actor"]), ("identity", nodes["identity"])
     )
-    return _edge_table(indexed, "actor", "ident")
 
 
 def _object_edges(
