@@ -242,11 +242,6 @@ def _identity_uses(events: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(parts)
 
 
-def _shared_edges(uses: pl.DataFrame, nodes: dict[str, pl.DataFrame], kind: str) -> pl.DataFrame:
-    """(actor, item, ts) edges from exploded ``actor_key``/``key``/``ts`` rows."""
-    return _key_edges(uses.lazy(), ("actor_key", nodes["actor"]), ("key", nodes[kind]))
-
-
 _IS_MESSAGE = pl.col("message_key").is_not_null()
 
 
@@ -384,7 +379,7 @@ def _object_edges(
         .collect()
     )
     nodes[kind] = _index(uses["key"])
-    return _shared_edges(uses, nodes, kind)
+    return _key_edges(uses.lazy(), ("actor_key", nodes["actor"]), ("key", nodes[kind]))
 
 
 def build_hetero_graph(events: pl.DataFrame) -> HeteroGraph:
