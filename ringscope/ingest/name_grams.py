@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from ringscope.ingest.normalize import map_distinct, normalize_name
+from ringscope.ingest.normalize import normalize_name
 from ringscope.privacy import HASH_HEX_LEN, Keyring
 
 __all__ = ["GRAM_KIND", "gram_text", "name_gram_table", "name_grams"]
@@ -64,14 +64,15 @@ def name_gram_table(keyring: Keyring, names: pl.Series, name_keys: pl.Series) ->
 
     Args:
         keyring: The keys (the same as for ``name_key``).
-        names: Raw display names, one per event (nulls allowed).
-        name_keys: The events' ``name_key`` (keyed hash of the normalised name).
+        names: Display names already normalised (:func:`normalize_name`; nulls allowed),
+            so the caller's one normalisation serves the keys and the trigrams.
+        name_keys: Their ``name_key`` (keyed hash of the normalised name).
 
     Returns:
         Columns ``name_key`` (str) and ``name_grams`` (list of uint64, sorted).
     """
     pairs = (
-        pl.DataFrame({"raw": names, "name_key": name_keys})
+        pl.DataFrame({"name": names, "name_key": name_keys})
         .drop_nulls()
         .unique(subset="name_key", keep="first", maintain_order=True)
     )
@@ -79,7 +80,7 @@ def name_gram_table(keyring: Keyring, names: pl.Series, name_keys: pl.Series) ->
     if pairs.height == 0:
         return pl.DataFrame(schema=schema)
     letters = (
-        map_distinct(pairs["raw"], normalize_name)
+        pairs["name"]
         .str.replace_all(_NOT_LETTER, " ")
         .str.replace_all(" +", " ")
         .str.strip_chars(" ")

@@ -128,7 +128,7 @@ def _stage(
         "actor_id",
         "event_type",
         "event_id",
-        _keys(keyring, "message", checked["message_id"]).alias("message_key"),
+        _pseudonyms(keyring, "message", checked["message_id"]).alias("message_key"),
         "target_id",
         "recipients",
         pl.Series("domains", resolver.domains(checked["urls"])),
@@ -162,15 +162,6 @@ def _traits(traits: pl.Series, urls: pl.Series) -> pl.Series:
     both = pl.concat_list(given.fill_null(pl.lit([], dtype=pl.List(pl.Utf8))), links)
     out = pl.when(pl.col("given").is_not_null() | (pl.col("n") > 0)).then(both.list.drop_nulls())
     return frame.select(out.alias("traits")).to_series()
-
-
-def _keys(keyring: Keyring, kind: str, series: pl.Series) -> pl.Series:
-    """Keyed hashes of a column (no normaliser), each distinct value hashed once, here."""
-    uniques = series.drop_nulls().unique()
-    if len(uniques) == 0:
-        return pl.Series(series.name, [None] * len(series), dtype=pl.Utf8)
-    hashes = hex_digests(keyring.hash_digests(kind, uniques.to_list()), len(uniques))
-    return series.replace_strict(uniques, hashes, default=None, return_dtype=pl.Utf8)
 
 
 def _list_keys(
@@ -246,6 +237,16 @@ def _email_keys(keyring: Keyring, emails: pl.Series) -> tuple[pl.Series, pl.Seri
     )
 
 
+def _name_keys(keyring: Keyring, names: pl.Series) -> tuple[pl.Series, pl.DataFrame]:
+    """``name_key`` and the keyed trigrams per distinct key (:func:`name_gram_table`):
+    each distinct display name normalised once for both."""
+    uniques = names.drop_nulls().unique()
+    normal = [normalize_name(value) for value in uniques.to_list()]
+    hashes = _form_hashes(keyring, "name", normal)
+    grams = name_gram_table(keyring, pl.Series(normal, dtype=pl.Utf8), hashes)
+    return _put(names, uniques, hashes).alias("name_key"), grams
+
+
 def _form_hashes(keyring: Keyring, kind: str, forms: list[str | None]) -> pl.Series:
     """Keyed hash of each normal form (null for None), each distinct form hashed once."""
     normal = pl.Series(forms, dtype=pl.Utf8)
@@ -304,13 +305,13 @@ def _fingerprints(content: pl.Series, keyring: Keyring) -> tuple[list[pl.Series]
 
 
 #: Hashed event column <- (staged column, pseudonym kind, normaliser); the email column's
-#: two keys are made together (:func:`_email_keys`).
+#: two keys are made together (:func:`_email_keys`), and display names with their
+#: trigrams (:func:`_name_keys`).
 _KEYED_COLUMNS: dict[str, tuple[str, str, Callable[[str], str | None] | None]] = {
     "ip_key": ("ip", "ip", None),
     "subnet_key": ("subnet", "subnet", None),
     "device_key": ("device_id", "device", None),
     "phone_key": ("phone", "phone", normalize_phone),
-    "name_key": ("display_name", "name", normalize_name),
 }
 
 
@@ -372,6 +373,8 @@ def _assemble(
         actor_key, recipients = _hash_recipients(frame, keyring)
         frame = frame.with_columns(actor_key, recipients)
         frame = frame.with_columns(*_email_keys(keyring, frame["email"])).drop("email")
+        name_key, names = _name_keys(keyring, frame["display_name"])
+        frame = frame.with_columns(name_key).drop("display_name")
         for name, (column, kind, normalize) in _KEYED_COLUMNS.items():
             if name in background:
                 uniques, values = hashes.get(name)
@@ -380,8 +383,6 @@ def _assemble(
                 )
             else:
                 keys = _pseudonyms(keyring, kind, frame[column], normalize)
-            if name == "name_key":
-                names = name_gram_table(keyring, frame[column], keys)
             # drop each raw column as soon as its pseudonyms exist
             frame = frame.with_columns(keys.alias(name)).drop(column)
     finally:
