@@ -9,8 +9,10 @@ sealed since:
 
 * events: a new event whose ``event_id`` the kept table or an earlier new event has is
   dropped (first in input order wins, as in the merge); the rest is put after the kept
-  table and sorted stably by time and actor, so ties keep input order: the kept rows
-  first, as in one sort of everything;
+  rows from the earliest new time on, and those are sorted stably by time and actor, so
+  ties keep input order, the kept rows first, as in one sort of everything (the kept
+  rows before that time come first either way; a stream's new events are mostly its
+  newest, so they are most of the table);
 * name trigrams: the new rows of names not seen yet;
 * rejects, input counts, duplicates and fields: added;
 * content vectors: merged from the kept term hashes and the new ones
@@ -98,9 +100,12 @@ def _appended(kept: IngestResult, parts: list[IngestResult]) -> IngestResult:
         ids.is_null() | (ids.is_first_distinct() & ~ids.is_in(kept.events["event_id"].implode()))
     ).to_series()
     dropped = int((~keep).sum())
-    events = pl.concat([kept.events, new.filter(keep)]).sort(
-        ["ts", "actor_id"], maintain_order=True
-    )
+    new = new.filter(keep)
+    # kept rows earlier than every new one stay first, in their order; only the rest moves
+    ts = kept.events["ts"]
+    cut = ts.search_sorted(new["ts"].min(), side="left") if new.height else ts.len()
+    tail = pl.concat([kept.events[cut:], new]).sort(["ts", "actor_id"], maintain_order=True)
+    events = pl.concat([kept.events[:cut], tail])
     names = [n for n in [kept.names, *(p.names for p in parts)] if n is not None and n.height]
     rejects = [r for r in [kept.rejects, *(p.rejects for p in parts)] if r.height]
     return IngestResult(

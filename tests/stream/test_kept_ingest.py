@@ -9,6 +9,7 @@ import gzip
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 
 from ringscope.ingest import IngestResult
@@ -23,13 +24,16 @@ KEYRING = Keyring(b"kept-ingest-secret-0123456789")
 @pytest.fixture(scope="module")
 def lines(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
     """A world's records in file order, with later copies of some earlier event ids (a
-    client's retries: the first copy must win however the segments fall)."""
+    client's retries: the first copy must win however the segments fall), and at the end
+    events from the start of the world under new ids (late deliveries: they sort into
+    the kept table, not after it)."""
     tmp = tmp_path_factory.mktemp("world")
     world = write_world(generate_world(WorldConfig(n_legit=200), seed=4), tmp)
     events = next(p for p in world if p.name.startswith("events"))
     with gzip.open(events, "rb") as fh:
         records = [line for line in fh.read().splitlines() if line.strip()]
-    return records + records[::97] + [b"not json"]
+    late = [r.replace(b'"event_id":"', b'"event_id":"late-') for r in records[:300]]
+    return records + records[::97] + [b"not json"] + late
 
 
 def _equal(a: IngestResult, b: IngestResult) -> None:
@@ -51,7 +55,7 @@ def test_appended_batches_equal_the_merge_of_every_segment(
     log, cache = tmp_path / "log", tmp_path / "cache"
     log.mkdir()
     kept = KeptIngest()
-    sizes = [len(lines) // 3, 700, 1, 1500, len(lines)]  # uneven batches, then the rest
+    sizes = [len(lines) // 3, 700, 1, 1500, len(lines) - 300, 300]  # the last: late
     start = 0
     for number, size in enumerate(sizes, 1):
         part = lines[start : start + size]
@@ -64,6 +68,8 @@ def test_appended_batches_equal_the_merge_of_every_segment(
         assert kept.last == ("merged all 1 segments" if number == 1 else "appended 1 segments")
         _equal(got, merge_ingested([cached_ingest(s, cache, KEYRING) for s in segments]))
     assert got.duplicates > 0 and got.rejects.height == 1
+    late = got.events.with_row_index().filter(pl.col("event_id").str.starts_with("late-"))
+    assert late.height > 0 and late["index"].min() < got.events.height // 10
     assert np.unique(got.events["event_id"].drop_nulls().to_numpy()).size == (
         got.events["event_id"].drop_nulls().len()
     )
