@@ -54,8 +54,9 @@ class RunState:
     # the verdict store read by the ``verdicts`` step (see ringscope/feedback/step.py)
     database_url: str | None = None
     feedback: Feedback | None = None
-    # an ingest made beforehand (the stream's cached segments): the ingest step takes it
-    ingested: IngestResult | None = None
+    # an ingest made beforehand, or made by the ingest step from the stream's cached
+    # segments (a callable, so the step's time is the merge's): the ingest step takes it
+    ingested: IngestResult | Callable[[], IngestResult] | None = None
     # a stream's models kept between micro-batches (None: fit everything, as a batch run)
     models: ModelCache | None = None
     tables: dict[str, pl.DataFrame] = field(default_factory=dict)

@@ -1,8 +1,10 @@
 """One micro-batch: every sealed segment and dropped file -> a new published snapshot.
 
 Runs in the worker process (:mod:`.child`). Sealed segments are ingested once each and
-kept (:mod:`.ingest_cache`); the dropped files (few, and de-duplicated against the log
-by ``event_id`` like any input) are read again each time. The merged ingest goes into
+kept (:mod:`.ingest_cache`); the worker keeps the last batch's merge of them and appends
+the segments sealed since (:mod:`.kept_ingest`); the dropped files (few, and
+de-duplicated against the log by ``event_id`` like any input) are read again when they
+change. The merged ingest goes into
 the same :func:`ringscope.pipeline.run_pipeline` as ``ringscope run`` (every later step
 runs on the whole history, except that the learned risk model is fitted again only on
 the schedule of :mod:`ringscope.ranking.kept_models` and scores the batches between
@@ -21,13 +23,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from ringscope.config import RunConfig
-from ringscope.ingest import ingest
+from ringscope.ingest import IngestResult, ingest
 from ringscope.pipeline import run_pipeline
 from ringscope.privacy import load_keyring
 from ringscope.ranking.kept_models import ModelCache
 from ringscope.stream.compact import finish_compaction, rebase_generation
-from ringscope.stream.ingest_cache import cached_ingest, merge_ingested
+from ringscope.stream.ingest_cache import cached_ingest
 from ringscope.stream.kept_file import COMPACTED, load_kept, save_kept
+from ringscope.stream.kept_ingest import KeptIngest, files_signature
 from ringscope.stream.log import stream_dirs
 
 __all__ = ["run_stream_batch"]
@@ -37,6 +40,11 @@ __all__ = ["run_stream_batch"]
 #: generation they were kept under (a new process starts from the root's kept file; see
 #: :mod:`ringscope.ranking.kept_models` and :mod:`.kept_file`)
 _KEPT: dict[Path, tuple[int, ModelCache]] = {}
+
+
+#: the merged ingest of each stream root's sealed segments, appended to by each batch
+#: (:mod:`.kept_ingest`; a new process merges the cached segments once)
+_INGESTS: dict[Path, KeptIngest] = {}
 
 
 def _models(root: Path, generation: int) -> ModelCache:
@@ -63,14 +71,24 @@ def run_stream_batch(root: Path, *, config: Path | None = None, demo_key: bool =
     inputs = [p for p in (dropped, sealed) if p.is_dir() and any(p.iterdir())]
     generation = rebase_generation(root)
     models = _models(root, generation)
-    ingested = None  # the Spark engine reads the files itself
-    if cfg.engine == "local":
-        parts = []
-        if dropped in inputs:  # sorted before the log, as ``ringscope run`` orders its inputs
-            parts.append(ingest([dropped], keyring=keyring, max_reject_rate=1.0, keep_terms=True))
+
+    def merged() -> IngestResult:
+        drops = sorted(p for p in dropped.rglob("*") if p.is_file()) if dropped in inputs else []
         cache = root / "stream" / "cache"
-        parts += [cached_ingest(s, cache, keyring) for s in sorted(sealed.glob("seg-*.jsonl"))]
-        ingested = merge_ingested(parts)
+        return _INGESTS.setdefault(root, KeptIngest()).merged(
+            (keyring.fingerprint, generation, files_signature(drops)),
+            sorted(sealed.glob("seg-*.jsonl")),
+            lambda segment: cached_ingest(segment, cache, keyring),
+            # sorted before the log, as ``ringscope run`` orders its inputs
+            lambda: (
+                ingest([dropped], keyring=keyring, max_reject_rate=1.0, keep_terms=True)
+                if drops
+                else None
+            ),
+        )
+
+    # made by the ingest step, so the manifest times it; the Spark engine reads the files
+    ingested = merged if cfg.engine == "local" else None
     snapshot = run_pipeline(
         inputs, root, config=cfg, keyring=keyring, ingested=ingested, models=models
     )
