@@ -60,11 +60,22 @@ def _event_facts(events: pl.DataFrame, key_to_idx: pl.DataFrame) -> pl.LazyFrame
     events; an actor with a suspension event gets its all-event counts again from its own
     events, which differ only where the suspension carried a message, device or IP.
     """
-    acting = pl.col("event_type") != "suspension"
+    acting = pl.col("acting")
+    kind = pl.col("event_type")
     ev = (
         events.lazy()
-        .select("actor_key", "ts", "event_type", "message_key", "device_key", "ip_key")
+        .select(
+            "actor_key",
+            "ts",
+            (kind != "suspension").alias("acting"),
+            (kind == "signup").alias("signup"),
+            (kind == "login").alias("login"),
+            "message_key",
+            "device_key",
+            "ip_key",
+        )
         .join(key_to_idx.lazy(), on="actor_key")
+        .drop("actor_key")
         .collect()
     )
     keys = {"message_key": "messages", "device_key": "devices", "ip_key": "ips"}
@@ -74,11 +85,11 @@ def _event_facts(events: pl.DataFrame, key_to_idx: pl.DataFrame) -> pl.LazyFrame
         .agg(
             pl.col("ts").min().alias("first_ts"),
             pl.col("ts").max().alias("last_ts"),
-            pl.col("ts").filter(pl.col("event_type") == "signup").min().alias("signup_ts"),
+            pl.col("ts").filter("signup").min().alias("signup_ts"),
             pl.len().alias("n_events"),
             pl.col("ts").filter(~acting).min().alias("suspended_ts"),
             acting.sum().alias("acting_events"),
-            (pl.col("event_type") == "login").sum().alias("acting_logins"),
+            pl.col("login").sum().alias("acting_logins"),
             (pl.col("ts").filter(acting) // DAY_MS).n_unique().alias("acting_days"),
             pl.col("ts").filter(acting).min().alias("acting_first_ts"),
             pl.col("ts").filter(acting).max().alias("acting_last_ts"),
