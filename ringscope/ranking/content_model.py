@@ -40,7 +40,6 @@ supervised probability, else the label-free mean) for the cluster signal
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -324,20 +323,12 @@ def actor_content_features(msgs: Messages, scores: ContentScores) -> pl.DataFram
 
 
 def content_scores(msgs: Messages, labels: pl.DataFrame, cfg: ContentModelConfig) -> ContentScores:
-    """Supervised and label-free scores of every message (see the module docstring).
-
-    The two read nothing of each other's and their fits and products run outside the
-    GIL, so the label-free scores are made on a second thread (each has its own seeded
-    generator: the same numbers as one after the other).
-    """
+    """Supervised and label-free scores of every message (see the module docstring)."""
+    supervised, sup_report = supervised_scores(msgs, labels, cfg)
     anomalies = anomaly_counts(msgs)
-    if msgs.content is not None:
-        msgs.content.idf()  # kept by the vectors: made once here, not by both threads
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        free_job = pool.submit(label_free_scores, msgs, anomalies, cfg) if cfg.label_free else None
-        supervised, sup_report = supervised_scores(msgs, labels, cfg)
-        free, free_report = (
-            free_job.result() if free_job is not None else (np.zeros(msgs.n), {"used": False})
-        )
+    if cfg.label_free:
+        free, free_report = label_free_scores(msgs, anomalies, cfg)
+    else:
+        free, free_report = np.zeros(msgs.n), {"used": False}
     report = {"messages": msgs.n, "supervised": sup_report, "label_free": free_report}
     return ContentScores(supervised, free, anomalies, report)

@@ -8,7 +8,6 @@ snapshot's main tables into ``state.tables``.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -56,6 +55,17 @@ def ranking_step(state: RunState) -> dict[str, Any]:
     """Actor features and risk, clusters with signals and scores, flagged accounts, and
     the snapshot's main tables (actors, clusters, members, edges, evidence)."""
     cfg = state.config.scoring
+    features = with_freshness(
+        actor_features(state.ingest.events, state.graph), fresh_days=cfg.fresh_days
+    )
+    ids = features.select("actor", "actor_id")
+    members = state.communities.join(ids, on="actor")
+    cluster_ids = members.group_by("community").agg(
+        pl.col("actor_id")
+        .map_batches(lambda s: pl.Series([cluster_id_for(s.to_list())]), returns_scalar=True)
+        .alias("cluster_id")
+    )
+    members = members.join(cluster_ids, on="community")
     events = state.ingest.events
     labels = with_extra_labels(
         actor_labels(
@@ -69,20 +79,7 @@ def ranking_step(state: RunState) -> dict[str, Any]:
         now=int(events["ts"].max() or 0),
         source="verdict",
     )
-    # The content model and the actor features read nothing of each other's: the one
-    # runs on a second thread while the other is made (both mostly outside the GIL).
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        content_job = pool.submit(_content, state, labels)
-        features = with_freshness(actor_features(events, state.graph), fresh_days=cfg.fresh_days)
-        ids = features.select("actor", "actor_id")
-        members = state.communities.join(ids, on="actor")
-        cluster_ids = members.group_by("community").agg(
-            pl.col("actor_id")
-            .map_batches(lambda s: pl.Series([cluster_id_for(s.to_list())]), returns_scalar=True)
-            .alias("cluster_id")
-        )
-        members = members.join(cluster_ids, on="community")
-        content, content_report = content_job.result()
+    content, content_report = _content(state, labels)
     learned = _learned_risk(state, features, labels, content)
     if learned.risk is None:  # no learned model: member_risk carries no weight
         cfg = cfg.model_copy(update={"weights": cfg.weights | {"member_risk": 0.0}})
