@@ -51,24 +51,83 @@ def _recipient_facts(hg: HeteroGraph) -> pl.LazyFrame:
     )
 
 
-def actor_features(events: pl.DataFrame, hg: HeteroGraph) -> pl.DataFrame:
-    """One row per actor that acted: times, volumes, labels, contacts and infrastructure."""
-    actors = hg.nodes["actor"].filter(pl.col("actor_id").is_not_null())
-    key_to_idx = actors.select(pl.col("key").alias("actor_key"), pl.col("idx").alias("actor"))
+def _event_facts(events: pl.DataFrame, key_to_idx: pl.DataFrame) -> pl.LazyFrame:
+    """Per actor: times and counts over all its events, and (``acting_*``) over its events
+    other than suspensions, the ones the risk model reads (a suspension is the label, so
+    it must not show in the features the label is learned from).
+
+    One join and one pass serve both. The distinct counts are made once, over the acting
+    events; an actor with a suspension event gets its all-event counts again from its own
+    events, which differ only where the suspension carried a message, device or IP.
+    """
+    acting = pl.col("acting")
+    kind = pl.col("event_type")
     ev = (
         events.lazy()
-        .select("actor_key", "ts", "event_type", "message_key", "device_key", "ip_key")
+        .select(
+            "actor_key",
+            "ts",
+            (kind != "suspension").alias("acting"),
+            (kind == "signup").alias("signup"),
+            (kind == "login").alias("login"),
+            "message_key",
+            "device_key",
+            "ip_key",
+        )
         .join(key_to_idx.lazy(), on="actor_key")
+        .drop("actor_key")
+        .collect()
     )
-    base = ev.group_by("actor").agg(
-        pl.col("ts").min().alias("first_ts"),
-        pl.col("ts").max().alias("last_ts"),
-        pl.col("ts").filter(pl.col("event_type") == "signup").min().alias("signup_ts"),
-        pl.len().alias("n_events"),
-        pl.col("message_key").drop_nulls().n_unique().alias("n_messages"),
-        pl.col("ts").filter(pl.col("event_type") == "suspension").min().alias("suspended_ts"),
-        pl.col("device_key").drop_nulls().n_unique().alias("n_devices"),
-        pl.col("ip_key").drop_nulls().n_unique().alias("n_ips"),
+    keys = {"message_key": "messages", "device_key": "devices", "ip_key": "ips"}
+    base = (
+        ev.lazy()
+        .group_by("actor")
+        .agg(
+            pl.col("ts").min().alias("first_ts"),
+            pl.col("ts").max().alias("last_ts"),
+            pl.col("ts").filter("signup").min().alias("signup_ts"),
+            pl.len().alias("n_events"),
+            pl.col("ts").filter(~acting).min().alias("suspended_ts"),
+            acting.sum().alias("acting_events"),
+            pl.col("login").sum().alias("acting_logins"),
+            (pl.col("ts").filter(acting) // DAY_MS).n_unique().alias("acting_days"),
+            pl.col("ts").filter(acting).min().alias("acting_first_ts"),
+            pl.col("ts").filter(acting).max().alias("acting_last_ts"),
+            *(
+                pl.col(key).filter(acting).drop_nulls().n_unique().alias(f"acting_{name}")
+                for key, name in keys.items()
+            ),
+        )
+    )
+    suspended = ev.lazy().filter(~acting).select("actor").unique()
+    redone = (
+        ev.lazy()
+        .join(suspended, on="actor", how="semi")
+        .group_by("actor")
+        .agg(pl.col(key).drop_nulls().n_unique().alias(f"all_{name}") for key, name in keys.items())
+    )
+    return base.join(redone, on="actor", how="left").with_columns(
+        pl.coalesce(f"all_{name}", f"acting_{name}").alias(f"n_{name}") for name in keys.values()
+    )
+
+
+def actor_features(events: pl.DataFrame, hg: HeteroGraph) -> pl.DataFrame:
+    """One row per actor that acted: times, volumes, labels, contacts and infrastructure;
+    the ``acting_*`` columns count the same without suspension events (see
+    :func:`_event_facts`)."""
+    actors = hg.nodes["actor"].filter(pl.col("actor_id").is_not_null())
+    key_to_idx = actors.select(pl.col("key").alias("actor_key"), pl.col("idx").alias("actor"))
+    base = _event_facts(events, key_to_idx).select(
+        "actor",
+        "first_ts",
+        "last_ts",
+        "signup_ts",
+        "n_events",
+        "n_messages",
+        "suspended_ts",
+        "n_devices",
+        "n_ips",
+        pl.col("^acting_.*$"),
     )
     reporters = (
         hg.edges[("actor", "reported", "actor")]
@@ -91,7 +150,7 @@ def actor_features(events: pl.DataFrame, hg: HeteroGraph) -> pl.DataFrame:
             .cast(pl.Int64),
         )
     )
-    return out.sort("actor").collect()
+    return out.select(pl.exclude("^acting_.*$"), pl.col("^acting_.*$")).sort("actor").collect()
 
 
 def with_freshness(features: pl.DataFrame, *, fresh_days: float) -> pl.DataFrame:

@@ -54,6 +54,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,9 +67,9 @@ from scipy.stats import rankdata
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
+from threadpoolctl import threadpool_limits
 
 from ringscope.config import RiskModelConfig
-from ringscope.graph.hetero import HeteroGraph
 from ringscope.ranking.content_model import ACTOR_CONTENT_FEATURES
 from ringscope.ranking.neighbour_features import neighbour_aggregates
 from ringscope.ranking.pu import pu_adjusted
@@ -174,8 +177,6 @@ class _Inputs:
 
 
 def _model_inputs(
-    events: pl.DataFrame,
-    hg: HeteroGraph,
     features: pl.DataFrame,
     evidence_edges: pl.DataFrame,
     cfg: RiskModelConfig,
@@ -183,7 +184,7 @@ def _model_inputs(
     embeddings: pl.DataFrame | None,
     embeddings_use_labels: bool,
 ) -> _Inputs:
-    table = activity_matrix(events, hg, features)
+    table = activity_matrix(features)
     names = list(ACTIVITY_FEATURES)
     if content is not None:
         table = table.join(content, on="actor", how="left").with_columns(
@@ -206,42 +207,34 @@ def _model_inputs(
     return _Inputs(actors, ids["actor_id"].to_list(), names, x, adjacency, emb, emb_note)
 
 
-def activity_matrix(events: pl.DataFrame, hg: HeteroGraph, features: pl.DataFrame) -> pl.DataFrame:
+def activity_matrix(features: pl.DataFrame) -> pl.DataFrame:
     """One row per actor of ``features``: ``actor`` and the :data:`ACTIVITY_FEATURES`.
 
-    Counts and times come from the events without ``suspension`` records, so a label
-    never shows up in its own features (a suspension is an event of the suspended actor).
+    Counts and times come from the events without ``suspension`` records (the
+    ``acting_*`` columns of :func:`~ringscope.ranking.features.actor_features`), so a
+    label never shows up in its own features (a suspension is an event of the suspended
+    actor).
     """
-    keys = (
-        hg.nodes["actor"]
-        .lazy()
-        .select(pl.col("key").alias("actor_key"), pl.col("idx").alias("actor"))
-    )
-    acts = (
-        events.lazy()
-        .filter(pl.col("event_type") != "suspension")
-        .select("actor_key", "ts", "event_type", "message_key", "device_key", "ip_key")
-        .join(keys, on="actor_key")
-    )
-    per_actor = acts.group_by("actor").agg(
-        pl.len().alias("n_events"),
-        pl.col("message_key").drop_nulls().n_unique().alias("n_messages"),
-        (pl.col("event_type") == "login").sum().alias("n_logins"),
-        (pl.col("ts") // DAY_MS).n_unique().alias("n_active_days"),
-        pl.col("device_key").drop_nulls().n_unique().alias("n_devices"),
-        pl.col("ip_key").drop_nulls().n_unique().alias("n_ips"),
-        ((pl.col("ts").max() - pl.col("ts").min()) / DAY_MS).alias("span_days"),
-        pl.col("ts").filter(pl.col("event_type") == "signup").min().alias("signup_ts"),
-        pl.col("ts").max().alias("last_act_ts"),
-    )
+    acted = pl.col("acting_events") > 0  # else every count is missing, as for no events
     recipients = pl.col("n_recipients").cast(pl.Float64)
     return (
         features.lazy()
-        .select("actor", "n_reporters", "n_recipients", "n_strangers", "n_oneshot_strangers")
-        .join(per_actor, on="actor", how="left")
-        .with_columns(
+        .select(
+            "actor",
+            "n_reporters",
+            "n_recipients",
+            "n_strangers",
+            "n_oneshot_strangers",
+            *(
+                pl.when(acted).then(pl.col(f"acting_{name}")).alias(f"n_{name}")
+                for name in ("events", "messages", "logins", "devices", "ips")
+            ),
+            pl.when(acted).then(pl.col("acting_days")).alias("n_active_days"),
+            ((pl.col("acting_last_ts") - pl.col("acting_first_ts")) / DAY_MS).alias("span_days"),
             pl.col("signup_ts").is_not_null().cast(pl.Float64).alias("has_signup"),
-            ((pl.col("last_act_ts") - pl.col("signup_ts")) / DAY_MS).alias("days_since_signup"),
+            ((pl.col("acting_last_ts") - pl.col("signup_ts")) / DAY_MS).alias("days_since_signup"),
+        )
+        .with_columns(
             (pl.col("n_strangers") / recipients).alias("stranger_share"),
             (pl.col("n_oneshot_strangers") / recipients).alias("oneshot_share"),
             (recipients / pl.col("n_messages")).alias("recipients_per_message"),
@@ -385,8 +378,6 @@ def _skip(reason: str, **facts: Any) -> LearnedRisk:
 
 
 def fit_learned_risk(
-    events: pl.DataFrame,
-    hg: HeteroGraph,
     features: pl.DataFrame,
     evidence_edges: pl.DataFrame,
     cfg: RiskModelConfig,
@@ -400,10 +391,8 @@ def fit_learned_risk(
     """Cross-fit the risk model on the run's labels; heuristic when labels are few.
 
     Args:
-        events: the run's event table (``actor_key``, ``ts``, ``event_type``, keys).
-        hg: the typed graph (actor keys to actor indices).
         features: :func:`ringscope.ranking.features.actor_features` output (with
-            ``known_bad``).
+            ``known_bad`` and the ``acting_*`` counts).
         evidence_edges: actor–actor coordination edges (``src``, ``dst``).
         cfg: the risk model settings.
         labels: the run's actor labels (:data:`~ringscope.ranking.labels.LABEL_SCHEMA`).
@@ -431,7 +420,7 @@ def fit_learned_risk(
         return _skip("too few unlabelled actors to cross-fit", n_positives=n_pos)
 
     design = _model_inputs(
-        events, hg, features, evidence_edges, cfg, content, embeddings, embeddings_use_labels
+        features, evidence_edges, cfg, content, embeddings, embeddings_use_labels
     )
     actors, x, adjacency, emb = design.actors, design.x, design.adjacency, design.emb
     positive, flagged, legit = given.positive, given.flagged, given.legit
@@ -443,11 +432,12 @@ def fit_learned_risk(
     )
     risk = np.zeros(len(actors))
     blend_logit = np.zeros((len(actors), 1))  # out-of-fold anchored log-odds
-    chosen, val_aurocs, label_freqs, models, platts = [], [], [], [], []
-    for k, (_, held_out) in enumerate(folds):
-        val = folds[(k + 1) % cfg.folds][1]
+    chosen, val_aurocs, label_freqs, platts = [], [], [], []
+
+    def fit_fold(k: int) -> GraphRiskModel:
+        held_out, val = folds[k][1], folds[(k + 1) % cfg.folds][1]
         train = np.setdiff1d(np.arange(len(actors)), np.concatenate([held_out, val]))
-        model = GraphRiskModel(
+        return GraphRiskModel(
             seed=cfg.seed + k,
             candidates=_CANDIDATES,
             selection=cfg.selection,
@@ -463,6 +453,10 @@ def fit_learned_risk(
             sample_weight=weight,
             structure=structure,
         )
+
+    models = _in_threads(fit_fold, cfg.folds)
+    for k, ((_, held_out), model) in enumerate(zip(folds, models, strict=True)):
+        val = folds[(k + 1) % cfg.folds][1]
         p = model.fitted_proba()[:, 1]
         if anchor is not None:  # calibrated after the loop, on every fold at once
             blend_logit[held_out] = _anchor_logit(p, anchor)[held_out]
@@ -472,7 +466,6 @@ def fit_learned_risk(
             risk[held_out] = pu_adjusted(p[held_out], freq)
             label_freqs.append(freq)
             platts.append(None)
-        models.append(model)
         chosen.append(model.chosen_)
         val_aurocs.append(model.val_auroc_)
     if anchor is not None:
@@ -508,10 +501,25 @@ def fit_learned_risk(
     return LearnedRisk(pl.DataFrame({"actor": actors, "learned_risk": risk}), report, kept)
 
 
+def _in_threads(fit: Callable[[int], GraphRiskModel], folds: int) -> list[GraphRiskModel]:
+    """``fit(k)`` of every fold, on one thread per core.
+
+    The folds are independent and seeded, and the learners' work (tree building,
+    boosting, BLAS) runs outside the GIL, so two cores fit two folds at once: the models
+    are the same bits as fitted one after the other. BLAS stays at one thread for the
+    whole section (see :mod:`ringscope.ranking.risk_model`), set here once because a
+    limit that each fit set and restored on its own would, with fits overlapping, restore
+    the library's default under a fit still running.
+    """
+    with (
+        threadpool_limits(limits=1, user_api="blas"),
+        ThreadPoolExecutor(max_workers=min(folds, os.cpu_count() or 1)) as pool,
+    ):
+        return list(pool.map(fit, range(folds)))
+
+
 def score_learned_risk(
     kept: KeptRisk,
-    events: pl.DataFrame,
-    hg: HeteroGraph,
     features: pl.DataFrame,
     evidence_edges: pl.DataFrame,
     cfg: RiskModelConfig,
@@ -528,7 +536,7 @@ def score_learned_risk(
     arrived since the fit reach the features without the trees learning from them.
     """
     given = _given_labels(features, labels)
-    design = _model_inputs(events, hg, features, evidence_edges, cfg, content, None, False)
+    design = _model_inputs(features, evidence_edges, cfg, content, None, False)
     folds = len(kept.models)
     fold_of = np.array(
         [kept.fold_of.get(a, _hashed_fold(a, folds)) for a in design.actor_ids], dtype=np.int64

@@ -156,7 +156,7 @@ def _learned_risk(
     state: RunState, features: pl.DataFrame, labels: pl.DataFrame, content: pl.DataFrame | None
 ) -> LearnedRisk:
     """The learned actor risk: fitted, or (a stream between refits) scored by kept models."""
-    args = (state.ingest.events, state.graph, features, state.evidence.edges)
+    args = (features, state.evidence.edges)
     cfg = state.config.risk_model
     cache = state.models
     if cache is None:
