@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from ringscope.stream.worker import BatchWorker
 
 
@@ -19,19 +21,17 @@ def _pids(worker: BatchWorker, root: Path, jobs: int) -> list[int]:
     return pids
 
 
-def test_a_worker_above_the_absolute_bound_stays_while_its_memory_holds(tmp_path: Path) -> None:
-    worker = BatchWorker(tmp_path / "batches.log", max_rss_mb=1, max_rss_growth=1.5)
+@pytest.mark.parametrize(
+    ("growth", "processes"),
+    [(1.5, 1), (0.5, 2)],
+    ids=["above-the-absolute-bound-stays-while-its-memory-holds", "grown-past-the-bound-replaced"],
+)
+def test_a_worker_is_replaced_only_when_its_memory_grows(
+    tmp_path: Path, growth: float, processes: int
+) -> None:
+    worker = BatchWorker(tmp_path / "batches.log", max_rss_mb=1, max_rss_growth=growth)
     try:
         pids = _pids(worker, tmp_path, 2)
     finally:
         worker.close()
-    assert len(set(pids)) == 1
-
-
-def test_a_worker_whose_memory_grows_past_the_bound_is_replaced(tmp_path: Path) -> None:
-    worker = BatchWorker(tmp_path / "batches.log", max_rss_mb=1, max_rss_growth=0.5)
-    try:
-        pids = _pids(worker, tmp_path, 2)
-    finally:
-        worker.close()
-    assert len(set(pids)) == 2
+    assert len(set(pids)) == processes
