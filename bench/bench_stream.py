@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gzip
 import json
 import os
 import shutil
@@ -259,10 +258,7 @@ def main() -> None:
     args = parser.parse_args()
 
     world = common.cached_world(args.legit, args.seed)
-    events_file = world / "events.jsonl.gz"
-    with gzip.open(events_file, "rb") as fh:
-        events = [orjson.loads(line) for line in fh if line.strip()]
-    events.sort(key=lambda e: str(e["ts"]))
+    events = common.events_in_time_order(world)
     truth = json.loads((world / "truth.json").read_text())
     ring_members = {a for ring in truth["rings"] for a in ring["members"]}
     members_with_events = ring_members & {e["actor_id"] for e in events}
@@ -309,7 +305,7 @@ def main() -> None:
         orjson.loads(x) for x in (root / "stream" / "batches.jsonl").read_bytes().split(b"\n") if x
     ]
     batch_root = OUT / "batch"
-    ringscope("run", str(events_file), "--out", str(batch_root))
+    ringscope("run", str(world / "events.jsonl.gz"), "--out", str(batch_root))
     jaccard = {
         "stream": common.evaluate(root, world, OUT / "eval-stream.json")["weighted_jaccard"],
         "batch": common.evaluate(batch_root, world, OUT / "eval-batch.json")["weighted_jaccard"],

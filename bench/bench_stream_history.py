@@ -4,8 +4,9 @@ python bench/bench_stream_history.py --world DIR [--histories 120000 500000 2020
     [--batch 20000] [--segment 20000] [--out DIR]
 
 The world's events (``events.jsonl.gz``) are sorted by time (as ``bench_stream.py``
-sorts them), de-duplicated by idempotency key and written as canonical lines, the way
-``POST /v1/events`` logs them, into sealed segments of ``--segment`` events (what a
+sorts them), de-duplicated by idempotency key and appended as canonical lines to the
+stream's own log (:class:`ringscope.stream.log.EventLog`, as ``POST /v1/events`` appends
+them, without the request's validation), sealed every ``--segment`` events (what a
 replay at 2,000 events/s and a 10 s batch interval seals) under a fresh stream root.
 For each history size, in rising order, the root is filled up to that size and one
 micro-batch is run to warm the ingest cache and the kept risk model, then ``--batch``
@@ -24,7 +25,6 @@ is reset before each batch) and its RSS after. Prints a Markdown table and write
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import shutil
@@ -32,11 +32,12 @@ import time
 from pathlib import Path
 
 import common
-import orjson
 from common import SECRET
 
+from ringscope.ingest.rejects import empty_rejects
 from ringscope.snapshot import latest_snapshot, read_manifest
-from ringscope.stream.check import canonical_line, event_key
+from ringscope.stream.check import CheckedEvents, canonical_line, event_key
+from ringscope.stream.log import EventLog
 from ringscope.stream.worker import BatchWorker
 
 _TICKS = os.sysconf("SC_CLK_TCK")
@@ -54,32 +55,29 @@ def _status_mb(pid: int, key: str) -> float:
     return 0.0
 
 
-def _sorted_lines(world: Path) -> list[bytes]:
-    """The world's events as the log would hold them: time order, one line per key."""
-    with gzip.open(world / "events.jsonl.gz", "rb") as fh:
-        events = [orjson.loads(line) for line in fh if line.strip()]
-    events.sort(key=lambda e: str(e["ts"]))
+def _sorted_lines(world: Path) -> list[tuple[bytes, str]]:
+    """The world's events as the log would hold them: time order, one line per key,
+    each with its key."""
     seen: set[str] = set()
     lines = []
-    for event in events:
+    for event in common.events_in_time_order(world):
         line = canonical_line(event)
         key = event_key(event, line)
         if key not in seen:
             seen.add(key)
-            lines.append(line)
+            lines.append((line, key))
     return lines
 
 
-def _seal(root: Path, lines: list[bytes], start: int, stop: int, segment: int) -> None:
-    """Write lines[start:stop] as sealed segments of ``segment`` lines."""
-    sealed = root / "stream" / "log"
-    sealed.mkdir(parents=True, exist_ok=True)
-    number = len(list(sealed.glob("seg-*.jsonl")))
+def _seal(
+    log: EventLog, lines: list[tuple[bytes, str]], start: int, stop: int, segment: int
+) -> None:
+    """Append lines[start:stop] to the log, sealing every ``segment`` lines."""
     for k in range(start, stop, segment):
-        number += 1
-        (sealed / f"seg-{number:08d}.jsonl").write_bytes(
-            b"\n".join(lines[k : min(stop, k + segment)]) + b"\n"
-        )
+        chunk = lines[k : min(stop, k + segment)]
+        accepted = [(i, line, key) for i, (line, key) in enumerate(chunk)]
+        log.append(CheckedEvents(accepted, empty_rejects()))
+        log.seal()
 
 
 def _batch(worker: BatchWorker, root: Path) -> dict:
@@ -120,20 +118,22 @@ def main() -> None:
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     worker = BatchWorker(root / "stream" / "batches.log", max_runs=10**6, max_rss_mb=float("inf"))
+    log = EventLog(root).open("bench_stream_history")
     results, filled = [], 0
     try:
         for history in sorted(args.histories):
             if history + args.batch > len(lines):
                 raise SystemExit(f"the world has {len(lines)} events, fewer than {history} + batch")
-            _seal(root, lines, filled, history, args.segment)
+            _seal(log, lines, filled, history, args.segment)
             warm = _batch(worker, root)
-            _seal(root, lines, history, history + args.batch, args.segment)
+            _seal(log, lines, history, history + args.batch, args.segment)
             timed = _batch(worker, root)
             filled = history + args.batch
             results.append({"history": history, "warm": warm, "timed": timed})
             print(json.dumps(results[-1]), flush=True)
     finally:
         worker.close()
+        log.close()
     steps = list(results[0]["timed"]["steps"])
     print("| history → batch | load | " + " | ".join(steps) + " | wall | CPU | peak RSS MB |")
     print("|---" * (len(steps) + 5) + "|")

@@ -6,14 +6,18 @@ Benchmarks run as scripts (``python bench/bench_x.py``), so this directory is fi
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
-__all__ = ["OUT", "SECRET", "cached_world", "evaluate", "ringscope"]
+import orjson
+
+__all__ = ["OUT", "SECRET", "cached_world", "evaluate", "events_in_time_order", "ringscope"]
 
 OUT = Path(__file__).resolve().parent / "out"
 """Generated worlds, snapshots and result files (git-ignored)."""
@@ -58,3 +62,12 @@ def evaluate(snapshot: Path, world_dir: Path, report: Path) -> dict:
         str(report),
     )
     return json.loads(report.read_text())
+
+
+def events_in_time_order(world_dir: Path) -> list[dict[str, Any]]:
+    """A world's events (``events.jsonl.gz``) sorted by their timestamp, as a stream
+    replay posts them."""
+    with gzip.open(world_dir / "events.jsonl.gz", "rb") as fh:
+        events = [orjson.loads(line) for line in fh if line.strip()]
+    events.sort(key=lambda e: str(e["ts"]))
+    return events

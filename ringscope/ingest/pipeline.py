@@ -216,18 +216,26 @@ def _pseudonyms(
 ) -> pl.Series:
     """Keyed hashes of a column: each distinct value normalised once, each distinct
     normal form hashed once, and one pass over the column to put the hashes in."""
-    uniques = series.drop_nulls().unique()
     if normalize is None:
+        uniques = series.drop_nulls().unique()
         return _put(series, uniques, hash_distinct(keyring, kind, uniques))
-    normal = [normalize(value) for value in uniques.to_list()]
+    uniques, normal = _distinct_normal(series, normalize)
     return _put(series, uniques, _form_hashes(keyring, kind, normal))
+
+
+def _distinct_normal(
+    series: pl.Series, normalize: Callable[[str], str | None]
+) -> tuple[pl.Series, list[str | None]]:
+    """The distinct values of ``series`` and the normal form of each (None: invalid),
+    each value normalised once: the normalisers are Python calls, the costly part."""
+    uniques = series.drop_nulls().unique()
+    return uniques, [normalize(value) for value in uniques.to_list()]
 
 
 def _email_keys(keyring: Keyring, emails: pl.Series) -> tuple[pl.Series, pl.Series]:
     """``email_key`` and ``email_pattern_key``: each distinct address normalised once,
     its pattern taken from that normal form."""
-    uniques = emails.drop_nulls().unique()
-    normal = [normalize_email(value) for value in uniques.to_list()]
+    uniques, normal = _distinct_normal(emails, normalize_email)
     patterns = [None if email is None else normal_email_pattern(email) for email in normal]
     return (
         _put(emails, uniques, _form_hashes(keyring, "email", normal)).alias("email_key"),
@@ -240,8 +248,7 @@ def _email_keys(keyring: Keyring, emails: pl.Series) -> tuple[pl.Series, pl.Seri
 def _name_keys(keyring: Keyring, names: pl.Series) -> tuple[pl.Series, pl.DataFrame]:
     """``name_key`` and the keyed trigrams per distinct key (:func:`name_gram_table`):
     each distinct display name normalised once for both."""
-    uniques = names.drop_nulls().unique()
-    normal = [normalize_name(value) for value in uniques.to_list()]
+    uniques, normal = _distinct_normal(names, normalize_name)
     hashes = _form_hashes(keyring, "name", normal)
     grams = name_gram_table(keyring, pl.Series(normal, dtype=pl.Utf8), hashes)
     return _put(names, uniques, hashes).alias("name_key"), grams
