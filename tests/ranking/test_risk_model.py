@@ -11,6 +11,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
+from sklearn.preprocessing import QuantileTransformer
 
 from ringscope.config import RunConfig
 from ringscope.pipeline import run_pipeline
@@ -20,7 +21,7 @@ from ringscope.ranking.neighbour_features import (
     neighbour_aggregates,
     symmetric_adjacency,
 )
-from ringscope.ranking.risk_model import GraphRiskModel
+from ringscope.ranking.risk_model import GraphRiskModel, _normal_quantiles
 from ringscope.worlds import WorldConfig, generate_world, write_world
 
 
@@ -142,6 +143,29 @@ def test_neighbour_aggregates_made_by_the_caller_fit_the_same_model(hidden_ring_
         return model.fitted_proba()
 
     np.testing.assert_array_equal(fitted(structure=neighbour_aggregates(x, adj)), fitted())
+
+
+def test_the_logistic_candidates_quantile_map_is_scikit_learns_to_the_bit(hidden_ring_graph):
+    # the fits map the features with _normal_quantiles instead of
+    # QuantileTransformer.transform (cheaper); the scores must not move by a bit
+    x, adj, y, train, val, _ = hidden_ring_graph
+    model = GraphRiskModel(seed=0, candidates=("logistic",)).fit(
+        x, adj, y, train_idx=train, val_idx=val
+    )
+    design, _ = model._design(x, adj, None)
+    fitted = model.models_["logistic"]
+    np.testing.assert_array_equal(fitted.scores, fitted.model.predict_proba(design)[:, 1])
+    # ties in the quantiles, NaN, values beyond the fitted range on both sides
+    rng = np.random.default_rng(3)
+    sample = np.column_stack(
+        [rng.integers(0, 4, 2000), rng.normal(size=2000), rng.exponential(size=2000)]
+    ).astype(np.float64)
+    sample[::9, 1] = np.nan
+    quantiles = QuantileTransformer(n_quantiles=100, output_distribution="normal").fit(sample[:500])
+    sample[0] = [-1e9, 50.0, 1e9]
+    mine, theirs = _normal_quantiles(quantiles, sample), quantiles.transform(sample)
+    np.testing.assert_array_equal(mine, theirs)
+    assert np.array_equal(np.signbit(mine), np.signbit(theirs))
 
 
 def test_a_fit_cap_keeps_every_positive_and_still_finds_the_ring(hidden_ring_graph):
