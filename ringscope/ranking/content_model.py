@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -50,6 +51,7 @@ from sklearn.linear_model import LogisticRegression, SGDClassifier
 
 from ringscope.config import ContentModelConfig
 from ringscope.ranking.messages import Messages
+from ringscope.ranking.parallel import in_threads
 from ringscope.ranking.pu import pu_adjusted
 
 __all__ = [
@@ -161,6 +163,20 @@ def _fit_fold(
     return _learner(seed).fit(x[train], y[train])
 
 
+#: One fold's scored message rows and their scores.
+_Scored = tuple[np.ndarray, np.ndarray]
+
+
+def _place(folds: list[_Scored | None], out: np.ndarray) -> int:
+    """Write each fitted fold's scores into ``out`` (the folds' rows are disjoint); the
+    number of folds fitted. The folds run side by side (:func:`in_threads`): their SGD
+    epochs and sparse products release the GIL, and each fold's numbers are its own."""
+    fitted = [f for f in folds if f is not None]
+    for rows, scores in fitted:
+        out[rows] = scores
+    return len(fitted)
+
+
 def supervised_scores(
     msgs: Messages, labels: pl.DataFrame, cfg: ContentModelConfig
 ) -> tuple[np.ndarray, dict[str, Any]]:
@@ -184,21 +200,18 @@ def supervised_scores(
             continue
         positive = (ts <= cut) & is_pos & (known <= cut)
         pool = _sample(np.flatnonzero(ts <= cut), positive, cfg.max_train_messages, rng)
-        x, y, pool_fold = msgs.design(pool), positive[pool].astype(np.int64), fold[pool]
-        fits = 0
-        for f in range(cfg.folds):
-            model = _fit_fold(x, y, np.flatnonzero(pool_fold != f), cfg.seed + 97 * j + f)
-            if model is None:
-                continue
-            scored = target & (fold == f)
-            held = np.flatnonzero(pool_fold == f)
-            raw_held = model.decision_function(x[held])
-            raw = msgs.scores(model.coef_.ravel(), rows=np.flatnonzero(scored))
-            prob = _calibrated(
-                raw + float(model.intercept_[0]), raw_held, y[held], actors[pool[held]]
-            )
-            out[scored] = prob
-            fits += 1
+        fold_of_slice = partial(
+            _supervised_fold,
+            msgs=msgs,
+            pool=pool,
+            x=msgs.design(pool),
+            y=positive[pool].astype(np.int64),
+            fold=fold,
+            target=target,
+            actors=actors,
+            seed=cfg.seed + 97 * j,
+        )
+        fits = _place(in_threads(fold_of_slice, cfg.folds), out)
         slices.append(
             {
                 "labels_up_to_ts": None if cut == _END else cut,
@@ -214,6 +227,32 @@ def supervised_scores(
         "positive_actors": pos_labels.height,
     }
     return out, report
+
+
+def _supervised_fold(
+    f: int,
+    *,
+    msgs: Messages,
+    pool: np.ndarray,
+    x: sp.csr_matrix,
+    y: np.ndarray,
+    fold: np.ndarray,
+    target: np.ndarray,
+    actors: np.ndarray,
+    seed: int,
+) -> _Scored | None:
+    """Fold ``f`` of a slice: fitted on the other folds' ``pool`` rows (design ``x``,
+    labels ``y``), Platt-scaled on its own, scoring the ``target`` messages of its actors."""
+    pool_fold = fold[pool]
+    model = _fit_fold(x, y, np.flatnonzero(pool_fold != f), seed + f)
+    if model is None:
+        return None
+    scored = np.flatnonzero(target & (fold == f))
+    held = np.flatnonzero(pool_fold == f)
+    raw_held = model.decision_function(x[held])
+    raw = msgs.scores(model.coef_.ravel(), rows=scored)
+    prob = _calibrated(raw + float(model.intercept_[0]), raw_held, y[held], actors[pool[held]])
+    return scored, prob
 
 
 def _calibrated(
@@ -281,14 +320,17 @@ def label_free_scores(
     pool = _sample(np.flatnonzero(pseudo_pos | pseudo_neg), pseudo_pos, cfg.max_train_messages, rng)
     x, y = msgs.design(pool, text_only=True), pseudo_pos[pool].astype(np.int64)
     text = np.zeros(msgs.n)
-    for f in range(cfg.folds):
+
+    def fit_score(f: int) -> _Scored | None:
         model = _fit_fold(x, y, np.flatnonzero(fold[pool] != f), cfg.seed + 7 + f)
         if model is None:
-            continue
+            return None
         weights = np.concatenate([model.coef_.ravel(), np.zeros(msgs.side.shape[1])])
         held = np.flatnonzero(fold == f)
         raw = msgs.scores(weights, rows=held, text_only=True) + float(model.intercept_[0])
-        text[held] = 1.0 / (1.0 + np.exp(-raw))
+        return held, 1.0 / (1.0 + np.exp(-raw))
+
+    _place(in_threads(fit_score, cfg.folds), text)
     report["text_model"] = "co-trained on the anomaly pseudo-labels, cross-fitted by actor"
     return np.where(has_text, 0.5 * (scaled + text), scaled), report
 

@@ -54,9 +54,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,11 +64,11 @@ from scipy.stats import rankdata
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
-from threadpoolctl import threadpool_limits
 
 from ringscope.config import RiskModelConfig
 from ringscope.ranking.content_model import ACTOR_CONTENT_FEATURES
 from ringscope.ranking.neighbour_features import neighbour_aggregates
+from ringscope.ranking.parallel import in_threads
 from ringscope.ranking.pu import pu_adjusted
 from ringscope.ranking.risk_model import GraphRiskModel
 
@@ -454,7 +451,7 @@ def fit_learned_risk(
             structure=structure,
         )
 
-    models = _in_threads(fit_fold, cfg.folds)
+    models = in_threads(fit_fold, cfg.folds)
     for k, ((_, held_out), model) in enumerate(zip(folds, models, strict=True)):
         val = folds[(k + 1) % cfg.folds][1]
         p = model.fitted_proba()[:, 1]
@@ -499,23 +496,6 @@ def fit_learned_risk(
         fold_by_id = dict(zip(design.actor_ids, fold_of.tolist(), strict=True))
         kept = KeptRisk(models, label_freqs, fold_by_id, report, platts)
     return LearnedRisk(pl.DataFrame({"actor": actors, "learned_risk": risk}), report, kept)
-
-
-def _in_threads(fit: Callable[[int], GraphRiskModel], folds: int) -> list[GraphRiskModel]:
-    """``fit(k)`` of every fold, on one thread per core.
-
-    The folds are independent and seeded, and the learners' work (tree building,
-    boosting, BLAS) runs outside the GIL, so two cores fit two folds at once: the models
-    are the same bits as fitted one after the other. BLAS stays at one thread for the
-    whole section (see :mod:`ringscope.ranking.risk_model`), set here once because a
-    limit that each fit set and restored on its own would, with fits overlapping, restore
-    the library's default under a fit still running.
-    """
-    with (
-        threadpool_limits(limits=1, user_api="blas"),
-        ThreadPoolExecutor(max_workers=min(folds, os.cpu_count() or 1)) as pool,
-    ):
-        return list(pool.map(fit, range(folds)))
 
 
 def score_learned_risk(
