@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -155,26 +154,24 @@ def _slice_cuts(times: np.ndarray, cfg: ContentModelConfig) -> list[int]:
     return cuts or [int(times[cfg.min_positives - 1])]
 
 
-def _fit_fold(
-    x: sp.csr_matrix, y: np.ndarray, train: np.ndarray, seed: int
-) -> SGDClassifier | None:
-    if np.unique(y[train]).size < 2:
-        return None
-    return _learner(seed).fit(x[train], y[train])
+def _fold_fits(
+    x: sp.csr_matrix, y: np.ndarray, pool_fold: np.ndarray, folds: int, seed: int
+) -> list[SGDClassifier | None]:
+    """Per fold ``f``: the model fitted on the rows of the other folds (seed ``seed + f``),
+    None where they hold one class only.
 
+    The fits run side by side (their SGD epochs release the GIL; each model is the same
+    as fitted alone); the scoring after them stays one fold at a time, since each fold's
+    scoring holds large float copies of the content rows.
+    """
 
-#: One fold's scored message rows and their scores.
-_Scored = tuple[np.ndarray, np.ndarray]
+    def fit(f: int) -> SGDClassifier | None:
+        train = np.flatnonzero(pool_fold != f)
+        if np.unique(y[train]).size < 2:
+            return None
+        return _learner(seed + f).fit(x[train], y[train])
 
-
-def _place(folds: list[_Scored | None], out: np.ndarray) -> int:
-    """Write each fitted fold's scores into ``out`` (the folds' rows are disjoint); the
-    number of folds fitted. The folds run side by side (:func:`in_threads`): their SGD
-    epochs and sparse products release the GIL, and each fold's numbers are its own."""
-    fitted = [f for f in folds if f is not None]
-    for rows, scores in fitted:
-        out[rows] = scores
-    return len(fitted)
+    return in_threads(fit, folds)
 
 
 def supervised_scores(
@@ -200,18 +197,20 @@ def supervised_scores(
             continue
         positive = (ts <= cut) & is_pos & (known <= cut)
         pool = _sample(np.flatnonzero(ts <= cut), positive, cfg.max_train_messages, rng)
-        fold_of_slice = partial(
-            _supervised_fold,
-            msgs=msgs,
-            pool=pool,
-            x=msgs.design(pool),
-            y=positive[pool].astype(np.int64),
-            fold=fold,
-            target=target,
-            actors=actors,
-            seed=cfg.seed + 97 * j,
-        )
-        fits = _place(in_threads(fold_of_slice, cfg.folds), out)
+        x, y, pool_fold = msgs.design(pool), positive[pool].astype(np.int64), fold[pool]
+        fits = 0
+        for f, model in enumerate(_fold_fits(x, y, pool_fold, cfg.folds, cfg.seed + 97 * j)):
+            if model is None:
+                continue
+            scored = target & (fold == f)
+            held = np.flatnonzero(pool_fold == f)
+            raw_held = model.decision_function(x[held])
+            raw = msgs.scores(model.coef_.ravel(), rows=np.flatnonzero(scored))
+            prob = _calibrated(
+                raw + float(model.intercept_[0]), raw_held, y[held], actors[pool[held]]
+            )
+            out[scored] = prob
+            fits += 1
         slices.append(
             {
                 "labels_up_to_ts": None if cut == _END else cut,
@@ -227,32 +226,6 @@ def supervised_scores(
         "positive_actors": pos_labels.height,
     }
     return out, report
-
-
-def _supervised_fold(
-    f: int,
-    *,
-    msgs: Messages,
-    pool: np.ndarray,
-    x: sp.csr_matrix,
-    y: np.ndarray,
-    fold: np.ndarray,
-    target: np.ndarray,
-    actors: np.ndarray,
-    seed: int,
-) -> _Scored | None:
-    """Fold ``f`` of a slice: fitted on the other folds' ``pool`` rows (design ``x``,
-    labels ``y``), Platt-scaled on its own, scoring the ``target`` messages of its actors."""
-    pool_fold = fold[pool]
-    model = _fit_fold(x, y, np.flatnonzero(pool_fold != f), seed + f)
-    if model is None:
-        return None
-    scored = np.flatnonzero(target & (fold == f))
-    held = np.flatnonzero(pool_fold == f)
-    raw_held = model.decision_function(x[held])
-    raw = msgs.scores(model.coef_.ravel(), rows=scored)
-    prob = _calibrated(raw + float(model.intercept_[0]), raw_held, y[held], actors[pool[held]])
-    return scored, prob
 
 
 def _calibrated(
@@ -320,17 +293,13 @@ def label_free_scores(
     pool = _sample(np.flatnonzero(pseudo_pos | pseudo_neg), pseudo_pos, cfg.max_train_messages, rng)
     x, y = msgs.design(pool, text_only=True), pseudo_pos[pool].astype(np.int64)
     text = np.zeros(msgs.n)
-
-    def fit_score(f: int) -> _Scored | None:
-        model = _fit_fold(x, y, np.flatnonzero(fold[pool] != f), cfg.seed + 7 + f)
+    for f, model in enumerate(_fold_fits(x, y, fold[pool], cfg.folds, cfg.seed + 7)):
         if model is None:
-            return None
+            continue
         weights = np.concatenate([model.coef_.ravel(), np.zeros(msgs.side.shape[1])])
         held = np.flatnonzero(fold == f)
         raw = msgs.scores(weights, rows=held, text_only=True) + float(model.intercept_[0])
-        return held, 1.0 / (1.0 + np.exp(-raw))
-
-    _place(in_threads(fit_score, cfg.folds), text)
+        text[held] = 1.0 / (1.0 + np.exp(-raw))
     report["text_model"] = "co-trained on the anomaly pseudo-labels, cross-fitted by actor"
     return np.where(has_text, 0.5 * (scaled + text), scaled), report
 
