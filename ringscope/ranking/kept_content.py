@@ -85,7 +85,7 @@ def kept_content_scores(
     keys = actor_keys.gather(senders).to_list()
 
     def per_message(folds: dict[str, int]) -> np.ndarray:
-        fold = [folds.get(k, hashed_fold(k, cfg.folds)) for k in keys]
+        fold = [folds[k] if k in folds else hashed_fold(k, cfg.folds) for k in keys]
         return np.asarray(fold, dtype=np.int64)[inverse]
 
     anomalies = anomaly_counts(msgs)

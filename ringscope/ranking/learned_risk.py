@@ -579,7 +579,8 @@ def score_learned_risk(
     design = _model_inputs(features, evidence_edges, cfg, content, None, False)
     folds = len(kept.models)
     fold_of = np.array(
-        [kept.fold_of.get(a, hashed_fold(a, folds)) for a in design.actor_ids], dtype=np.int64
+        [kept.fold_of[a] if a in kept.fold_of else hashed_fold(a, folds) for a in design.actor_ids],
+        dtype=np.int64,
     )
     y = given.positive.astype(np.int64)
     structure = neighbour_aggregates(design.x, design.adjacency)  # the same in every fold
