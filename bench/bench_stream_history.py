@@ -1,7 +1,7 @@
 """Streaming: what one micro-batch costs, per step, against the history it runs on.
 
 python bench/bench_stream_history.py --world DIR [--histories 120000 500000 2020000]
-    [--batch 20000] [--segment 20000] [--out DIR]
+    [--batch 20000] [--segment 20000] [--timed 1] [--out DIR]
 
 The world's events (``events.jsonl.gz``) are sorted by time (as ``bench_stream.py``
 sorts them), de-duplicated by idempotency key and appended as canonical lines to the
@@ -10,7 +10,9 @@ them, without the request's validation), sealed every ``--segment`` events (what
 replay at 2,000 events/s and a 10 s batch interval seals) under a fresh stream root.
 For each history size, in rising order, the root is filled up to that size and one
 micro-batch is run to warm the ingest cache and the kept risk model, then ``--batch``
-new events are sealed and the next micro-batch is timed. Batches run in the real
+new events are sealed and the next micro-batch is timed, ``--timed`` times (the first
+batch after a fit scores every actor with the kept models; the later ones only the
+actors whose model inputs changed). Batches run in the real
 resident worker (:class:`ringscope.stream.worker.BatchWorker`), one worker for the
 whole run, as the server's batcher runs them (never replaced here, so state kept in
 the worker between batches is used as in a server between two replacements).
@@ -90,7 +92,8 @@ def _batch(worker: BatchWorker, root: Path) -> dict:
     if rc != 0:
         raise SystemExit(f"batch failed ({rc}): {worker.output_tail()}")
     manifest = read_manifest(latest_snapshot(root))
-    risk = manifest["steps"]["ranking"].get("risk_model", {}).get("stream", {})
+    ranking = manifest["steps"]["ranking"]
+    risk = ranking.get("risk_model", {}).get("stream", {})
     return {
         "events": manifest["events"],
         "wall_s": round(wall, 2),
@@ -100,6 +103,8 @@ def _batch(worker: BatchWorker, root: Path) -> dict:
         "steps": {name: t["seconds"] for name, t in manifest["timings"].items()},
         "steps_cpu": {name: t["cpu_seconds"] for name, t in manifest["timings"].items()},
         "risk_refit": risk.get("refit"),
+        "actors_scored": risk.get("actors_scored"),
+        "actors": ranking.get("actors"),
         "load": os.getloadavg()[0],
     }
 
@@ -110,6 +115,7 @@ def main() -> None:
     parser.add_argument("--histories", type=int, nargs="+", default=[120_000, 500_000, 2_020_000])
     parser.add_argument("--batch", type=int, default=20_000)
     parser.add_argument("--segment", type=int, default=20_000)
+    parser.add_argument("--timed", type=int, default=1, help="timed batches per history")
     parser.add_argument("--out", type=Path, default=common.OUT / "stream-history")
     args = parser.parse_args()
     os.environ["RINGSCOPE_SECRET_KEY"] = SECRET
@@ -122,29 +128,37 @@ def main() -> None:
     results, filled = [], 0
     try:
         for history in sorted(args.histories):
-            if history + args.batch > len(lines):
-                raise SystemExit(f"the world has {len(lines)} events, fewer than {history} + batch")
+            end = history + args.timed * args.batch
+            if end > len(lines):
+                raise SystemExit(f"the world has {len(lines)} events, fewer than {end}")
             _seal(log, lines, filled, history, args.segment)
             warm = _batch(worker, root)
-            _seal(log, lines, history, history + args.batch, args.segment)
-            timed = _batch(worker, root)
-            filled = history + args.batch
+            timed = []
+            for start in range(history, end, args.batch):
+                _seal(log, lines, start, start + args.batch, args.segment)
+                timed.append(_batch(worker, root))
+            filled = end
             results.append({"history": history, "warm": warm, "timed": timed})
             print(json.dumps(results[-1]), flush=True)
     finally:
         worker.close()
         log.close()
-    steps = list(results[0]["timed"]["steps"])
-    print("| history → batch | load | " + " | ".join(steps) + " | wall | CPU | peak RSS MB |")
-    print("|---" * (len(steps) + 5) + "|")
+    steps = list(results[0]["timed"][0]["steps"])
+    print(
+        "| history → batch | load | "
+        + " | ".join(steps)
+        + " | wall | CPU | peak RSS MB | actors scored |"
+    )
+    print("|---" * (len(steps) + 6) + "|")
     for r in results:
-        t = r["timed"]
-        cells = [f"{t['steps'][s]:.2f} / {t['steps_cpu'][s]:.2f}" for s in steps]
-        print(
-            f"| {r['history']:,} → {t['events']:,} | {t['load']:.1f} | "
-            + " | ".join(cells)
-            + f" | {t['wall_s']:.1f} | {t['cpu_s']:.1f} | {t['peak_rss_mb']} |"
-        )
+        for t in r["timed"]:
+            cells = [f"{t['steps'][s]:.2f} / {t['steps_cpu'][s]:.2f}" for s in steps]
+            print(
+                f"| {r['history']:,} → {t['events']:,} | {t['load']:.1f} | "
+                + " | ".join(cells)
+                + f" | {t['wall_s']:.1f} | {t['cpu_s']:.1f} | {t['peak_rss_mb']} "
+                + f"| {t['actors_scored']} of {t['actors']} |"
+            )
     (args.out / "results.json").write_text(json.dumps(results, indent=2))
 
 

@@ -189,9 +189,8 @@ class ContentVectors:
             self._idf = (np.log((1.0 + n) / (1.0 + np.minimum(df, n))) + 1.0).astype(np.float32)
         return self._idf
 
-    def _norms(self, words: sp.csr_matrix, pairs: sp.csr_matrix) -> np.ndarray:
+    def _norms(self, words: sp.csr_matrix, pairs: sp.csr_matrix, idf: np.ndarray) -> np.ndarray:
         """Row scale: 1 / sqrt(total idf-weighted weight), a cheap stand-in for the L2 norm."""
-        idf = self.idf()
         total = words @ (self.vocab @ idf) + pairs @ idf
         return 1.0 / np.sqrt(np.maximum(total, 1.0))
 
@@ -205,19 +204,24 @@ class ContentVectors:
         """Normalised hashed vectors (len(rows) x BUCKETS) of the given content rows."""
         words, pairs = self._weighted(np.asarray(rows))
         matrix = (words @ self.vocab + pairs).tocsr() @ sp.diags(self.idf())
-        return sp.diags(self._norms(words, pairs).astype(np.float32)) @ matrix
+        return sp.diags(self._norms(words, pairs, self.idf()).astype(np.float32)) @ matrix
 
-    def dot(self, weights: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
-        """``rows(rows) @ weights`` (every content by default), without building the vectors.
+    def dot(
+        self, weights: np.ndarray, rows: np.ndarray | None = None, idf: np.ndarray | None = None
+    ) -> np.ndarray:
+        """``rows(rows) @ weights`` (every content by default), without building the vectors;
+        ``idf``: weigh the terms by another :meth:`idf` (the one a kept model was fitted
+        under) instead of these contents' own.
 
         Works through the rows in chunks, so the float copies stay small."""
         rows = np.arange(self.n_rows) if rows is None else np.asarray(rows)
-        w = np.asarray(weights, dtype=np.float32) * self.idf()
+        idf = self.idf() if idf is None else idf
+        w = np.asarray(weights, dtype=np.float32) * idf
         per_word = self.vocab @ w
         out = np.empty(len(rows), dtype=np.float64)
         for start in range(0, len(rows), _DOT_CHUNK):
             words, pairs = self._weighted(rows[start : start + _DOT_CHUNK])
-            part = (words @ per_word + pairs @ w) * self._norms(words, pairs)
+            part = (words @ per_word + pairs @ w) * self._norms(words, pairs, idf)
             out[start : start + _DOT_CHUNK] = part
         return out
 

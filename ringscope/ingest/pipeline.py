@@ -90,6 +90,9 @@ class IngestResult:
     #: The per-batch term hashes ``content`` was merged from (only with ``keep_terms``:
     #: to merge this result with others later, see :mod:`ringscope.stream.ingest_cache`).
     term_batches: list[TermBatch] | None = None
+    #: The offender index's key table of ``events`` (``actor_key_table``) where a stream
+    #: kept it between batches and added the new events' keys; None: the step builds it.
+    actor_keys: pl.DataFrame | None = None
 
     @property
     def input_fields(self) -> dict[str, list[str]]:

@@ -57,10 +57,14 @@ __all__ = [
     "ACTOR_CONTENT_FEATURES",
     "ANOMALY_TRAITS",
     "ContentScores",
+    "FoldModel",
     "actor_content_features",
     "anomaly_counts",
     "content_scores",
+    "fold_of",
+    "label_free_from",
     "label_free_scores",
+    "supervised_from",
     "supervised_scores",
 ]
 
@@ -95,13 +99,40 @@ ACTOR_CONTENT_FEATURES = (
 
 
 @dataclass(frozen=True)
+class FoldModel:
+    """One fold's logistic model of a message's terms (and side facts), and its scaling
+    to a probability (``platt`` None: the plain logistic)."""
+
+    weights: np.ndarray
+    intercept: float
+    platt: LogisticRegression | None = None
+    recovered: float = 1.0  # the PU divisor of the scaled probability
+
+    def probability(self, raw: np.ndarray) -> np.ndarray:
+        """P(positive) from ``design @ weights`` (without the intercept)."""
+        raw = raw + self.intercept
+        if self.platt is None:
+            return 1.0 / (1.0 + np.exp(-raw))
+        return pu_adjusted(self.platt.predict_proba(raw.reshape(-1, 1))[:, 1], self.recovered)
+
+
+#: one time slice of the supervised model: (labels known up to, score messages after,
+#: score messages up to) and its fold models (None: the fold could not be fitted)
+Slice = tuple[tuple[int, int, int], list[FoldModel | None]]
+
+
+@dataclass(frozen=True)
 class ContentScores:
-    """Per message: supervised probability (NaN = not scored) and label-free score."""
+    """Per message: supervised probability (NaN = not scored) and label-free score; the
+    fold models that gave them (``slices``: the supervised model's; ``text``: the
+    label-free text model's, None when not trained)."""
 
     supervised: np.ndarray
     label_free: np.ndarray
     anomalies: np.ndarray
     report: dict[str, Any]
+    slices: list[Slice]
+    text: list[FoldModel | None] | None
 
 
 def _learner(seed: int) -> SGDClassifier:
@@ -124,7 +155,7 @@ def _sample(rows: np.ndarray, positive: np.ndarray, cap: int, rng: np.random.Gen
     return np.sort(np.concatenate([pos, rng.choice(neg, size=min(keep, len(neg)), replace=False)]))
 
 
-def _fold_of(actors: np.ndarray, folds: int, seed: int) -> np.ndarray:
+def fold_of(actors: np.ndarray, folds: int, seed: int) -> np.ndarray:
     """A seeded fold per actor (the same actor is in the same fold in every slice)."""
     n = int(actors.max()) + 1 if len(actors) else 0
     return np.random.default_rng(seed).integers(0, folds, size=n)[actors]
@@ -174,64 +205,83 @@ def _fold_fits(
     return in_threads(fit, folds)
 
 
+def supervised_from(
+    msgs: Messages, fold: np.ndarray, slices: list[Slice], idf: np.ndarray | None = None
+) -> np.ndarray:
+    """Each message's probability from the fold model of its slice and its sender's
+    ``fold`` (per message; NaN where no model scores it). ``idf``: the term weights the
+    models were fitted under (default: those of ``msgs``)."""
+    out = np.full(msgs.n, np.nan)
+    ts = msgs.frame["ts"].to_numpy()
+    for (_, lower, upper), models in slices:
+        target = (ts > lower) & (ts <= upper)
+        for f, model in enumerate(models):
+            if model is not None:
+                rows = np.flatnonzero(target & (fold == f))
+                out[rows] = model.probability(msgs.scores(model.weights, rows=rows, idf=idf))
+    return out
+
+
 def supervised_scores(
     msgs: Messages, labels: pl.DataFrame, cfg: ContentModelConfig
-) -> tuple[np.ndarray, dict[str, Any]]:
-    """Cross-fitted (and with ``time_slices`` time-respecting) P(abusive) per message;
-    NaN where not scored."""
-    out = np.full(msgs.n, np.nan)
+) -> tuple[np.ndarray, dict[str, Any], list[Slice]]:
+    """Cross-fitted (and with ``time_slices`` time-respecting) P(abusive) per message
+    (NaN where not scored), the report, and the fold models of each slice."""
     pos_labels = labels.filter(pl.col("label"))
     if pos_labels.height < cfg.min_positives:
-        return out, {"used": False, "reason": f"{pos_labels.height} labelled actors"}
+        out = np.full(msgs.n, np.nan)
+        return out, {"used": False, "reason": f"{pos_labels.height} labelled actors"}, []
     actors = msgs.frame["actor"].to_numpy().astype(np.int64)
     ts = msgs.frame["ts"].to_numpy()
     per_msg = msgs.frame.select("actor").join(labels, on="actor", how="left")
     is_pos = per_msg["label"].fill_null(False).to_numpy()
     known = per_msg["ts"].fill_null(np.iinfo(np.int64).max).to_numpy()
-    fold = _fold_of(actors, cfg.folds, cfg.seed)
+    fold = fold_of(actors, cfg.folds, cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    slices = []
+    slices: list[Slice] = []
     for j, (cut, lower, upper) in enumerate(_slices(np.sort(pos_labels["ts"].to_numpy()), cfg)):
-        target = (ts > lower) & (ts <= upper)
-        if not target.any():
+        if not ((ts > lower) & (ts <= upper)).any():
             continue
         positive = (ts <= cut) & is_pos & (known <= cut)
         pool = _sample(np.flatnonzero(ts <= cut), positive, cfg.max_train_messages, rng)
         x, y, pool_fold = msgs.design(pool), positive[pool].astype(np.int64), fold[pool]
-        fits = 0
+        models: list[FoldModel | None] = []
         for f, model in enumerate(_fold_fits(x, y, pool_fold, cfg.folds, cfg.seed + 97 * j)):
-            if model is None:
-                continue
-            scored = target & (fold == f)
             held = np.flatnonzero(pool_fold == f)
+            if model is None:
+                models.append(None)
+                continue
+            plain = FoldModel(model.coef_.ravel(), float(model.intercept_[0]))
             raw_held = model.decision_function(x[held])
-            raw = msgs.scores(model.coef_.ravel(), rows=np.flatnonzero(scored))
-            prob = _calibrated(
-                raw + float(model.intercept_[0]), raw_held, y[held], actors[pool[held]]
-            )
-            out[scored] = prob
-            fits += 1
-        slices.append(
+            models.append(_calibration(plain, raw_held, y[held], actors[pool[held]]))
+        slices.append(((cut, lower, upper), models))
+    out = supervised_from(msgs, fold, slices)
+    reports = []
+    for (cut, lower, upper), models in slices:
+        target = (ts > lower) & (ts <= upper)
+        reports.append(
             {
                 "labels_up_to_ts": None if cut == _END else cut,
                 "labelled_actors": int((pos_labels["ts"] <= cut).sum()),
                 "messages_scored": int((target & ~np.isnan(out)).sum()),
-                "fits": fits,
+                "fits": sum(m is not None for m in models),
             }
         )
     report = {
         "used": True,
-        "slices": slices,
+        "slices": reports,
         "messages_scored": int((~np.isnan(out)).sum()),
         "positive_actors": pos_labels.height,
     }
-    return out, report
+    return out, report, slices
 
 
-def _calibrated(
-    raw: np.ndarray, raw_held: np.ndarray, y_held: np.ndarray, held_actors: np.ndarray
-) -> np.ndarray:
-    """Platt-scaled probabilities, divided by the mean over held-out positives (PU).
+def _calibration(
+    plain: FoldModel, raw_held: np.ndarray, y_held: np.ndarray, held_actors: np.ndarray
+) -> FoldModel:
+    """The fold's model (``plain``: its weights and intercept) with its Platt scaling,
+    divided by the mean over held-out positives (PU), fitted on the held-out fold's
+    scores ``raw_held``.
 
     Every held-out actor weighs the same in the scaling, whatever its message count: one
     prolific labelled sender (thousands of messages on TREC) otherwise decides the fit,
@@ -241,18 +291,16 @@ def _calibrated(
     """
     _, inverse, counts = np.unique(held_actors, return_inverse=True, return_counts=True)
     weight = 1.0 / counts[inverse]
-    logistic = 1.0 / (1.0 + np.exp(-raw))
     if np.unique(y_held).size < 2:
-        return logistic
+        return plain
     platt = LogisticRegression(C=1e4).fit(raw_held.reshape(-1, 1), y_held, sample_weight=weight)
     if platt.coef_[0, 0] <= 0:
-        return logistic
-    prob = platt.predict_proba(raw.reshape(-1, 1))[:, 1]
+        return plain
     positive = y_held == 1
     recovered = np.average(
         platt.predict_proba(raw_held[positive].reshape(-1, 1))[:, 1], weights=weight[positive]
     )
-    return pu_adjusted(prob, float(recovered))
+    return FoldModel(plain.weights, plain.intercept, platt, float(recovered))
 
 
 def anomaly_counts(msgs: Messages) -> np.ndarray:
@@ -274,9 +322,9 @@ def anomaly_counts(msgs: Messages) -> np.ndarray:
 
 def label_free_scores(
     msgs: Messages, anomalies: np.ndarray, cfg: ContentModelConfig
-) -> tuple[np.ndarray, dict[str, Any]]:
-    """Label-free score per message in [0, 1]: envelope anomalies and co-trained text."""
-    scaled = np.clip(anomalies / _ANOMALY_SCALE, 0.0, 1.0)
+) -> tuple[np.ndarray, dict[str, Any], list[FoldModel | None] | None]:
+    """Label-free score per message in [0, 1]: envelope anomalies and co-trained text;
+    the report, and the text model's fold models (None: not trained)."""
     has_text = msgs.frame["content_row"].to_numpy() >= 0
     pseudo_pos = has_text & (anomalies >= 2)
     pseudo_neg = has_text & (anomalies <= 0)
@@ -286,22 +334,41 @@ def label_free_scores(
     }
     if msgs.content is None or min(pseudo_pos.sum(), pseudo_neg.sum()) < _MIN_PSEUDO:
         report["text_model"] = "not trained: too few clearly anomalous or ordinary messages"
-        return scaled, report
+        return label_free_from(msgs, anomalies, np.zeros(0), None), report, None
     actors = msgs.frame["actor"].to_numpy().astype(np.int64)
-    fold = _fold_of(actors, cfg.folds, cfg.seed + 1)
+    fold = fold_of(actors, cfg.folds, cfg.seed + 1)
     rng = np.random.default_rng(cfg.seed + 1)
     pool = _sample(np.flatnonzero(pseudo_pos | pseudo_neg), pseudo_pos, cfg.max_train_messages, rng)
     x, y = msgs.design(pool, text_only=True), pseudo_pos[pool].astype(np.int64)
-    text = np.zeros(msgs.n)
-    for f, model in enumerate(_fold_fits(x, y, fold[pool], cfg.folds, cfg.seed + 7)):
-        if model is None:
-            continue
-        weights = np.concatenate([model.coef_.ravel(), np.zeros(msgs.side.shape[1])])
-        held = np.flatnonzero(fold == f)
-        raw = msgs.scores(weights, rows=held, text_only=True) + float(model.intercept_[0])
-        text[held] = 1.0 / (1.0 + np.exp(-raw))
+    text: list[FoldModel | None] = [
+        None if model is None else FoldModel(model.coef_.ravel(), float(model.intercept_[0]))
+        for model in _fold_fits(x, y, fold[pool], cfg.folds, cfg.seed + 7)
+    ]
     report["text_model"] = "co-trained on the anomaly pseudo-labels, cross-fitted by actor"
-    return np.where(has_text, 0.5 * (scaled + text), scaled), report
+    return label_free_from(msgs, anomalies, fold, text), report, text
+
+
+def label_free_from(
+    msgs: Messages,
+    anomalies: np.ndarray,
+    fold: np.ndarray,
+    text: list[FoldModel | None] | None,
+    idf: np.ndarray | None = None,
+) -> np.ndarray:
+    """Each message's label-free score: the scaled anomaly count, averaged with the text
+    model of its sender's ``fold`` (per message) where it has text and a model exists.
+    ``idf``: the term weights the text models were fitted under (default: ``msgs``')."""
+    scaled = np.clip(anomalies / _ANOMALY_SCALE, 0.0, 1.0)
+    if text is None:
+        return scaled
+    has_text = msgs.frame["content_row"].to_numpy() >= 0
+    prob = np.zeros(msgs.n)
+    for f, model in enumerate(text):
+        if model is not None:
+            held = np.flatnonzero(fold == f)
+            raw = msgs.scores(model.weights, rows=held, text_only=True, idf=idf)
+            prob[held] = model.probability(raw)
+    return np.where(has_text, 0.5 * (scaled + prob), scaled)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -335,11 +402,12 @@ def actor_content_features(msgs: Messages, scores: ContentScores) -> pl.DataFram
 
 def content_scores(msgs: Messages, labels: pl.DataFrame, cfg: ContentModelConfig) -> ContentScores:
     """Supervised and label-free scores of every message (see the module docstring)."""
-    supervised, sup_report = supervised_scores(msgs, labels, cfg)
+    supervised, sup_report, slices = supervised_scores(msgs, labels, cfg)
     anomalies = anomaly_counts(msgs)
+    text = None
     if cfg.label_free:
-        free, free_report = label_free_scores(msgs, anomalies, cfg)
+        free, free_report, text = label_free_scores(msgs, anomalies, cfg)
     else:
         free, free_report = np.zeros(msgs.n), {"used": False}
     report = {"messages": msgs.n, "supervised": sup_report, "label_free": free_report}
-    return ContentScores(supervised, free, anomalies, report)
+    return ContentScores(supervised, free, anomalies, report, slices, text)

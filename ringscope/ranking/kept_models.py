@@ -12,6 +12,12 @@ memory of the resident batch process and, for the next one, in the stream's root
 changed. A stream with no kept model yet (or none since a compaction) fits. Refitting
 when history grows by a fixed share keeps the total fitting cost of a stream within a
 constant factor of one fit on the whole history, so its share per event stays flat.
+
+The message content model is kept and fitted again with the risk model, on the same
+schedule (:mod:`ringscope.ranking.kept_content`): the risk model learns from the
+content features, so a content model fitted since would give it inputs it never saw.
+Between fits the kept risk model scores only the actors whose model inputs changed
+since the last batch (``scored``).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from ringscope.config import RunConfig, StreamConfig
+from ringscope.ranking.kept_content import KeptContent
 from ringscope.ranking.learned_risk import KeptRisk
 
 __all__ = ["ModelCache", "labelled_set"]
@@ -34,15 +41,18 @@ def labelled_set(labels: pl.DataFrame, features: pl.DataFrame) -> frozenset[tupl
 
 @dataclass
 class ModelCache:
-    """The risk model a stream fitted last, and the state it was fitted on."""
+    """The risk and content models a stream fitted last, and the state they were fitted on."""
 
     risk: KeptRisk | None = None
+    content: KeptContent | None = None
     settings: str = ""
     fitted_events: int = 0
     fitted_labels: frozenset[tuple[str, bool]] = frozenset()
     with_content: bool = False
     batches_since_fit: int = 0
     nothing_kept: str = "no kept model yet"
+    # the kept model's last scores with the rows they came from (LearnedRisk.scored)
+    scored: pl.DataFrame | None = None
 
     def refit_reason(
         self,
@@ -51,7 +61,7 @@ class ModelCache:
         labels: frozenset[tuple[str, bool]],
         with_content: bool,
     ) -> str | None:
-        """Why the risk model must be fitted again for this batch (None: score with it).
+        """Why the models must be fitted again for this batch (None: score with them).
 
         ``with_content``: the batch has per-actor content features (the model's columns
         differ with and without them).
@@ -81,13 +91,15 @@ class ModelCache:
     def fitted(
         self,
         risk: KeptRisk | None,
+        content: KeptContent | None,
         config: RunConfig,
         n_events: int,
         labels: frozenset[tuple[str, bool]],
         with_content: bool,
     ) -> None:
-        """Keep a new fit (None: nothing to keep; the next batch tries again)."""
+        """Keep a new fit (``risk`` None: nothing to keep; the next batch tries again)."""
         self.risk = risk
+        self.content = content
         if risk is None:
             self.nothing_kept = "no kept model: the last fit kept none (few labels or embeddings)"
         self.with_content = with_content
@@ -95,10 +107,12 @@ class ModelCache:
         self.fitted_events = n_events
         self.fitted_labels = labels
         self.batches_since_fit = 0
+        self.scored = None
 
-    def reused(self) -> None:
-        """Count a batch scored with the kept model."""
+    def reused(self, scored: pl.DataFrame | None) -> None:
+        """Count a batch scored with the kept model, and keep its scores for the next."""
         self.batches_since_fit += 1
+        self.scored = scored
 
 
 def _settings(config: RunConfig) -> str:

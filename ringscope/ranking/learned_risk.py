@@ -78,6 +78,7 @@ __all__ = [
     "LearnedRisk",
     "activity_matrix",
     "fit_learned_risk",
+    "hashed_fold",
     "score_learned_risk",
 ]
 
@@ -121,6 +122,7 @@ class LearnedRisk:
     risk: pl.DataFrame | None
     report: dict[str, Any]
     kept: KeptRisk | None = None
+    scored: pl.DataFrame | None = None  # score_learned_risk: what the next batch can reuse
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,10 @@ class KeptRisk:
 
     ``fold_of`` maps each actor id the fit saw to the fold that held it out;
     ``label_freqs`` are the folds' PU label frequencies; ``report`` the fit's report.
+    With a content anchor, the quantiles it ranks by are taken among the fit's actors
+    (``references``: of each fold model's scores of them; ``content_reference``: of
+    their mean content log-odds), so a later actor's risk depends on its own
+    model inputs only, never on which other actors a batch holds.
     """
 
     models: list[GraphRiskModel]
@@ -137,6 +143,8 @@ class KeptRisk:
     report: dict[str, Any]
     # per fold: the Platt scaling of the content-anchored score (None: no anchor)
     anchors: list[LogisticRegression | None]
+    references: list[QuantileMap | None]
+    content_reference: QuantileMap | None
 
 
 @dataclass(frozen=True)
@@ -264,9 +272,25 @@ def _embedding_matrix(embeddings: pl.DataFrame, actors: np.ndarray) -> np.ndarra
     return out
 
 
-def _quantiles(score: np.ndarray) -> np.ndarray:
-    """Each actor's quantile of ``score`` among all actors, in (0, 1]."""
-    return rankdata(score) / len(score)
+#: a kept quantile map: distinct values of a fit, sorted, and each one's quantile there
+QuantileMap = tuple[np.ndarray, np.ndarray]
+
+
+def _quantiles(score: np.ndarray, reference: QuantileMap | None = None) -> np.ndarray:
+    """Each actor's quantile of ``score`` among all actors, in (0, 1] (ties: their mean
+    rank); or from a fit's ``reference`` (:func:`_quantile_map`): the fit's own quantile
+    of a value the fit had, interpolated between two it had, the end's beyond them (so
+    a last-bit difference in a score moves its quantile by as little)."""
+    if reference is None:
+        return rankdata(score) / len(score)
+    return np.interp(score, *reference)
+
+
+def _quantile_map(values: np.ndarray) -> QuantileMap:
+    """The quantile of each distinct value among ``values``, as :func:`_quantiles` gives it."""
+    distinct, counts = np.unique(values, return_counts=True)
+    upto = np.cumsum(counts)
+    return distinct, 0.5 * (upto - counts + upto + 1) / len(values)
 
 
 def _source_weights(given: pl.DataFrame) -> np.ndarray | None:
@@ -282,18 +306,21 @@ def _source_weights(given: pl.DataFrame) -> np.ndarray | None:
     return pl.select(pl.when(positive).then(weight).otherwise(1.0)).to_series().to_numpy()
 
 
-def _content_quantiles(design: _Inputs) -> np.ndarray | None:
-    """The actors' quantiles of their mean content log-odds (the anchor of the learned
-    risk), or None when the run has no supervised content score."""
+def _content_mean(design: _Inputs) -> np.ndarray | None:
+    """The actors' mean content log-odds (the anchor of the learned risk), or None when
+    the run has no supervised content score."""
     if "content_mean" not in design.names:
         return None
     mean = design.x[:, design.names.index("content_mean")]
-    return _quantiles(mean) if np.unique(mean).size > 1 else None
+    return mean if np.unique(mean).size > 1 else None
 
 
-def _anchor_logit(p: np.ndarray, anchor: np.ndarray) -> np.ndarray:
-    """Log-odds of the rank average of the model's score and the content quantiles."""
-    blend = 0.5 * (_quantiles(p) + anchor)
+def _anchor_logit(
+    p: np.ndarray, anchor: np.ndarray, reference: QuantileMap | None = None
+) -> np.ndarray:
+    """Log-odds of the rank average of the model's score (its quantile among
+    ``reference``, default ``p``) and the content quantiles."""
+    blend = 0.5 * (_quantiles(p, reference) + anchor)
     return np.log((blend + _EPS) / (1.0 - blend + _EPS)).reshape(-1, 1)
 
 
@@ -326,10 +353,12 @@ def _pooled_anchor(
     return pu_adjusted(p, freq), platt, freq
 
 
-def _anchored(p: np.ndarray, anchor: np.ndarray, platt: LogisticRegression) -> np.ndarray:
+def _anchored(
+    p: np.ndarray, anchor: np.ndarray, platt: LogisticRegression, reference: QuantileMap
+) -> np.ndarray:
     """P(labelled) of the rank average of the model's score and the content quantiles
-    ``anchor``, Platt-calibrated (see the module docstring)."""
-    return platt.predict_proba(_anchor_logit(p, anchor))[:, 1]
+    ``anchor``, Platt-calibrated (see the module docstring), ranked among a fit's scores."""
+    return platt.predict_proba(_anchor_logit(p, anchor, reference))[:, 1]
 
 
 def _metrics(risk: np.ndarray, positive: np.ndarray, negative: np.ndarray) -> dict[str, Any]:
@@ -421,7 +450,8 @@ def fit_learned_risk(
     )
     actors, x, adjacency, emb = design.actors, design.x, design.adjacency, design.emb
     positive, flagged, legit = given.positive, given.flagged, given.legit
-    anchor = _content_quantiles(design)
+    content_mean = _content_mean(design)
+    anchor = None if content_mean is None else _quantiles(content_mean)
     weight = _source_weights(given.rows) if cfg.balance_sources else None
     structure = neighbour_aggregates(x, adjacency)  # the same graph in every fold
     folds = list(
@@ -429,7 +459,7 @@ def fit_learned_risk(
     )
     risk = np.zeros(len(actors))
     blend_logit = np.zeros((len(actors), 1))  # out-of-fold anchored log-odds
-    chosen, val_aurocs, label_freqs, platts = [], [], [], []
+    chosen, val_aurocs, label_freqs, platts, references = [], [], [], [], []
 
     def fit_fold(k: int) -> GraphRiskModel:
         held_out, val = folds[k][1], folds[(k + 1) % cfg.folds][1]
@@ -457,12 +487,14 @@ def fit_learned_risk(
         p = model.fitted_proba()[:, 1]
         if anchor is not None:  # calibrated after the loop, on every fold at once
             blend_logit[held_out] = _anchor_logit(p, anchor)[held_out]
+            references.append(_quantile_map(p))
         else:
             w_val = None if weight is None else weight[val]
             freq = _label_frequency(p[val], y[val], w_val) if cfg.pu_adjust else 1.0
             risk[held_out] = pu_adjusted(p[held_out], freq)
             label_freqs.append(freq)
             platts.append(None)
+            references.append(None)
         chosen.append(model.chosen_)
         val_aurocs.append(model.val_auroc_)
     if anchor is not None:
@@ -494,7 +526,8 @@ def fit_learned_risk(
         for k, (_, held_out) in enumerate(folds):
             fold_of[held_out] = k
         fold_by_id = dict(zip(design.actor_ids, fold_of.tolist(), strict=True))
-        kept = KeptRisk(models, label_freqs, fold_by_id, report, platts)
+        reference = None if content_mean is None else _quantile_map(content_mean)
+        kept = KeptRisk(models, label_freqs, fold_by_id, report, platts, references, reference)
     return LearnedRisk(pl.DataFrame({"actor": actors, "learned_risk": risk}), report, kept)
 
 
@@ -506,6 +539,7 @@ def score_learned_risk(
     *,
     labels: pl.DataFrame,
     content: pl.DataFrame | None = None,
+    previous: pl.DataFrame | None = None,
 ) -> LearnedRisk:
     """Score every actor of a later state of the data with the fold models of ``kept``.
 
@@ -514,30 +548,48 @@ def score_learned_risk(
     The label shares of fold ``k``'s model count the current labels of the actors in
     its training folds (those not in fold ``k`` or its validation fold), so labels that
     arrived since the fit reach the features without the trees learning from them.
+
+    An actor's risk is a function of its design row (its features, its neighbourhood's
+    aggregates, its neighbours' training labels) and nothing else, so ``previous`` (the
+    ``scored`` frame of the last call with the same ``kept``) gives the risk of every
+    actor whose row is unchanged, and only the others are scored (a micro-batch's new
+    events touch few actors). The result is the same as scoring everyone.
     """
     given = _given_labels(features, labels)
     design = _model_inputs(features, evidence_edges, cfg, content, None, False)
     folds = len(kept.models)
     fold_of = np.array(
-        [kept.fold_of.get(a, _hashed_fold(a, folds)) for a in design.actor_ids], dtype=np.int64
+        [kept.fold_of[a] if a in kept.fold_of else hashed_fold(a, folds) for a in design.actor_ids],
+        dtype=np.int64,
     )
     y = given.positive.astype(np.int64)
-    anchor = _content_quantiles(design)
-    everyone = np.arange(len(design.actors))
+    structure = neighbour_aggregates(design.x, design.adjacency)  # the same in every fold
     risk = np.zeros(len(design.actors))
-    for k, (model, platt) in enumerate(zip(kept.models, kept.anchors, strict=True)):
-        rows = np.flatnonzero(fold_of == k)
+    digests = [b""] * len(design.actors)
+    rows_of = [np.flatnonzero(fold_of == k) for k in range(folds)]
+    inputs = {}
+    for k, (model, rows) in enumerate(zip(kept.models, rows_of, strict=True)):
         train = np.flatnonzero((fold_of != k) & (fold_of != (k + 1) % folds))
+        if rows.size:
+            inputs[k] = model.design(structure, design.adjacency, labels=y, labelled_idx=train)
+            for i in rows.tolist():
+                digests[i] = hashlib.blake2b(inputs[k][i].tobytes(), digest_size=16).digest()
+    scored = pl.DataFrame(
+        {"actor_id": design.actor_ids, "digest": digests},
+        schema={"actor_id": pl.String, "digest": pl.Binary},
+    )
+    reused = _reused_risk(scored, previous)
+    same = ~np.isnan(reused)
+    risk[same] = reused[same]
+    for k, rows in enumerate(rows_of):
+        rows = rows[~same[rows]]
         if not rows.size:
             continue
-        if platt is not None and anchor is not None:
-            # the anchor ranks the model's score among all actors, as in the fit
-            p = model.predict_rows(
-                design.x, design.adjacency, everyone, labels=y, labelled_idx=train
-            )
-            p = _anchored(p, anchor, platt)[rows]
-        else:
-            p = model.predict_rows(design.x, design.adjacency, rows, labels=y, labelled_idx=train)
+        p = kept.models[k].predict_design(inputs[k][rows])
+        platt, reference = kept.anchors[k], kept.references[k]
+        if platt is not None and reference is not None and kept.content_reference is not None:
+            mean = design.x[rows, design.names.index("content_mean")]
+            p = _anchored(p, _quantiles(mean, kept.content_reference), platt, reference)
         risk[rows] = pu_adjusted(p, kept.label_freqs[k])
     report = (
         kept.report
@@ -547,12 +599,26 @@ def score_learned_risk(
             "validation": _validation(risk, given.positive, given.flagged, given.legit),
             "graph_edges": int(design.adjacency.nnz),
             "fitted_on": {k: kept.report[k] for k in ("n_actors", "n_positives")},
+            "actors_scored": int((~same).sum()),
         }
         | _verdict_counts(labels)
     )
-    return LearnedRisk(pl.DataFrame({"actor": design.actors, "learned_risk": risk}), report)
+    return LearnedRisk(
+        pl.DataFrame({"actor": design.actors, "learned_risk": risk}),
+        report,
+        scored=scored.with_columns(pl.Series("risk", risk)),
+    )
 
 
-def _hashed_fold(actor_id: str, folds: int) -> int:
+def _reused_risk(scored: pl.DataFrame, previous: pl.DataFrame | None) -> np.ndarray:
+    """Per row of ``scored``: the risk the last call gave the same actor from the same
+    design row (NaN: none)."""
+    if previous is None:
+        return np.full(scored.height, np.nan)
+    joined = scored.join(previous, on=["actor_id", "digest"], how="left", maintain_order="left")
+    return joined["risk"].fill_null(np.nan).to_numpy()
+
+
+def hashed_fold(actor_id: str, folds: int) -> int:
     """A fixed fold for an actor the fit did not see (the same in every process)."""
     return int.from_bytes(hashlib.blake2b(actor_id.encode(), digest_size=4).digest()) % folds

@@ -60,15 +60,22 @@ class Messages:
         return sp.hstack([text, self.side[rows]], format="csr")
 
     def scores(
-        self, weights: np.ndarray, *, rows: np.ndarray | None = None, text_only: bool = False
+        self,
+        weights: np.ndarray,
+        *,
+        rows: np.ndarray | None = None,
+        text_only: bool = False,
+        idf: np.ndarray | None = None,
     ) -> np.ndarray:
-        """``design(rows) @ weights`` (all messages by default), without building the rows."""
+        """``design(rows) @ weights`` (all messages by default), without building the rows;
+        ``idf``: term weights other than the contents' own (a kept model's)."""
         rows = np.arange(self.n) if rows is None else rows
         out = np.zeros(len(rows), dtype=np.float64)
         content_rows = self.frame["content_row"].to_numpy()[rows]
         has_text = content_rows >= 0
         if self.content is not None and has_text.any():
-            out[has_text] = self.content.dot(weights[:BUCKETS], rows=content_rows[has_text])
+            text = self.content.dot(weights[:BUCKETS], rows=content_rows[has_text], idf=idf)
+            out[has_text] = text
         if not text_only:
             out += self.side[rows] @ weights[BUCKETS:]
         return out

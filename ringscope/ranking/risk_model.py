@@ -200,7 +200,8 @@ def _positive_proba(model: Any, x: np.ndarray, n_jobs: int) -> np.ndarray:
     from joblib import Parallel, delayed, effective_n_jobs
 
     model.set_params(n_jobs=1)
-    blocks = np.array_split(np.arange(x.shape[0]), effective_n_jobs(n_jobs))
+    # no empty block: a forest refuses to score zero rows
+    blocks = np.array_split(np.arange(x.shape[0]), min(effective_n_jobs(n_jobs), x.shape[0]))
     parts = Parallel(n_jobs=len(blocks), prefer="threads")(
         delayed(model.predict_proba)(x[rows]) for rows in blocks
     )
@@ -455,35 +456,33 @@ class GraphRiskModel:
         """Calibrated ``[n, 2]`` class probabilities (column 1: positive)."""
         return self._calibrated(self.decision_function(X, adjacency, embeddings=embeddings))
 
-    @_ONE_BLAS_THREAD
-    def predict_rows(
+    def design(
         self,
-        X: np.ndarray,
+        structure: np.ndarray,
         adjacency: sp.spmatrix,
-        rows: np.ndarray,
         *,
         labels: np.ndarray,
         labelled_idx: np.ndarray,
-        embeddings: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Calibrated positive probability of ``rows`` of another graph of the same features.
+        """Design rows of every node of another graph of the same features.
 
         For a later state of the data the model was fitted on (a stream's next
-        micro-batch: more nodes, more edges, new labels): the trees, the choice and the
-        calibration stay as fitted; the neighbour aggregates and the label shares
-        (``labels[labelled_idx]``, which must hold no label of ``rows``) are taken from
-        the given graph.
+        micro-batch: more nodes, more edges, new labels): ``structure`` is
+        ``neighbour_aggregates`` of its features and adjacency, and the label shares count
+        ``labels[labelled_idx]``, which must hold no label of the nodes to be scored. A
+        node's row is all :meth:`predict_design` reads of it, so a caller can tell which
+        nodes' scores changed by comparing rows.
         """
-        x = np.asarray(X, dtype=np.float64)
-        needs_emb = any(f.uses_embeddings for f in self.models_.values())
-        if needs_emb and embeddings is None:
-            raise ValueError("the model was fitted with embeddings; pass them to predict")
-        plain, with_emb = self._design(
-            x, adjacency, embeddings if needs_emb else None, (labels, labelled_idx)
-        )
-        rows = np.asarray(rows, dtype=np.int64)
-        picked = None if with_emb is None else with_emb[rows]
-        return self._calibrated(self._raw_score(plain[rows], picked))[:, 1]
+        if any(f.uses_embeddings for f in self.models_.values()):
+            raise ValueError("the model was fitted with embeddings; it scores its own fit only")
+        plain, _ = self._design(structure, adjacency, None, (labels, labelled_idx), structure)
+        return plain
+
+    @_ONE_BLAS_THREAD
+    def predict_design(self, design: np.ndarray) -> np.ndarray:
+        """Calibrated positive probability of rows of :meth:`design`: the trees, the choice
+        and the calibration stay as fitted, and each row is scored on its own."""
+        return self._calibrated(self._raw_score(design, None))[:, 1]
 
     def _calibrated(self, score: np.ndarray) -> np.ndarray:
         """``[n, 2]`` probabilities from uncalibrated scores."""

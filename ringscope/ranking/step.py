@@ -17,10 +17,11 @@ from ringscope.ranking.associates import flagged_accounts
 from ringscope.ranking.content_model import actor_content_features, content_scores
 from ringscope.ranking.evidence import cluster_evidence, cluster_layers
 from ringscope.ranking.features import actor_features, with_freshness
+from ringscope.ranking.kept_content import KeptContent, keep_content, kept_content_scores
 from ringscope.ranking.kept_models import labelled_set
 from ringscope.ranking.labels import EXTRA_LABEL_SCHEMA, actor_labels, with_extra_labels
 from ringscope.ranking.learned_risk import LearnedRisk, fit_learned_risk, score_learned_risk
-from ringscope.ranking.messages import message_table
+from ringscope.ranking.messages import Messages, message_table
 from ringscope.ranking.receivers import receive_only_actors
 from ringscope.ranking.scoring import actor_risk, cluster_id_for, score_clusters
 from ringscope.ranking.signals import cluster_signals
@@ -79,8 +80,15 @@ def ranking_step(state: RunState) -> dict[str, Any]:
         now=int(events["ts"].max() or 0),
         source="verdict",
     )
-    content, content_report = _content(state, labels)
-    learned = _learned_risk(state, features, labels, content)
+    cfg_content = state.config.content_model
+    messages = (
+        message_table(events, state.graph, state.ingest.content) if cfg_content.enabled else None
+    )
+    with_content = messages is not None and messages.n > 0
+    refit = _refit_reason(state, features, labels, with_content)
+    content, content_report, kept_content = _content(state, labels, messages, refit)
+    del messages  # large at scale (terms, side facts): not held through the risk model
+    learned = _learned_risk(state, features, labels, content, refit, kept_content)
     if learned.risk is None:  # no learned model: member_risk carries no weight
         cfg = cfg.model_copy(update={"weights": cfg.weights | {"member_risk": 0.0}})
     signals = cluster_signals(
@@ -152,53 +160,76 @@ def ranking_step(state: RunState) -> dict[str, Any]:
     }
 
 
+def _refit_reason(
+    state: RunState, features: pl.DataFrame, labels: pl.DataFrame, with_content: bool
+) -> str | None:
+    """Why this run fits the content and risk models; None: a stream batch between refits
+    (:mod:`ringscope.ranking.kept_models`), which scores with the kept ones."""
+    if state.models is None:
+        return "a batch run fits"
+    given = labelled_set(labels, features)
+    n_events = state.ingest.events.height
+    return state.models.refit_reason(state.config, n_events, given, with_content)
+
+
 def _learned_risk(
-    state: RunState, features: pl.DataFrame, labels: pl.DataFrame, content: pl.DataFrame | None
+    state: RunState,
+    features: pl.DataFrame,
+    labels: pl.DataFrame,
+    content: pl.DataFrame | None,
+    refit: str | None,
+    kept_content: KeptContent | None,
 ) -> LearnedRisk:
-    """The learned actor risk: fitted, or (a stream between refits) scored by kept models."""
+    """The learned actor risk: fitted, or (a stream between refits) scored by kept models;
+    a stream's fit keeps its models with ``kept_content`` (the content model's)."""
     args = (features, state.evidence.edges)
     cfg = state.config.risk_model
     cache = state.models
+    fit = {
+        "labels": labels,
+        "content": content,
+        "embeddings": state.embeddings,
+        "embeddings_use_labels": state.config.embeddings.label_weight > 0,
+    }
     if cache is None:
-        return fit_learned_risk(
-            *args,
-            cfg,
-            labels=labels,
-            content=content,
-            embeddings=state.embeddings,
-            embeddings_use_labels=state.config.embeddings.label_weight > 0,
+        return fit_learned_risk(*args, cfg, **fit)
+    if refit is None and cache.risk is not None:
+        learned = score_learned_risk(
+            cache.risk, *args, cfg, labels=labels, content=content, previous=cache.scored
         )
+        cache.reused(learned.scored)
+        stream = {
+            "refit": False,
+            "batches_since_fit": cache.batches_since_fit,
+            "actors_scored": learned.report["actors_scored"],
+        }
+        return LearnedRisk(learned.risk, learned.report | {"stream": stream})
+    learned = fit_learned_risk(*args, cfg, **fit, keep=True)
     given = labelled_set(labels, features)
     n_events = state.ingest.events.height
-    reason = cache.refit_reason(state.config, n_events, given, content is not None)
-    if reason is None:
-        cache.reused()
-        learned = score_learned_risk(cache.risk, *args, cfg, labels=labels, content=content)
-        stream = {"refit": False, "batches_since_fit": cache.batches_since_fit}
-        return LearnedRisk(learned.risk, learned.report | {"stream": stream})
-    learned = fit_learned_risk(
-        *args,
-        cfg,
-        labels=labels,
-        content=content,
-        embeddings=state.embeddings,
-        embeddings_use_labels=state.config.embeddings.label_weight > 0,
-        keep=True,
-    )
-    cache.fitted(learned.kept, state.config, n_events, given, content is not None)
-    return LearnedRisk(learned.risk, learned.report | {"stream": {"refit": True, "why": reason}})
+    cache.fitted(learned.kept, kept_content, state.config, n_events, given, content is not None)
+    return LearnedRisk(learned.risk, learned.report | {"stream": {"refit": True, "why": refit}})
 
 
-def _content(state: RunState, labels: pl.DataFrame) -> tuple[pl.DataFrame | None, dict[str, Any]]:
-    """Per-actor content features from the message-level content model (None if off)."""
+def _content(
+    state: RunState, labels: pl.DataFrame, messages: Messages | None, refit: str | None
+) -> tuple[pl.DataFrame | None, dict[str, Any], KeptContent | None]:
+    """Per-actor content features from the message-level content model (None if off),
+    its report, and (a stream's fit) the fitted model to keep; between a stream's refits
+    the kept model scores the messages."""
     cfg = state.config.content_model
-    if not cfg.enabled:
-        return None, {"used": False, "reason": "disabled in config (content_model.enabled)"}
-    messages = message_table(state.ingest.events, state.graph, state.ingest.content)
+    if messages is None:
+        return None, {"used": False, "reason": "disabled in config (content_model.enabled)"}, None
     if messages.n == 0:
-        return None, {"used": False, "reason": "no messages"}
+        return None, {"used": False, "reason": "no messages"}, None
+    actor_keys = state.graph.nodes["actor"]["key"]
+    cache = state.models
+    if refit is None and cache is not None and cache.content is not None:
+        scores = kept_content_scores(messages, cache.content, actor_keys, cfg)
+        return actor_content_features(messages, scores), scores.report, None
     scores = content_scores(messages, labels, cfg)
-    return actor_content_features(messages, scores), scores.report
+    kept = None if cache is None else keep_content(messages, scores, actor_keys, cfg)
+    return actor_content_features(messages, scores), scores.report, kept
 
 
 def _output_tables(

@@ -29,7 +29,8 @@ def offender_index(state: RunState) -> dict[str, Any]:
     offenders = offender_table(
         events, state.tables["actors"], state.tables["clusters"], state.config.signup
     )
-    keys = actor_key_table(events)
+    keys = state.ingest.actor_keys
+    keys = actor_key_table(events) if keys is None else keys
     names = (
         state.ingest.names if state.ingest.names is not None else pl.DataFrame(schema=_NAME_SCHEMA)
     )

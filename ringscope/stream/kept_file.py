@@ -11,8 +11,9 @@ fitted on, its age) is written to ``ROOT/stream/kept-models.pkl`` after each bat
 it belongs to; a new worker reads it and goes on with the same refit schedule.
 
 The file is a pickle, written and read only by ringscope inside the operator's stream
-root, as trusted as the root's other state. A file that cannot be read, or from an
-earlier re-base (``ringscope compact``), is not used: the batch fits, as with no file.
+root, as trusted as the root's other state. A file that cannot be read, of another
+format (:data:`_FORMAT`, raised when the kept models change shape), or from an earlier
+re-base (``ringscope compact``), is not used: the batch fits, as with no file.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ __all__ = ["COMPACTED", "KEPT_FILE", "load_kept", "save_kept"]
 log = logging.getLogger(__name__)
 
 KEPT_FILE = "kept-models.pkl"
+#: the layout of the kept models; a file of another is not read (fit again)
+_FORMAT = 2
 #: why a batch after a re-base has no kept model
 COMPACTED = "no kept model: the stream was compacted (ringscope compact re-bases it)"
 
@@ -43,7 +46,9 @@ def load_kept(root: Path, generation: int) -> ModelCache:
     if not path.exists():
         return ModelCache(nothing_kept="no kept model: no batch of this stream kept one yet")
     try:
-        kept_generation, cache = pickle.loads(path.read_bytes())
+        kept_format, kept_generation, cache = pickle.loads(path.read_bytes())
+        if kept_format != _FORMAT:
+            raise TypeError(f"format {kept_format}, not {_FORMAT}")
         if not isinstance(cache, ModelCache):
             raise TypeError(f"holds a {type(cache).__name__}")
     except Exception as exc:  # any unreadable file means: fit again
@@ -56,4 +61,6 @@ def load_kept(root: Path, generation: int) -> ModelCache:
 
 def save_kept(root: Path, generation: int, cache: ModelCache) -> None:
     """Write the cache for the next worker (replacing the previous file atomically)."""
-    write_atomic(_path(root), pickle.dumps((generation, cache), protocol=pickle.HIGHEST_PROTOCOL))
+    write_atomic(
+        _path(root), pickle.dumps((_FORMAT, generation, cache), protocol=pickle.HIGHEST_PROTOCOL)
+    )

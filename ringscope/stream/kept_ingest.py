@@ -16,7 +16,9 @@ sealed since:
 * name trigrams: the new rows of names not seen yet;
 * rejects, input counts, duplicates and fields: added;
 * content vectors: merged from the kept term hashes and the new ones
-  (:func:`~ringscope.ingest.content_terms.merge_terms`, in memory, nothing re-read).
+  (:func:`~ringscope.ingest.content_terms.merge_terms`, in memory, nothing re-read);
+* the offender index's actor key table (``IngestResult.actor_keys``): the kept one with
+  the appended events' keys added (:func:`~ringscope.signup.index.added_actor_keys`).
 
 The result equals the merge of every segment (``tests/stream/test_kept_ingest.py``).
 Whatever breaks the append condition merges from the cache again, as before: another
@@ -34,6 +36,7 @@ import polars as pl
 
 from ringscope.ingest import IngestResult
 from ringscope.ingest.content_terms import TermBatch, merge_terms
+from ringscope.signup.index import actor_key_table, added_actor_keys
 from ringscope.stream.ingest_cache import merge_ingested
 
 __all__ = ["KeptIngest", "files_signature"]
@@ -53,6 +56,7 @@ class _Merged:
     segments: Signature
     result: IngestResult  # content left out: made from ``terms`` for each batch
     terms: list[TermBatch]
+    keys: pl.DataFrame  # actor_key_table of result.events
 
 
 class KeptIngest:
@@ -82,18 +86,23 @@ class KeptIngest:
             parts = [p for p in [dropped()] if p is not None] + [part(s) for s in segments]
             result = merge_ingested(parts)
             terms = [b for p in parts for b in (p.term_batches or [])]
+            keys = actor_key_table(result.events)
             self.last = f"merged all {len(segments)} segments"
         else:
             new = [part(s) for s in segments[len(kept.segments) :]]
-            result = _appended(kept.result, new) if new else kept.result
+            result, keys = (kept.result, kept.keys)
+            if new:
+                result, added = _appended(kept.result, new)
+                keys = added_actor_keys(kept.keys, added)
             terms = kept.terms + [b for p in new for b in (p.term_batches or [])]
             self.last = f"appended {len(new)} segments"
-        self._kept = _Merged(base, signature, replace(result, content=None), terms)
-        return replace(result, content=merge_terms(terms))
+        self._kept = _Merged(base, signature, replace(result, content=None), terms, keys)
+        return replace(result, content=merge_terms(terms), actor_keys=keys)
 
 
-def _appended(kept: IngestResult, parts: list[IngestResult]) -> IngestResult:
-    """``kept`` followed by ``parts`` (see the module doc: equal to merging them all)."""
+def _appended(kept: IngestResult, parts: list[IngestResult]) -> tuple[IngestResult, pl.DataFrame]:
+    """``kept`` followed by ``parts`` (see the module doc: equal to merging them all),
+    and the events it added (those of ``parts`` not dropped as duplicates)."""
     new = pl.concat([p.events for p in parts])
     ids = pl.col("event_id")
     keep = new.select(
@@ -108,7 +117,7 @@ def _appended(kept: IngestResult, parts: list[IngestResult]) -> IngestResult:
     events = pl.concat([kept.events[:cut], tail])
     names = [n for n in [kept.names, *(p.names for p in parts)] if n is not None and n.height]
     rejects = [r for r in [kept.rejects, *(p.rejects for p in parts)] if r.height]
-    return IngestResult(
+    result = IngestResult(
         events=events,
         rejects=pl.concat(rejects) if rejects else kept.rejects,
         inputs=kept.inputs + [s for p in parts for s in p.inputs],
@@ -118,3 +127,4 @@ def _appended(kept: IngestResult, parts: list[IngestResult]) -> IngestResult:
         else None,
         fields_given=kept.fields_given.union(*(p.fields_given for p in parts)),
     )
+    return result, new

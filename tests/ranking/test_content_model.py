@@ -122,7 +122,11 @@ def test_extra_labels_win_and_are_the_only_negatives(sms):
 
 def test_calibration_weighs_actors_not_messages_and_never_inverts():
     """One prolific labelled sender the model ranks low must not turn a fold upside down."""
-    from ringscope.ranking.content_model import _calibrated
+    from ringscope.ranking.content_model import FoldModel, _calibration
+
+    def _calibrated(raw, raw_held, y_held, actors):
+        plain = FoldModel(np.zeros(1), 0.0)
+        return _calibration(plain, raw_held, y_held, actors).probability(raw)
 
     rng = np.random.default_rng(0)
     # 40 labelled one-message senders the model ranks high, 60 unlabelled ranked low ...

@@ -52,7 +52,13 @@ def test_kept_model_scores_unchanged_data_as_the_fit(world: Path, tmp_path: Path
     assert _risk_report(first)["stream"]["refit"] is True
     assert cache.risk is not None
     second = run_pipeline([world], root, config=RunConfig(), keyring=KEYRING, models=cache)
-    assert _risk_report(second)["stream"] == {"refit": False, "batches_since_fit": 1}
+    # the first batch after a fit scores every actor (nothing scored by the kept model yet)
+    n_actors = _risk_report(second)["n_actors"]
+    assert _risk_report(second)["stream"] == {
+        "refit": False,
+        "batches_since_fit": 1,
+        "actors_scored": n_actors,
+    }
 
     for snapshot in (first, second):
         joined = _risk(batch).join(_risk(snapshot), on="actor_id", suffix="_other")
@@ -98,7 +104,7 @@ def _fitted_cache(config: RunConfig) -> ModelCache:
     cache = ModelCache()
     # any kept object stands for a fit here: the policy only reads the counts
     labels = frozenset({("a", True), ("b", True)})
-    cache.fitted(object(), config, 1000, labels, True)  # type: ignore[arg-type]
+    cache.fitted(object(), None, config, 1000, labels, True)  # type: ignore[arg-type]
     return cache
 
 
@@ -108,9 +114,9 @@ def test_refit_schedule() -> None:
     assert "no kept model" in ModelCache().refit_reason(config, 10, labels, True)
     cache = _fitted_cache(config)
     assert cache.refit_reason(config, 1000, labels, True) is None
-    cache.reused()
+    cache.reused(None)
     assert cache.refit_reason(config, 1000, labels, True) is None
-    cache.reused()
+    cache.reused(None)
     assert "3 batches" in cache.refit_reason(config, 1000, labels, True)
 
     cache = _fitted_cache(config)
@@ -121,5 +127,5 @@ def test_refit_schedule() -> None:
     other = config.with_overrides({"risk_model.folds": 5})
     assert "settings changed" in cache.refit_reason(other, 1000, labels, True)
     assert "content features" in cache.refit_reason(config, 1000, labels, False)
-    cache.fitted(None, config, 1000, labels, True)  # a fit that kept nothing: fit again
+    cache.fitted(None, None, config, 1000, labels, True)  # a fit that kept nothing: fit again
     assert "kept none" in cache.refit_reason(config, 1000, labels, True)

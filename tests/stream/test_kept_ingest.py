@@ -1,7 +1,7 @@
 """The merged ingest kept between micro-batches and appended to equals the merge of every
-segment, batch after batch: the same event table, name trigrams, rejects, counts and
-content vectors; and a change that breaks the append (a compaction's merged segment,
-another key) merges everything again."""
+segment, batch after batch: the same event table, name trigrams, rejects, counts,
+content vectors and offender-index key table; and a change that breaks the append (a
+compaction's merged segment, another key) merges everything again."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import pytest
 
 from ringscope.ingest import IngestResult
 from ringscope.privacy import Keyring
+from ringscope.signup.index import actor_key_table
 from ringscope.stream.ingest_cache import cached_ingest, merge_ingested
 from ringscope.stream.kept_ingest import KeptIngest
 from ringscope.worlds import WorldConfig, generate_world, write_world
@@ -37,7 +38,9 @@ def lines(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
 
 
 def _equal(a: IngestResult, b: IngestResult) -> None:
+    """``a`` (kept) is ``b`` (merged), and its kept key table the one of ``b``'s events."""
     assert a.events.equals(b.events)
+    assert a.actor_keys.equals(actor_key_table(b.events))
     assert a.rejects.equals(b.rejects)
     assert a.duplicates == b.duplicates
     assert [s.path for s in a.inputs] == [s.path for s in b.inputs]
