@@ -236,3 +236,18 @@ def test_cli_turns_off_numpy_huge_pages_unless_the_operator_chose(given, expecte
         [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == expected
+
+
+@pytest.mark.parametrize(
+    ("given", "last"),
+    [(None, "dirty_decay_ms:100,muzzy_decay_ms:0"), ("dirty_decay_ms:7", "dirty_decay_ms:7")],
+)
+def test_cli_shortens_polars_allocator_decay_unless_the_operator_chose(given, last):
+    env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
+    if given is not None:
+        env["_RJEM_MALLOC_CONF"] = given
+    probe = "import ringscope.cli, os, polars; print(os.environ['_RJEM_MALLOC_CONF'])"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip().endswith("," + last)

@@ -18,6 +18,13 @@ from collections.abc import Sequence
 # ingest has churned gigabytes, those faults stalled the graph step for seconds (2M
 # records: 5-10 s, 4.9-5.1 s without). Set before numpy loads; an operator's value wins.
 os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
+# Polars' allocator (jemalloc) keeps freed pages resident for ~1.5 s by default (0.5 s
+# dirty, then 1 s lazily freed, still counted in RSS), so a step that frees and allocates
+# gigabytes within a second holds both: the ingest's sort of 2M records rose 0.8-1.0 GB
+# over the table it sorts, 0.5 GB with pages returned after 0.1 s (returning them at
+# once cost seconds of page faults in the graph and coordination steps). Set before
+# Polars loads (it puts its defaults first); an operator's value wins.
+os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:100,muzzy_decay_ms:0")
 
 from ringscope.cli.console import err
 from ringscope.errors import RingscopeError

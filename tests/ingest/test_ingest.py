@@ -686,3 +686,21 @@ def test_forked_hashing_matches_keyring_hash(monkeypatch: pytest.MonkeyPatch) ->
         assert keys.to_list() == [KEYRING.hash("account", v) for v in uniques]
     finally:
         background.close()
+
+
+def test_ingest_workers_start_with_polars_no_decay_allocator() -> None:
+    """Polars sets its allocator variable when it loads; the workers' options go after it."""
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    from ringscope.ingest import pipeline
+
+    before = os.environ.get("_RJEM_MALLOC_CONF")
+    assert before  # written by Polars itself on import
+    with pipeline._polars_keeps_freed_memory():
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+            seen = pool.submit(os.getenv, "_RJEM_MALLOC_CONF").result()
+    assert seen == before + ",dirty_decay_ms:-1,muzzy_decay_ms:-1"
+    assert os.environ.get("_RJEM_MALLOC_CONF") == before
