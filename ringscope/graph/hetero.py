@@ -63,10 +63,14 @@ _SHIFT = 1 << 32  # packs two u32 node indices into one u64
 
 @dataclass(frozen=True)
 class HeteroGraph:
-    """Typed node tables (``key``, ``idx`` = row number) and temporal typed edge tables."""
+    """Typed node tables (``key``, ``idx`` = row number), temporal typed edge tables, and
+    ``event_nodes``: per row of the event table the graph was built from, in its order,
+    the ``actor``, ``msg``, ``ip`` and ``device`` node indices (null where the event names
+    none), so later steps count and join events by integer, not again by key string."""
 
     nodes: dict[str, pl.DataFrame]
     edges: dict[EdgeType, pl.DataFrame]
+    event_nodes: pl.DataFrame
 
     def num_nodes(self, node_type: str) -> int:
         """Number of nodes of one type."""
@@ -294,9 +298,10 @@ def _content_edges(
 
 def _event_edges(
     events: pl.DataFrame, nodes: dict[str, pl.DataFrame]
-) -> dict[EdgeType, pl.DataFrame]:
-    """IP, subnet, device and target nodes (into ``nodes``) and the relations read
-    from one event row each (sent, used, signup_from, reported, targeted)."""
+) -> tuple[dict[EdgeType, pl.DataFrame], pl.DataFrame]:
+    """IP, subnet, device and target nodes (into ``nodes``), the relations read from one
+    event row each (sent, used, signup_from, reported, targeted), and each event's node
+    indices (``HeteroGraph.event_nodes``)."""
     for column, node_type in (
         ("ip_key", "ip"),
         ("subnet_key", "subnet"),
@@ -305,6 +310,7 @@ def _event_edges(
     ):
         nodes[node_type] = _index(events[column])
     ev = events.lazy().select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"),
         "ts",
         "actor_id",
         "actor_key",
@@ -324,19 +330,19 @@ def _event_edges(
     ):
         ev = _with_index(ev, column, nodes[node_type], name)
     # keep the indices, drop the key strings the joins have replaced
-    ev = (
-        ev.select(
-            "ts", "actor_id", "event_type", "target_id", "actor", "msg", "ip", "subnet", "device"
-        )
-        .collect()
-        .lazy()
-    )
+    ev = ev.select(
+        "row", "ts", "actor_id", "event_type", "target_id", "actor", "msg", "ip", "subnet", "device"
+    ).collect()
+    # the joins leave rows in any order: sorting one integer column back is cheaper than
+    # asking each of them to keep the order (+0.9 s CPU at 2M records)
+    event_nodes = ev.select("row", "actor", "msg", "ip", "device").sort("row").drop("row")
+    ev = ev.drop("row").lazy()
     senders = ev.filter(pl.col("msg").is_not_null()).select("actor", "msg", "ts")
     reports = ev.filter(pl.col("event_type") == "report").join(
         ev.select(pl.col("actor_id").alias("target_id"), pl.col("actor").alias("target")).unique(),
         on="target_id",
     )
-    return {
+    edges = {
         ("actor", "sent", "message"): _edge_table(senders, "actor", "msg"),
         ("actor", "used", "ip"): _edge_table(ev, "actor", "ip"),
         # one row per distinct pair before the sort: every event repeats its ip's subnet
@@ -356,6 +362,7 @@ def _event_edges(
             "tgt",
         ),
     }
+    return edges, event_nodes
 
 
 def _identity_edges(events: pl.DataFrame, nodes: dict[str, pl.DataFrame]) -> pl.DataFrame:
@@ -398,7 +405,8 @@ def build_hetero_graph(events: pl.DataFrame) -> HeteroGraph:
     first = events.select(_IS_MESSAGE & pl.col("message_key").is_first_distinct()).to_series()
     edges[("message", "links", "domain")] = _link_edges(events, first, nodes)
     edges[("message", "has", "content")], unique_bands = _content_edges(events, first, nodes)
-    edges |= _event_edges(events, nodes)
+    event_edges, event_nodes = _event_edges(events, nodes)
+    edges |= event_edges
     edges[("actor", "has", "identity")] = _identity_edges(events, nodes)
     edges[("actor", "shared", "url")] = _object_edges(events, "urls", "url", nodes)
     edges[("actor", "shared", "object")] = _object_edges(events, "object_ids", "object", nodes)
@@ -415,5 +423,7 @@ def build_hetero_graph(events: pl.DataFrame) -> HeteroGraph:
     )
     nodes["content"] = nodes["content"].with_columns(pl.col("key").cast(pl.Utf8))
     return HeteroGraph(
-        nodes={t: nodes[t] for t in NODE_TYPES}, edges={et: edges[et] for et in RELATIONS}
+        nodes={t: nodes[t] for t in NODE_TYPES},
+        edges={et: edges[et] for et in RELATIONS},
+        event_nodes=event_nodes,
     )

@@ -51,34 +51,32 @@ def _recipient_facts(hg: HeteroGraph) -> pl.LazyFrame:
     )
 
 
-def _event_facts(events: pl.DataFrame, key_to_idx: pl.DataFrame) -> pl.LazyFrame:
+def _event_facts(events: pl.DataFrame, hg: HeteroGraph) -> pl.LazyFrame:
     """Per actor: times and counts over all its events, and (``acting_*``) over its events
     other than suspensions, the ones the risk model reads (a suspension is the label, so
     it must not show in the features the label is learned from).
 
-    One join and one pass serve both. The distinct counts are made once, over the acting
-    events; an actor with a suspension event gets its all-event counts again from its own
-    events, which differ only where the suspension carried a message, device or IP.
+    One pass serves both, over the events beside their node indices (the graph's
+    ``event_nodes``, row for row: no join on key strings, and the distinct counts are of
+    integers). The distinct counts are made once, over the acting events; an actor with a
+    suspension event gets its all-event counts again from its own events, which differ
+    only where the suspension carried a message, device or IP.
     """
     acting = pl.col("acting")
     kind = pl.col("event_type")
-    ev = (
-        events.lazy()
-        .select(
-            "actor_key",
-            "ts",
-            (kind != "suspension").alias("acting"),
-            (kind == "signup").alias("signup"),
-            (kind == "login").alias("login"),
-            "message_key",
-            "device_key",
-            "ip_key",
-        )
-        .join(key_to_idx.lazy(), on="actor_key")
-        .drop("actor_key")
-        .collect()
+    ev = pl.concat(
+        [
+            events.select(
+                "ts",
+                (kind != "suspension").alias("acting"),
+                (kind == "signup").alias("signup"),
+                (kind == "login").alias("login"),
+            ),
+            hg.event_nodes,
+        ],
+        how="horizontal",
     )
-    keys = {"message_key": "messages", "device_key": "devices", "ip_key": "ips"}
+    keys = {"msg": "messages", "device": "devices", "ip": "ips"}
     base = (
         ev.lazy()
         .group_by("actor")
@@ -116,8 +114,7 @@ def actor_features(events: pl.DataFrame, hg: HeteroGraph) -> pl.DataFrame:
     the ``acting_*`` columns count the same without suspension events (see
     :func:`_event_facts`)."""
     actors = hg.nodes["actor"].filter(pl.col("actor_id").is_not_null())
-    key_to_idx = actors.select(pl.col("key").alias("actor_key"), pl.col("idx").alias("actor"))
-    base = _event_facts(events, key_to_idx).select(
+    base = _event_facts(events, hg).select(
         "actor",
         "first_ts",
         "last_ts",

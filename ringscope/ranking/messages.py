@@ -159,21 +159,21 @@ def message_table(
     used first was left with no message row, so no content score, and the risk model read
     that as the most benign content there is (25 held-out spam senders of TREC 2007, the
     bottom of its ranking).
+
+    Events are matched to their actor and message nodes by the graph's ``event_nodes``
+    (row for row), not by joins on the key strings.
     """
-    actors = hg.nodes["actor"].select(
-        pl.col("key").alias("actor_key"), pl.col("idx").alias("actor")
-    )
-    nodes = hg.nodes["message"].select(
-        pl.col("key").alias("message_key"), pl.col("idx").alias("msg")
-    )
     frame = (
-        events.lazy()
-        .filter((pl.col("event_type") == "message") & pl.col("message_key").is_not_null())
-        .select("actor_key", "ts", "message_key", "content_key", "traits", "ip_key", "subnet_key")
-        .unique(["message_key", "actor_key"], keep="first", maintain_order=True)
+        pl.concat([events, hg.event_nodes.select("actor", "msg")], how="horizontal")
+        .lazy()
+        .filter(
+            (pl.col("event_type") == "message")
+            & pl.col("msg").is_not_null()
+            & pl.col("actor").is_not_null()  # an account id that normalises to nothing
+        )
+        .select("actor", "ts", "msg", "content_key", "traits", "ip_key", "subnet_key")
+        .unique(["msg", "actor"], keep="first", maintain_order=True)
         .collect()
-        .join(actors, on="actor_key")
-        .join(nodes, on="message_key", how="left")
         .join(_campaigns(hg), on="msg", how="left")
     )
     if content is not None:

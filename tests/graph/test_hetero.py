@@ -90,3 +90,41 @@ def test_edge_tables_are_distinct_rows_sorted_whatever_the_input_order():
         .select(pl.col("a").alias("src"), pl.col("b").alias("dst"), "ts")
     )
     assert _edge_table(frame.lazy(), "a", "b").equals(expected)
+
+
+def test_event_nodes_name_each_events_nodes_row_for_row():
+    """Ranking reads events beside ``event_nodes`` instead of joining keys again, so the
+    indices must follow the event rows in order, also when the joins run in parallel."""
+    from ringscope.graph.schema import EVENT_SCHEMA
+    from tests.conftest import T0
+
+    rng = np.random.default_rng(7)
+    n = 200_000
+    given = pl.DataFrame(
+        {
+            "ts": np.sort(rng.integers(T0, T0 + 10**9, n)),
+            "actor_key": pl.Series(rng.integers(0, 20_000, n)).cast(pl.Utf8),
+            "event_type": rng.choice(["message", "login", "suspension"], n),
+            "message_key": pl.Series(rng.integers(0, 150_000, n)).cast(pl.Utf8),
+            "ip_key": pl.Series(rng.integers(0, 30_000, n)).cast(pl.Utf8),
+            "device_key": pl.Series(rng.integers(0, 40_000, n)).cast(pl.Utf8),
+        }
+    ).with_columns(
+        pl.col("actor_key").alias("actor_id"),
+        pl.when(pl.col("event_type") == "message").then(pl.col("message_key")),
+        pl.when(pl.col("ts") % 3 > 0).then(pl.col("device_key")),
+    )
+    events = given.select(
+        pl.col(c) if c in given.columns else pl.lit(None, dtype=t).alias(c)
+        for c, t in EVENT_SCHEMA.items()
+    )
+    hg = build_hetero_graph(events)
+    assert hg.event_nodes.height == n
+    for column, node_type, name in (
+        ("actor_key", "actor", "actor"),
+        ("message_key", "message", "msg"),
+        ("ip_key", "ip", "ip"),
+        ("device_key", "device", "device"),
+    ):
+        named = hg.nodes[node_type]["key"].gather(hg.event_nodes[name])
+        assert named.to_list() == events[column].to_list(), column
