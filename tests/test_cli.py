@@ -226,16 +226,26 @@ def test_demo_prints_ranked_rings_and_their_evaluation(tmp_path, capsys, monkeyp
     assert manifest["insecure_demo_key"] is True
 
 
+def _after_cli_import(variable: str, given: str | None, code: str) -> str:
+    """What ``code`` prints in a fresh Python that imported ``ringscope.cli`` first, with
+    the environment ``variable`` unset (``given`` None) or set to ``given``."""
+    env = {k: v for k, v in os.environ.items() if k != variable}
+    if given is not None:
+        env[variable] = given
+    out = subprocess.run(
+        [sys.executable, "-c", f"import ringscope.cli\n{code}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.strip()
+
+
 @pytest.mark.parametrize(("given", "expected"), [(None, "False"), ("1", "True")])
 def test_cli_turns_off_numpy_huge_pages_unless_the_operator_chose(given, expected):
-    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
-    if given is not None:
-        env["NUMPY_MADVISE_HUGEPAGE"] = given
-    probe = "import ringscope.cli, numpy; print(numpy._core.multiarray._get_madvise_hugepage())"
-    out = subprocess.run(
-        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
-    )
-    assert out.stdout.strip() == expected
+    probe = "import numpy; print(numpy._core.multiarray._get_madvise_hugepage())"
+    assert _after_cli_import("NUMPY_MADVISE_HUGEPAGE", given, probe) == expected
 
 
 @pytest.mark.parametrize(
@@ -243,11 +253,5 @@ def test_cli_turns_off_numpy_huge_pages_unless_the_operator_chose(given, expecte
     [(None, "dirty_decay_ms:100,muzzy_decay_ms:0"), ("dirty_decay_ms:7", "dirty_decay_ms:7")],
 )
 def test_cli_shortens_polars_allocator_decay_unless_the_operator_chose(given, last):
-    env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
-    if given is not None:
-        env["_RJEM_MALLOC_CONF"] = given
-    probe = "import ringscope.cli, os, polars; print(os.environ['_RJEM_MALLOC_CONF'])"
-    out = subprocess.run(
-        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
-    )
-    assert out.stdout.strip().endswith("," + last)
+    probe = "import os, polars; print(os.environ['_RJEM_MALLOC_CONF'])"
+    assert _after_cli_import("_RJEM_MALLOC_CONF", given, probe).endswith("," + last)
