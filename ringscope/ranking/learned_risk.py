@@ -60,7 +60,6 @@ from typing import Any
 import numpy as np
 import polars as pl
 import scipy.sparse as sp
-from scipy.stats import rankdata
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
@@ -276,18 +275,17 @@ def _embedding_matrix(embeddings: pl.DataFrame, actors: np.ndarray) -> np.ndarra
 QuantileMap = tuple[np.ndarray, np.ndarray]
 
 
-def _quantiles(score: np.ndarray, reference: QuantileMap | None = None) -> np.ndarray:
-    """Each actor's quantile of ``score`` among all actors, in (0, 1] (ties: their mean
-    rank); or from a fit's ``reference`` (:func:`_quantile_map`): the fit's own quantile
-    of a value the fit had, interpolated between two it had, the end's beyond them (so
-    a last-bit difference in a score moves its quantile by as little)."""
-    if reference is None:
-        return rankdata(score) / len(score)
+def _quantiles(score: np.ndarray, reference: QuantileMap) -> np.ndarray:
+    """Each actor's quantile of ``score`` in a ``reference`` (:func:`_quantile_map`): the
+    reference's own quantile of a value it has (among all actors when it is the map of
+    ``score`` itself), interpolated between two it has, the end's beyond them (so a
+    last-bit difference in a score moves its quantile by as little)."""
     return np.interp(score, *reference)
 
 
 def _quantile_map(values: np.ndarray) -> QuantileMap:
-    """The quantile of each distinct value among ``values``, as :func:`_quantiles` gives it."""
+    """The quantile of each distinct value among ``values``, in (0, 1] (ties: their mean
+    rank, as ``scipy.stats.rankdata`` / n)."""
     distinct, counts = np.unique(values, return_counts=True)
     upto = np.cumsum(counts)
     return distinct, 0.5 * (upto - counts + upto + 1) / len(values)
@@ -315,11 +313,9 @@ def _content_mean(design: _Inputs) -> np.ndarray | None:
     return mean if np.unique(mean).size > 1 else None
 
 
-def _anchor_logit(
-    p: np.ndarray, anchor: np.ndarray, reference: QuantileMap | None = None
-) -> np.ndarray:
-    """Log-odds of the rank average of the model's score (its quantile among
-    ``reference``, default ``p``) and the content quantiles."""
+def _anchor_logit(p: np.ndarray, anchor: np.ndarray, reference: QuantileMap) -> np.ndarray:
+    """Log-odds of the rank average of the model's score (its quantile in ``reference``)
+    and the content quantiles."""
     blend = 0.5 * (_quantiles(p, reference) + anchor)
     return np.log((blend + _EPS) / (1.0 - blend + _EPS)).reshape(-1, 1)
 
@@ -451,7 +447,8 @@ def fit_learned_risk(
     actors, x, adjacency, emb = design.actors, design.x, design.adjacency, design.emb
     positive, flagged, legit = given.positive, given.flagged, given.legit
     content_mean = _content_mean(design)
-    anchor = None if content_mean is None else _quantiles(content_mean)
+    content_reference = None if content_mean is None else _quantile_map(content_mean)
+    anchor = None if content_mean is None else _quantiles(content_mean, content_reference)
     weight = _source_weights(given.rows) if cfg.balance_sources else None
     structure = neighbour_aggregates(x, adjacency)  # the same graph in every fold
     folds = list(
@@ -486,8 +483,8 @@ def fit_learned_risk(
         val = folds[(k + 1) % cfg.folds][1]
         p = model.fitted_proba()[:, 1]
         if anchor is not None:  # calibrated after the loop, on every fold at once
-            blend_logit[held_out] = _anchor_logit(p, anchor)[held_out]
             references.append(_quantile_map(p))
+            blend_logit[held_out] = _anchor_logit(p, anchor, references[-1])[held_out]
         else:
             w_val = None if weight is None else weight[val]
             freq = _label_frequency(p[val], y[val], w_val) if cfg.pu_adjust else 1.0
@@ -526,8 +523,9 @@ def fit_learned_risk(
         for k, (_, held_out) in enumerate(folds):
             fold_of[held_out] = k
         fold_by_id = dict(zip(design.actor_ids, fold_of.tolist(), strict=True))
-        reference = None if content_mean is None else _quantile_map(content_mean)
-        kept = KeptRisk(models, label_freqs, fold_by_id, report, platts, references, reference)
+        kept = KeptRisk(
+            models, label_freqs, fold_by_id, report, platts, references, content_reference
+        )
     return LearnedRisk(pl.DataFrame({"actor": actors, "learned_risk": risk}), report, kept)
 
 
