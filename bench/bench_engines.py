@@ -8,6 +8,10 @@ A run that fails (out of memory, time limit) is recorded with the memory it reac
 
     python bench/bench_engines.py --legit 50000      # ~2M records
     python bench/bench_engines.py --legit 500000 --engines spark --timeout 3600   # ~20M
+    # hub-heavy: a carrier NAT, shared family devices, large viral and office groups
+    python bench/bench_engines.py --legit 50000 --engines local --world-set mobile_hosts=1 \
+        --world-set n_family=3000 --world-set viral_size=2000,6000 \
+        --world-set n_nat=2 --world-set nat_size=3000,6000
     python bench/bench_engines.py --legit 50000 --standalone-workers 2 \
         --spark-conf spark.driver.memory=2g --spark-conf spark.executor.memory=2g
 
@@ -129,9 +133,16 @@ def main() -> None:
     parser.add_argument("--worker-memory", default="3g")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per run")
     parser.add_argument("--max-rss-gb", type=float, default=20.0, help="memory cap per run")
+    parser.add_argument(
+        "--world-set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a world setting (ringscope generate --set), e.g. mobile_hosts=2 for hub-heavy",
+    )
     args = parser.parse_args()
 
-    events = cached_world(args.legit, args.seed)
+    events = cached_world(args.legit, args.seed, args.world_set)
     with contextlib.ExitStack() as stack:
         master = args.spark_master
         if args.standalone_workers:
@@ -156,7 +167,7 @@ def main() -> None:
                     f"standalone, {args.standalone_workers} workers x {args.worker_cores} "
                     f"core(s), {args.worker_memory}"
                 )
-    out = OUT / f"bench-engines-{args.legit}.json"
+    out = OUT / f"bench-engines-{events.name.removeprefix('world-')}.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
     sys.stdout.write(json.dumps(results, indent=2) + "\n")
 

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,12 +41,18 @@ def ringscope(*args: str) -> None:
         sys.exit(f"ringscope {' '.join(args)} failed:\n{done.stderr[-2000:]}")
 
 
-def cached_world(legit: int, seed: int) -> Path:
-    """The seeded world ``OUT/world-<legit>-<seed>``, generated on first use."""
-    path = OUT / f"world-{legit}-{seed}"
+def cached_world(legit: int, seed: int, settings: Sequence[str] = ()) -> Path:
+    """The seeded world ``OUT/world-<legit>-<seed>``, generated on first use.
+
+    ``settings``: other world settings as ``KEY=VALUE`` (``ringscope generate --set``);
+    such a world is cached under a name that lists them.
+    """
+    name = "-".join([f"world-{legit}-{seed}", *(s.replace("=", "_") for s in settings)])
+    path = OUT / name.replace(",", "_")
     if not (path / "truth.json").exists():
         t0 = time.perf_counter()
-        ringscope("generate", "--out", str(path), "--legit", str(legit), "--seed", str(seed))
+        sets = [arg for s in settings for arg in ("--set", s)]
+        ringscope("generate", "--out", str(path), "--legit", str(legit), "--seed", str(seed), *sets)
         print(f"generated {path} in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
     return path
 

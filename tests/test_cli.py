@@ -185,6 +185,10 @@ def test_killed_run_leaves_previous_snapshot(world, tmp_path):
         (["evaluate", "--snapshot", "nowhere", "--truth", "t.json"], "not found"),
         (["run", "tests", "--out", "x", "--spark-conf", "spark.executor.memory"], "KEY=VALUE"),
         (["run", "tests", "--out", "x", "--spark-conf", "=2g"], "KEY=VALUE"),
+        (["generate", "--out", "x", "--set", "mobile_hosts"], "KEY=VALUE"),
+        (["generate", "--out", "x", "--set", "mobile_hosts=0"], "mobile_hosts must be"),
+        (["generate", "--out", "x", "--set", "nat_sise=5"], "unknown world setting"),
+        (["generate", "--out", "x", "--legit", "300", "--set", "nat_size=500,600"], "n_legit"),
     ],
 )
 def test_bad_arguments_are_one_clear_line(argv, message, capsys, secret):

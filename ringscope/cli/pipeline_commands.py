@@ -74,6 +74,13 @@ def _add_generate(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         default="classic",
         help="look-alike mix: classic, or wide (six more kinds, proportions drawn per world)",
     )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any other world setting (repeatable), e.g. mobile_hosts=2 or nat_size=10000,15000",
+    )
     return p
 
 
@@ -96,15 +103,13 @@ def _add_demo(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return p
 
 
-def _spark_properties(pairs: list[str]) -> dict[str, str]:
-    """``KEY=VALUE`` options as Spark properties; a malformed one is a ConfigError."""
+def _key_values(pairs: list[str], option: str, example: str) -> dict[str, str]:
+    """Repeated ``KEY=VALUE`` options as a dict; a malformed one is a ConfigError."""
     properties = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip() or not value.strip():
-            raise ConfigError(
-                f"--spark-conf expects KEY=VALUE (e.g. spark.executor.memory=2g), got {pair!r}"
-            )
+            raise ConfigError(f"{option} expects KEY=VALUE (e.g. {example}), got {pair!r}")
         properties[key.strip()] = value.strip()
     return properties
 
@@ -125,7 +130,9 @@ def _run_config(args: argparse.Namespace) -> RunConfig:
     }
     config = config.with_overrides({k: v for k, v in options.items() if v is not None})
     if args.spark_conf:
-        conf = config.spark.conf | _spark_properties(args.spark_conf)
+        conf = config.spark.conf | _key_values(
+            args.spark_conf, "--spark-conf", "spark.executor.memory=2g"
+        )
         config = config.with_overrides({"spark.conf": conf})
     resolve_method(config.communities.method)
     return config
@@ -198,7 +205,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
     """Write a synthetic world."""
     from ringscope.worlds import WorldConfig, generate_world, write_world
 
-    config = WorldConfig(n_legit=args.legit, days=args.days, lookalike_mix=args.lookalikes)
+    settings = _key_values(args.set, "--set", "mobile_hosts=2")
+    config = WorldConfig(
+        n_legit=args.legit, days=args.days, lookalike_mix=args.lookalikes
+    ).with_settings(settings)
     world = generate_world(config, seed=args.seed)
     paths = write_world(world, args.out, fmt=args.format, shards=args.shards)
     events = [p for p in paths if p.name.startswith("events")]

@@ -76,6 +76,9 @@ class WorldConfig:
         lookalike_mix: ``"classic"`` (the four kinds above) or ``"wide"``: also the six
             kinds of :mod:`ringscope.worlds.lookalikes_wide`, in proportions drawn at
             random per world.
+        mobile_hosts: public addresses per carrier /24 behind which mobile traffic
+            leaves (1-254); a few make every carrier address a hub of thousands of
+            users, as a carrier NAT does (hub-heavy worlds for the cost benches).
     """
 
     n_legit: int = 3000
@@ -106,6 +109,7 @@ class WorldConfig:
     message_volume: float = 1.0
     duplicate_rate: float = 0.005
     lookalike_mix: str = "classic"
+    mobile_hosts: int = 254
 
     def __post_init__(self) -> None:
         if self.n_legit < 200:
@@ -147,6 +151,8 @@ class WorldConfig:
             raise ConfigError(
                 f"lookalike_mix must be 'classic' or 'wide', got {self.lookalike_mix!r}"
             )
+        if not 1 <= self.mobile_hosts <= 254:
+            raise ConfigError(f"mobile_hosts must be in [1, 254], got {self.mobile_hosts}")
         if self.false_report_rate < 0:
             raise ConfigError(f"false_report_rate must be >= 0, got {self.false_report_rate}")
         if not 0.05 <= self.message_volume <= 20:
@@ -170,6 +176,32 @@ class WorldConfig:
     def _count(self, kind: str, per_legit: float) -> int:
         v = getattr(self, f"n_{kind}")
         return v if v is not None else max(1, round(self.n_legit * per_legit))
+
+    def with_settings(self, settings: dict[str, str]) -> WorldConfig:
+        """A validated copy with fields set from text (``"nat_size": "10000,15000"``),
+        each parsed as the type of the field's current value: the CLI's ``--set``."""
+        fields = {f.name for f in dataclasses.fields(self)} - {"start"}
+        changes: dict[str, Any] = {}
+        for name, text in settings.items():
+            if name not in fields:
+                raise ConfigError(
+                    f"unknown world setting {name!r}; known: {', '.join(sorted(fields))}"
+                )
+            current = getattr(self, name)
+            try:
+                if isinstance(current, tuple):
+                    kind = type(current[0])
+                    parts = [kind(x) for x in text.split(",")]
+                    if len(parts) != 2:
+                        raise ValueError("a range is two values: LO,HI")
+                    changes[name] = tuple(parts)
+                elif current is None or isinstance(current, int):
+                    changes[name] = None if text.lower() == "none" else int(text)
+                else:
+                    changes[name] = type(current)(text)
+            except ValueError as exc:
+                raise ConfigError(f"world setting {name}={text!r}: {exc}") from None
+        return dataclasses.replace(self, **changes)
 
     @classmethod
     def scaled(cls, n_legit: int, **overrides: Any) -> WorldConfig:

@@ -102,9 +102,12 @@ class Network:
     Args:
         rng: generator for the layout of the address space.
         n_people: expected population, to size residential pools (~10 households per /24).
+        mobile_hosts: public addresses per carrier /24 that mobile traffic leaves from;
+            a few put thousands of users behind each address, as a carrier NAT does.
     """
 
-    def __init__(self, rng: np.random.Generator, *, n_people: int) -> None:
+    def __init__(self, rng: np.random.Generator, *, n_people: int, mobile_hosts: int = 254) -> None:
+        self.mobile_hosts = mobile_hosts
         n_res = max(64, n_people // 9)
         n_isps = 40
         isp_w = 1.0 / np.arange(1, n_isps + 1) ** 0.8
@@ -209,6 +212,9 @@ class Network:
         mixed = mix64((hh.astype(np.uint64) << np.uint64(24)) ^ epoch.astype(np.uint64), self._key)
         host_static = (mixed % np.uint64(253)).astype(np.int64) + 1
         rand_host = rng.integers(1, 255, n)
+        # a carrier's NAT puts its users behind its public hosts (all 254 by default)
+        folded = 1 + (rand_host - 1) % self.mobile_hosts
+        rand_host = np.where((mode == 1) & (rand_host > self.mobile_hosts), folded, rand_host)
         home = mode == 0
         host = np.where(home & ~self.hh_rotate[hh], host_static, rand_host)
         subnet = np.where(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ringscope.errors import ConfigError
 from ringscope.worlds.config import WorldConfig
 from ringscope.worlds.draws import Dice
 from ringscope.worlds.events import Emitter
@@ -92,6 +93,11 @@ class PlanContext:
             rest = rest[~np.isin(rest, np.array(chosen, dtype=np.int64))]
             extra = rng.choice(rest, size=min(n - len(chosen), len(rest)), replace=False)
             chosen.extend(extra.tolist())
+        if n > 0 and not chosen:
+            raise ConfigError(
+                "the world's groups take every active legit account: raise n_legit or lower "
+                "the look-alike and ring sizes or counts (e.g. n_nat, nat_size)"
+            )
         return np.array(chosen, dtype=np.int64)
 
     def join_communities(self, people: np.ndarray) -> None:

@@ -286,7 +286,7 @@ def generate_world(config: WorldConfig, *, seed: int) -> World:
     cfg = config
     rng = _rng(seed, _PLAN)
     dice = Dice(rng)
-    net = Network(rng, n_people=int(cfg.n_legit * 1.1))
+    net = Network(rng, n_people=int(cfg.n_legit * 1.1), mobile_hosts=cfg.mobile_hosts)
     pop = Population(
         start_ms=cfg.start_ms, days=cfg.days, net=net, capacity=int(cfg.n_legit * 1.15) + 256
     )

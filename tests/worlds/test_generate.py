@@ -277,6 +277,7 @@ def test_wide_worlds_draw_their_own_look_alike_mix(tmp_path: Path) -> None:
         {"spam_blast_size": (10, 5)},
         {"duplicate_rate": 2.0},
         {"lookalike_mix": "odd"},
+        {"mobile_hosts": 0},
     ],
 )
 def test_invalid_config_is_rejected(kwargs: dict) -> None:
@@ -287,3 +288,36 @@ def test_invalid_config_is_rejected(kwargs: dict) -> None:
 def test_seed_must_be_a_non_negative_int() -> None:
     with pytest.raises(ConfigError):
         generate_world(SMALL, seed=-1)
+
+
+def _users_per_address(cfg: WorldConfig, out: Path) -> Counter[str]:
+    paths = [p for p in write_world(generate_world(cfg, seed=5), out) if p.name.startswith("ev")]
+    users: dict[str, set[str]] = {}
+    for r in _read_jsonl(paths):
+        if r.get("ip"):
+            users.setdefault(r["ip"], set()).add(r["actor_id"])
+    return Counter({ip: len(actors) for ip, actors in users.items()})
+
+
+def test_a_carrier_nat_puts_many_users_behind_each_mobile_address(tmp_path: Path) -> None:
+    default = _users_per_address(SMALL, tmp_path / "default")
+    nat = _users_per_address(SMALL.with_settings({"mobile_hosts": "1"}), tmp_path / "nat")
+    assert len(nat) < 0.8 * len(default)
+    tenth = [c.most_common(10)[-1][1] for c in (default, nat)]  # past the office NATs
+    assert tenth[1] > 3 * tenth[0]
+
+
+def test_world_settings_are_parsed_as_their_fields_types() -> None:
+    cfg = SMALL.with_settings(
+        {"nat_size": "1000,2000", "n_family": "40", "n_viral": "none", "message_volume": "1.5"}
+    )
+    assert (cfg.nat_size, cfg.n_family, cfg.n_viral, cfg.message_volume) == (
+        (1000, 2000),
+        40,
+        None,
+        1.5,
+    )
+    assert cfg.days == SMALL.days
+    for bad in ({"nat_sise": "5"}, {"nat_size": "5"}, {"n_family": "many"}, {"days": "2"}):
+        with pytest.raises(ConfigError):
+            SMALL.with_settings(bad)
