@@ -31,6 +31,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
+from ringscope.ingest.known import KnownValues
 from ringscope.privacy import Keyring
 
 __all__ = [
@@ -168,11 +169,19 @@ class ContentVectors:
     pairs: sp.csr_matrix
     token_hashes: np.ndarray
     _idf: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
+    _known_keys: KnownValues | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def n_rows(self) -> int:
         """Distinct contents held."""
         return self.words.shape[0]
+
+    def known_keys(self) -> KnownValues:
+        """The hashes of ``keys`` (:func:`merge_terms` checks an appended batch's contents
+        against them); made on first use, kept by the vectors merged onto these."""
+        if self._known_keys is None:
+            self._known_keys = KnownValues.of(self.keys)
+        return self._known_keys
 
     def idf(self) -> np.ndarray:
         """Smoothed inverse document frequency per bucket, ``log((1 + n) / (1 + df)) + 1``.
@@ -263,7 +272,7 @@ def merge_terms(
     keys = pl.concat([b.keys for b in batches])
     keep = keys.is_first_distinct()
     if onto is not None:
-        keep &= ~keys.is_in(onto.keys.implode())
+        keep &= ~onto.known_keys().held(keys, onto.keys)
     keys, keep = keys.filter(keep), keep.to_numpy()
 
     # vocabulary: distinct token hashes in hash order, each with its n-gram buckets; the
@@ -311,13 +320,16 @@ def merge_terms(
         words, pairs = _count_rows(b, mine, vocab)
         word_parts.append(words)
         pair_parts.append(pairs)
-    return ContentVectors(
+    merged = ContentVectors(
         keys=keys if onto is None else pl.concat([onto.keys, keys], rechunk=True),
         words=_stacked(word_parts),
         vocab=vocab_matrix,
         pairs=_stacked(pair_parts),
         token_hashes=vocab,
     )
+    if onto is not None:
+        merged._known_keys = onto.known_keys().plus(keys)
+    return merged
 
 
 def _count_rows(

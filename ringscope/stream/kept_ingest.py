@@ -8,10 +8,9 @@ come after the old ones, so the worker keeps the last merge and appends the segm
 sealed since:
 
 * events: a new event whose ``event_id`` the kept table or an earlier new event has is
-  dropped (first in input order wins, as in the merge; the kept ids are looked up by a
-  sorted array of their 64-bit hashes, and only a new id whose hash is there is compared
-  with the kept ids themselves, so the check costs the new events, not a hash table of
-  every kept id: 0.4 s of CPU at 2M events); the rest is put after the kept
+  dropped (first in input order wins, as in the merge; the kept ids are looked up by
+  their hashes, :class:`~ringscope.ingest.known.KnownValues`, not by a hash table of
+  every kept id made again: 0.4 s of CPU at 2M events); the rest is put after the kept
   rows from the earliest new time on, and those are sorted stably by time and actor, so
   ties keep input order, the kept rows first, as in one sort of everything (the kept
   rows before that time come first either way; a stream's new events are mostly its
@@ -36,11 +35,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 
 from ringscope.ingest import IngestResult
 from ringscope.ingest.content_terms import merge_terms
+from ringscope.ingest.known import KnownValues
 from ringscope.signup.index import actor_key_table, added_actor_keys
 from ringscope.stream.ingest_cache import merge_ingested
 
@@ -61,7 +60,7 @@ class _Merged:
     segments: Signature
     result: IngestResult
     keys: pl.DataFrame  # actor_key_table of result.events
-    ids: np.ndarray  # _hashes(result.events["event_id"]), sorted
+    ids: KnownValues  # of result.events["event_id"]
 
 
 class KeptIngest:
@@ -91,7 +90,7 @@ class KeptIngest:
             parts = [p for p in [dropped()] if p is not None] + [part(s) for s in segments]
             result = merge_ingested(parts)
             keys = actor_key_table(result.events)
-            ids = np.sort(_hashes(result.events["event_id"]))
+            ids = KnownValues.of(result.events["event_id"])
             self.last = f"merged all {len(segments)} segments"
         else:
             new = [part(s) for s in segments[len(kept.segments) :]]
@@ -99,36 +98,21 @@ class KeptIngest:
             if new:
                 result, added = _appended(kept.result, kept.ids, new)
                 keys = added_actor_keys(kept.keys, added)
-                more = np.sort(_hashes(added["event_id"]))
-                ids = np.insert(ids, np.searchsorted(ids, more), more)
+                ids = ids.plus(added["event_id"])
             self.last = f"appended {len(new)} segments"
         self._kept = _Merged(base, signature, result, keys, ids)
         return replace(result, actor_keys=keys)
 
 
-def _hashes(ids: pl.Series) -> np.ndarray:
-    """64-bit hashes of the non-null ``ids``: equal ids hash equal, in this process."""
-    return ids.drop_nulls().hash(seed=0).to_numpy()
-
-
 def _appended(
-    kept: IngestResult, kept_ids: np.ndarray, parts: list[IngestResult]
+    kept: IngestResult, kept_ids: KnownValues, parts: list[IngestResult]
 ) -> tuple[IngestResult, pl.DataFrame]:
     """``kept`` followed by ``parts`` (see the module doc: equal to merging them all),
     and the events it added (those of ``parts`` not dropped as duplicates);
-    ``kept_ids``: the sorted hashes of ``kept``'s event ids."""
+    ``kept_ids``: ``kept``'s event ids."""
     new = pl.concat([p.events for p in parts])
-    hashes = new["event_id"].hash(seed=0).to_numpy()
-    at = np.searchsorted(kept_ids, hashes)
-    maybe = at < len(kept_ids)
-    maybe[maybe] = kept_ids[at[maybe]] == hashes[maybe]
-    ids = pl.col("event_id")
-    candidates = new["event_id"].filter(pl.Series(maybe)).drop_nulls()
-    old = kept.events["event_id"]
-    seen = old.filter(old.is_in(candidates.implode())) if len(candidates) else candidates
-    keep = new.select(
-        ids.is_null() | (ids.is_first_distinct() & ~ids.is_in(seen.implode()))
-    ).to_series()
+    ids = new["event_id"]
+    keep = ids.is_null() | (ids.is_first_distinct() & ~kept_ids.held(ids, kept.events["event_id"]))
     dropped = int((~keep).sum())
     new = new.filter(keep)
     # kept rows earlier than every new one stay first, in their order; only the rest moves
