@@ -40,6 +40,10 @@ KEY_COLUMNS = {
 }
 
 
+#: the order of ``actor_key_table``'s rows
+_KEY_ORDER = ["kind", "key", "actor_id"]
+
+
 def actor_key_table(events: pl.DataFrame) -> pl.DataFrame:
     """Every actor's distinct keys with use counts and first / last use (ms)."""
     frame = events.lazy()
@@ -61,25 +65,36 @@ def actor_key_table(events: pl.DataFrame) -> pl.DataFrame:
         )
         for kind, column in KEY_COLUMNS.items()
     ]
-    return pl.concat(pl.collect_all(parts)).sort("kind", "key", "actor_id")
+    return pl.concat(pl.collect_all(parts)).sort(_KEY_ORDER)
 
 
 def added_actor_keys(kept: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
     """``actor_key_table`` of the events of ``kept`` plus ``events``, from ``kept`` (that
     table) and the new events alone: a key an actor used again adds its uses and widens
     its first and last use; the others stay as they are. A stream's batch adds its new
-    events' keys instead of grouping all history again (2.8 s of CPU at 2M events)."""
+    events' keys instead of grouping all history again (2.8 s of CPU at 2M events).
+
+    The rows left as they are keep their order (``kept`` is sorted), so the regrouped
+    rows are merged into them rather than the whole table sorted again (0.6 -> 0.25 s of
+    CPU at 2M events: the table has 1.3M rows)."""
     added = actor_key_table(events)
     row = ["actor_id", "kind", "key"]
-    again = kept.join(added.select(row), on=row, how="semi")
+    again = kept.select(pl.struct(row).is_in(added.select(pl.struct(row)).to_series().implode()))
+    again = again.to_series()
     merged = (
-        pl.concat([again, added])
+        pl.concat([kept.filter(again), added])
         .group_by(row)
         .agg(pl.col("uses").sum(), pl.col("first_ts").min(), pl.col("last_ts").max())
         .select(kept.columns)
+        .sort(_KEY_ORDER)
     )
-    unchanged = kept.join(added.select(row), on=row, how="anti")
-    return pl.concat([unchanged, merged]).sort("kind", "key", "actor_id")
+    order = pl.struct(_KEY_ORDER).alias("_order")  # compared field by field, in this order
+    return (
+        kept.filter(~again)
+        .with_columns(order)
+        .merge_sorted(merged.with_columns(order), key="_order")
+        .drop("_order")
+    )
 
 
 def offender_table(

@@ -97,3 +97,30 @@ def test_vocabulary_rows_are_those_of_a_binary_search(shared_data):
     for batch in batches:
         expected = np.searchsorted(vocab, batch.tokens)
         assert np.array_equal(_vocab_rows(vocab, batch.vocab, batch.tokens), expected)
+
+
+def test_batches_merged_onto_earlier_vectors_equal_one_merge_of_all(shared_data):
+    """Merging batches onto the vectors of the earlier ones (a stream's append) gives
+    exactly one merge of every batch: real messages (SMS corpus) whose later batches bring
+    new words (columns renumbered), repeat earlier contents and repeat each other."""
+    texts = [line.split("\t", 1)[1] for line in (shared_data / "sms_spam_collection.tsv").open()]
+    keyring = Keyring(b"operator-secret-one-0123456789")
+    batches = []
+    for start, stop in [(0, 2000), (2000, 2001), (1500, 3500), (3000, 3000), (3400, len(texts))]:
+        part = pl.Series(texts[start:stop], dtype=pl.Utf8)
+        content = normalize_content(pl.Series([None] * len(part), dtype=pl.Utf8), part)
+        distinct = content.drop_nulls().unique(maintain_order=True)
+        batches.append(hash_terms(distinct, distinct.hash().cast(pl.Utf8), keyring))
+    merged = None
+    for n in range(1, len(batches) + 1):
+        merged = merge_terms(batches[n - 1 : n], onto=merged)
+        whole = merge_terms(batches[:n])
+        assert merged.keys.equals(whole.keys)
+        assert np.array_equal(merged.token_hashes, whole.token_hashes)
+        for name in ("words", "vocab", "pairs"):
+            x, y = getattr(merged, name), getattr(whole, name)
+            assert x.shape == y.shape and x.dtype == y.dtype
+            for array in ("indptr", "indices", "data"):  # the same stored entries, in order
+                assert np.array_equal(getattr(x, array), getattr(y, array))
+    assert len(merged.token_hashes) > len(merge_terms(batches[:1]).token_hashes)
+    assert merged.n_rows < sum(len(b.keys) for b in batches)  # repeats kept once
