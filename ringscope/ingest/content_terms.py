@@ -100,6 +100,21 @@ class TermBatch:
     gram_offsets: np.ndarray
     grams: np.ndarray
 
+    def to_frame(self) -> pl.DataFrame:
+        """The batch as one row of list columns (to ship it between processes as Arrow)."""
+        arrays = {name: [pl.Series(getattr(self, name))] for name in _TERM_ARRAYS}
+        return pl.DataFrame({"keys": [self.keys]} | arrays)
+
+    @classmethod
+    def from_frame(cls, frame: pl.DataFrame) -> TermBatch:
+        """The batch :meth:`to_frame` made, with the same array types."""
+        row = {name: frame[name][0] for name in frame.columns}
+        arrays = {name: row[name].to_numpy() for name in _TERM_ARRAYS}
+        return cls(keys=row["keys"].rename("content_key"), **arrays)
+
+
+_TERM_ARRAYS = ("lengths", "tokens", "vocab", "gram_offsets", "grams")
+
 
 def _char_grams(words: pl.Series, keyring: Keyring) -> tuple[np.ndarray, np.ndarray]:
     """Per word: the buckets of its padded character n-grams (offsets, buckets)."""

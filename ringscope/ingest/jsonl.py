@@ -438,13 +438,18 @@ def new_parser(threads: int | None = None) -> _Parser:
 
 
 def parse_block(
-    parser: _Parser, source: Source, data: memoryview | bytes, first_line: int
+    parser: _Parser, source: Source, data: memoryview | bytes, first_line: int | np.ndarray
 ) -> RawBatch | None:
-    """The records of one block from :func:`jsonl_blocks` (None if it holds none)."""
+    """The records of one block from :func:`jsonl_blocks` (None if it holds none).
+
+    ``first_line`` is the line number of the block's first line, or an array of every
+    line's number, for a block of lines gathered from anywhere in the file.
+    """
     idx, fields, raw = parser.parse(memoryview(data))
     if not len(idx):
         return None
-    return RawBatch(source=source, positions=idx + first_line, fields=fields, raw=raw)
+    positions = idx + first_line if isinstance(first_line, int) else first_line[idx]
+    return RawBatch(source=source, positions=positions, fields=fields, raw=raw)
 
 
 def read_jsonl(

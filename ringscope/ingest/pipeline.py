@@ -56,7 +56,16 @@ from ringscope.ingest.validate import REASON_COLUMN, validate
 from ringscope.lifetime import die_with_parent
 from ringscope.privacy import Keyring
 
-__all__ = ["IngestResult", "InputStats", "check_batch", "ingest"]
+__all__ = [
+    "IngestResult",
+    "InputStats",
+    "check_batch",
+    "finish_ingest",
+    "ingest",
+    "input_stats",
+    "process_batch",
+    "pseudonymise",
+]
 
 log = logging.getLogger(__name__)
 
@@ -367,38 +376,53 @@ def _assemble(
     ``name_key`` (made before names are dropped).
 
     ``held`` holds the rows (the only reference to them, so that they can be freed as
-    they are sorted). Rows are sorted first and each raw column is dropped as soon as
-    its pseudonyms exist, to keep the memory peak low. The larger sets of distinct
-    values without a normaliser (IPs, devices) are hashed by a background process
-    while this one works on the accounts.
+    they are sorted). Rows are sorted first, then pseudonymised (:func:`pseudonymise`).
+    The larger sets of distinct values without a normaliser (IPs, devices) are hashed by
+    a background process while this one works on the accounts.
     """
     staged = _sorted(held, keep)
     background = {name: _KEYED_COLUMNS[name] for name in _BACKGROUND}
     hashes = BackgroundHashes(
         keyring, {name: (kind, staged[column]) for name, (column, kind, _) in background.items()}
     )
+    held.append(staged)
+    del staged
     try:
-        frame = staged
-        del staged
-        actor_key, recipients = _hash_recipients(frame, keyring)
-        frame = frame.with_columns(actor_key, recipients)
-        frame = frame.with_columns(*_email_keys(keyring, frame["email"])).drop("email")
-        name_key, names = _name_keys(keyring, frame["display_name"])
-        frame = frame.with_columns(name_key).drop("display_name")
-        for name, (column, kind, normalize) in _KEYED_COLUMNS.items():
-            if name in background:
-                uniques, values = hashes.get(name)
-                keys = frame[column].replace_strict(
-                    uniques, values, default=None, return_dtype=pl.Utf8
-                )
-            else:
-                keys = _pseudonyms(keyring, kind, frame[column], normalize)
-            # drop each raw column as soon as its pseudonyms exist
-            frame = frame.with_columns(keys.alias(name)).drop(column)
+        frame, names = pseudonymise(held, keyring, hashes)
     finally:
         hashes.close()
     events = frame.select(pl.col(name).cast(dtype) for name, dtype in EVENT_SCHEMA.items())
     return events, names
+
+
+def pseudonymise(
+    held: list[pl.DataFrame], keyring: Keyring, hashes: BackgroundHashes | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Staged rows (:func:`process_batch`, taken out of ``held``) with every identifier
+    replaced by its keyed hash (the columns of :data:`EVENT_SCHEMA`, plus any others the
+    rows have), and the keyed name trigrams per distinct ``name_key``.
+
+    A keyed hash depends on the value alone, so pseudonymising any split of the rows
+    gives the same hashes as the whole (the Spark engine does it per batch on its
+    executors). Each raw column is dropped as soon as its pseudonyms exist, to keep the
+    memory peak low. ``hashes`` may hold the IP and device pseudonyms made in the
+    background (:data:`_BACKGROUND`); without it they are made here.
+    """
+    frame = held.pop()
+    actor_key, recipients = _hash_recipients(frame, keyring)
+    frame = frame.with_columns(actor_key, recipients)
+    frame = frame.with_columns(*_email_keys(keyring, frame["email"])).drop("email")
+    name_key, names = _name_keys(keyring, frame["display_name"])
+    frame = frame.with_columns(name_key).drop("display_name")
+    for name, (column, kind, normalize) in _KEYED_COLUMNS.items():
+        if hashes is not None and name in _BACKGROUND:
+            uniques, values = hashes.get(name)
+            keys = frame[column].replace_strict(uniques, values, default=None, return_dtype=pl.Utf8)
+        else:
+            keys = _pseudonyms(keyring, kind, frame[column], normalize)
+        # drop each raw column as soon as its pseudonyms exist
+        frame = frame.with_columns(keys.alias(name)).drop(column)
+    return frame, names
 
 
 class _Progress:
@@ -481,7 +505,7 @@ def check_batch(
     return checked, bad, rejects
 
 
-def _process_batch(
+def process_batch(
     batch: RawBatch, index: int, seq: int, resolver: DomainResolver, keyring: Keyring
 ) -> tuple[pl.DataFrame, pl.DataFrame | None, int, TermBatch | None, set[str]]:
     """Validate and normalise one batch: (accepted rows, rejects or None, rejected count,
@@ -557,7 +581,7 @@ def _work_block(
     batch = parse_block(_WORKER["parser"], source, data, first_line)
     if batch is None:
         return None
-    rows, rejects, rejected, terms, given = _process_batch(
+    rows, rejects, rejected, terms, given = process_batch(
         batch, index, 0, _WORKER["resolver"], _WORKER["keyring"]
     )
     return rows, rejects, len(batch), rejected, terms, given
@@ -654,7 +678,7 @@ def _read_all(
                 continue
             records = rejected = 0
             for batch in read_batches(source, on_progress=progress.file(source)):
-                rows, rejects, bad, terms, given = _process_batch(
+                rows, rejects, bad, terms, given = process_batch(
                     batch, index, seq, resolver, keyring
                 )
                 staged.fields |= given
@@ -731,27 +755,39 @@ def ingest(
                 held = [rows]
                 del rows  # _assemble frees each unsorted column once it is sorted
                 events, names = _assemble(held, keyring, keep)
-    inputs = [
-        InputStats(
-            path=source.display,
-            format=source.format,
-            records=staged.records[i],
-            accepted=staged.records[i] - staged.rejected[i] - duplicates.get(i, 0),
-            rejected=staged.rejected[i],
-            duplicates=duplicates.get(i, 0),
-        )
-        for i, source in enumerate(sources)
-    ]
     result = IngestResult(
         events=events,
         rejects=pl.concat(staged.rejects) if staged.rejects else empty_rejects(),
-        inputs=inputs,
+        inputs=input_stats(sources, staged.records, staged.rejected, duplicates),
         duplicates=sum(duplicates.values()),
         names=names,
         content=content,
         fields_given=staged.fields,
         term_batches=kept_terms,
     )
+    return finish_ingest(result, max_reject_rate, started=started)
+
+
+def input_stats(
+    sources: Sequence[Source], records: list[int], rejected: list[int], duplicates: dict[int, int]
+) -> list[InputStats]:
+    """What became of each source's records (``duplicates``: per source index)."""
+    return [
+        InputStats(
+            path=source.display,
+            format=source.format,
+            records=records[i],
+            accepted=records[i] - rejected[i] - duplicates.get(i, 0),
+            rejected=rejected[i],
+            duplicates=duplicates.get(i, 0),
+        )
+        for i, source in enumerate(sources)
+    ]
+
+
+def finish_ingest(result: IngestResult, max_reject_rate: float, *, started: float) -> IngestResult:
+    """``result`` once logged (unused fields warned about), or :class:`RejectRateExceeded`
+    with it attached when too many records were rejected; every engine ends here."""
     unused = result.input_fields["unused"]
     if unused:
         log.warning(
@@ -763,9 +799,9 @@ def ingest(
         "ingested %d records from %d file(s) in %.1fs: %d events, %d rejected (%.2f%%), "
         "%d duplicates",
         result.records,
-        len(sources),
+        len(result.inputs),
         time.perf_counter() - started,
-        len(events),
+        len(result.events),
         len(result.rejects),
         100 * result.reject_rate,
         result.duplicates,

@@ -1,15 +1,19 @@
-"""The Spark engine: coordination evidence and communities on a Spark cluster.
+"""The Spark engine: ingest, coordination evidence and communities on a Spark cluster.
 
-Ingest and the typed graph run on the driver with the local code (one implementation of
-record validation, normalisation and pseudonymisation); coordination evidence, the step
-whose cost grows with co-occurrences, runs as Spark DataFrame operations; communities run
-on GraphFrames or, when the reduced actor graph fits (``spark.leiden_max_edges``), with the
-configured method on the driver. The manifest records which.
+Ingest runs on the executors (:mod:`.ingest`): ``spark.read`` and the local engine's own
+record validation, normalisation and pseudonymisation per block of records (one
+implementation), the event table sorted and written as Parquet by the executors and read
+by the driver. The typed graph is still built on the driver from that table. Coordination
+evidence, the step whose cost grows with co-occurrences, runs as Spark DataFrame
+operations; communities run on GraphFrames or, when the reduced actor graph fits
+(``spark.leiden_max_edges``), with the configured method on the driver. The manifest
+records which.
 """
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,9 +24,12 @@ from ringscope.engines import Engine, driver_communities
 from ringscope.engines.spark.communities import spark_components, spark_label_propagation
 from ringscope.engines.spark.coordination import build_evidence_spark
 from ringscope.engines.spark.frames import WorkDir
+from ringscope.engines.spark.ingest import spark_ingest
 from ringscope.engines.spark.session import spark_session
 from ringscope.graph.coordination import CoordinationEvidence
 from ringscope.graph.hetero import HeteroGraph
+from ringscope.ingest import IngestResult
+from ringscope.privacy import Keyring
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -66,6 +73,15 @@ class SparkEngine(Engine):
             self._scratch = tempfile.TemporaryDirectory(prefix="ringscope-spark-", dir=scratch_dir)
             self._work = WorkDir(Path(self._scratch.name))
         return self._work
+
+    def ingest(
+        self, inputs: Sequence[Path], *, keyring: Keyring, max_reject_rate: float, progress: bool
+    ) -> IngestResult:
+        """Ingest on the executors (:mod:`.ingest`): the local engine's checks and keyed
+        hashing per block of records, the event table written by the executors."""
+        return spark_ingest(
+            self.session, inputs, keyring=keyring, work=self.work, max_reject_rate=max_reject_rate
+        )
 
     def coordination(self, graph: HeteroGraph, cfg: CoordinationConfig) -> CoordinationEvidence:
         """Coordination evidence as Spark DataFrame operations (same edges as local)."""

@@ -40,19 +40,22 @@ class WorkDir:
         ).write_parquet(path)
         return spark.read.parquet(str(path))
 
-    def persist(self, frame: DataFrame, name: str) -> DataFrame:
-        """Write a Spark DataFrame out and read it back: later reads skip its lineage."""
+    def write(self, frame: DataFrame, name: str) -> Path:
+        """Write a Spark DataFrame out as Parquet (the executors write); its folder, whose
+        part files in name order hold the rows in the frame's order."""
         path = self._path(name)
         frame.write.mode("overwrite").parquet(str(path))
-        return frame.sparkSession.read.parquet(str(path))
+        return path
+
+    def persist(self, frame: DataFrame, name: str) -> DataFrame:
+        """Write a Spark DataFrame out and read it back: later reads skip its lineage."""
+        return frame.sparkSession.read.parquet(str(self.write(frame, name)))
 
     def to_polars(
         self, frame: DataFrame, name: str, schema: dict[str, pl.DataType]
     ) -> pl.DataFrame:
         """The rows of a Spark DataFrame on the driver, cast to the given column types."""
-        path = self._path(name)
-        frame.write.mode("overwrite").parquet(str(path))
-        parts = sorted(path.glob("*.parquet"))
+        parts = sorted(self.write(frame, name).glob("*.parquet"))
         if not parts:
             return pl.DataFrame(schema=schema)
         out = pl.concat([pl.read_parquet(p) for p in parts], how="vertical_relaxed")

@@ -51,3 +51,19 @@ def test_cluster_assignments_agree(engine_runs):
     )
     ari = adjusted_rand_score(labels["cluster_id"], labels["cluster_id_spark"])
     assert ari >= 0.95
+
+
+def test_ingest_on_the_executors_publishes_the_same_inputs_and_tables(engine_runs):
+    local, spark = (read_manifest(s) for s in (engine_runs.local, engine_runs.spark))
+    ingested = ("inputs", "events", "rejected", "duplicates", "input_fields")
+    assert {k: spark[k] for k in ingested} == {k: local[k] for k in ingested}
+    assert local["steps"]["graph"] == spark["steps"]["graph"]
+    for name in ("actors", "clusters", "cluster_evidence"):
+        mine, theirs = (read_table(s, name) for s in (engine_runs.spark, engine_runs.local))
+        assert mine.columns == theirs.columns and mine.height == theirs.height, name
+        floats = [c for c, t in mine.schema.items() if t.is_float()]
+        assert mine.drop(floats).equals(theirs.drop(floats)), name
+        for column in floats:
+            assert mine[column].is_null().equals(theirs[column].is_null()), (name, column)
+            gap = (mine[column] - theirs[column]).abs().fill_null(0.0)
+            assert (gap <= 1e-9).all(), (name, column)
