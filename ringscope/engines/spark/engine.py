@@ -2,7 +2,8 @@
 
 Ingest and the typed graph run on the driver with the local code (one implementation of
 record validation, normalisation and pseudonymisation); coordination evidence, the step
-whose cost grows with co-occurrences, runs as Spark DataFrame operations; communities run
+whose cost grows with co-occurrences, runs on the executors: Spark shuffles by item, actor
+and pair, and each partition runs the local engine's kernels; communities run
 on GraphFrames or, when the reduced actor graph fits (``spark.leiden_max_edges``), with the
 configured method on the driver. The manifest records which.
 """
@@ -68,7 +69,7 @@ class SparkEngine(Engine):
         return self._work
 
     def coordination(self, graph: HeteroGraph, cfg: CoordinationConfig) -> CoordinationEvidence:
-        """Coordination evidence as Spark DataFrame operations (same edges as local)."""
+        """Coordination evidence on the executors, with the local kernels (same edges)."""
         return build_evidence_spark(self.session, graph, cfg, self.work)
 
     def communities(
