@@ -156,6 +156,7 @@ def build_evidence_spark(
             edges=pl.DataFrame(schema=EDGE_SCHEMA),
             evidence=pl.DataFrame(schema=EVIDENCE_SCHEMA),
             stats={},
+            co_shares=pl.DataFrame(schema=CO_SHARE_SCHEMA),
         )
     n_actors = int(hg.nodes["actor"]["actor_id"].is_not_null().sum())
     occ, keys, ktypes, n_occurrences = _driver_tables(hg, layers)
