@@ -59,9 +59,9 @@ if TYPE_CHECKING:
 
 __all__ = ["build_evidence_spark"]
 
-#: What a (layer, item) partition gives: a use (``b`` null: ``a`` is the actor, with
-#: ``df``, ``w``, ``occasions``) or a co-shared item of the pair (a, b) (``w``, the span
-#: and the gaps).
+#: What a (layer, item) partition gives: an item (``a`` and ``b`` null: ``df``, ``w``),
+#: a use (``b`` null: ``a`` is the actor, with ``w`` and ``occasions``) or a co-shared
+#: item of the pair (a, b) (``w``, the span and the gaps).
 _BY_ITEM = (
     "layer string, a long, b long, item long, w double, df long, occasions long, "
     "first_ts long, last_ts long, gaps array<long>"
@@ -101,14 +101,16 @@ def _per_layer(kernel: Kernel, schema: str) -> Callable[[Iterator[pa.RecordBatch
 def _by_item(
     name: str, occ: pl.DataFrame, *, cfg: CoordinationConfig, n_actors: int
 ) -> pl.DataFrame:
-    """One layer's whole items: their uses, then their windowed co-shares."""
+    """One layer's whole items: the items, their uses, then their windowed co-shares."""
     layer = cfg.layers[name]
     occ = occ.select(pl.col(c).cast(t) for c, t in OCC_SCHEMA.items())
     uses, items = item_table(occ, layer, n_actors)
     if "occasions" not in uses.columns:
         uses = uses.with_columns(pl.lit(None, dtype=pl.Int64).alias("occasions"))
     triples = item_co_shares(occ, items, layer, cfg)
-    return pl.concat([uses.rename({"actor": "a"}), triples], how="diagonal_relaxed")
+    return pl.concat(
+        [items, uses.drop("df").rename({"actor": "a"}), triples], how="diagonal_relaxed"
+    )
 
 
 def _by_actor(
@@ -166,12 +168,10 @@ def build_evidence_spark(
         .mapInArrow(_per_layer(partial(_by_item, cfg=cfg, n_actors=n_actors), _BY_ITEM), _BY_ITEM),
         "by-item",
     )
-    uses = by_item.filter(F.col("b").isNull()).select(
-        "layer", F.col("a").alias("actor"), "item", "w", "df", "occasions"
-    )
+    uses = by_item.filter(F.col("a").isNotNull() & F.col("b").isNull())
     extra = unshared_content_mass(hg, n_actors)
     mass = work.persist(
-        uses.select("layer", "actor", "w", "occasions")
+        uses.select("layer", F.col("a").alias("actor"), "w", "occasions")
         .repartition("layer", "actor")
         .mapInArrow(_per_layer(partial(_by_actor, layers=layers, extra=extra), _MASS), _MASS),
         "mass",
@@ -207,7 +207,7 @@ def build_evidence_spark(
     return CoordinationEvidence(
         edges=edges,
         evidence=evidence,
-        stats=_stats(uses, rows, n_occurrences, cfg),
+        stats=_stats(by_item.filter(F.col("a").isNull()), rows, n_occurrences, cfg),
         co_shares=work.to_polars(co_shares.select(*CO_SHARE_SCHEMA), "co-shares", CO_SHARE_SCHEMA),
     )
 
@@ -232,24 +232,24 @@ def _totals(
 
 
 def _stats(
-    uses: DataFrame, rows: pl.DataFrame, occurrences: dict[str, int], cfg: CoordinationConfig
+    items: DataFrame, rows: pl.DataFrame, occurrences: dict[str, int], cfg: CoordinationConfig
 ) -> dict[str, dict[str, int]]:
     """Per-layer counts for the manifest, as the local engine reports them."""
     from pyspark.sql import functions as F
 
-    hub = F.when(F.col("df") > cfg.max_item_actors, F.col("item"))
-    items = {
+    hub = F.when(F.col("df") > cfg.max_item_actors, 1).otherwise(0)
+    counts = {
         r["layer"]: (r["items"], r["hubs"])
-        for r in uses.groupBy("layer")
-        .agg(F.countDistinct("item").alias("items"), F.countDistinct(hub).alias("hubs"))
+        for r in items.groupBy("layer")
+        .agg(F.count("*").alias("items"), F.sum(hub).alias("hubs"))
         .collect()
     }
     pairs = dict(rows.group_by("layer").len().iter_rows())
     return {
         name: {
             "occurrences": n,
-            "items": items.get(name, (0, 0))[0],
-            "hub_items_skipped": items.get(name, (0, 0))[1],
+            "items": counts.get(name, (0, 0))[0],
+            "hub_items_skipped": counts.get(name, (0, 0))[1],
             "pairs": pairs.get(name, 0),
         }
         for name, n in occurrences.items()
