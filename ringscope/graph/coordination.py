@@ -11,7 +11,10 @@ Cao et al., CCS 2014), and, in the shared-object layers, on at least ``min_parti
 distinct items (CooRTweet's repetition, Giglietto et al. 2020) more often than chance
 allows (:func:`finish_evidence`). The formulas both engines share (item weights, the
 similarity, the chance model, the schemas) live in
-:mod:`ringscope.graph.coordination_formulas`.
+:mod:`ringscope.graph.coordination_formulas`; the steps that see one item, actor or pair
+at a time (pairing in the window, masses, per-pair summaries) in
+:mod:`ringscope.graph.coordination_kernels`, which the Spark engine runs on each
+partition of the same keys.
 
 How evidence is weighed, so benign hubs do not glue the graph together:
   * Item weight ``w(i) = idf(i) * min(1, hub_actors / df(i))`` where ``df`` is the number
@@ -37,7 +40,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import polars as pl
 
 from ringscope.config import CoordinationConfig, LayerConfig
@@ -48,14 +50,20 @@ from ringscope.graph.coordination_formulas import (
     OBJECT_LAYERS,
     PAIR_SCHEMA,
     chance_significance,
-    collapse_step,
     finish_evidence,
-    item_weight,
     unshared_content_mass,
+)
+from ringscope.graph.coordination_kernels import (
+    OCC_SCHEMA,
+    actor_mass,
+    item_co_shares,
+    item_table,
+    pair_summary,
 )
 from ringscope.graph.hetero import HeteroGraph
 
 __all__ = [
+    "CO_SHARE_SCHEMA",
     "EDGE_SCHEMA",
     "EVIDENCE_SCHEMA",
     "LAYER_ITEM_TYPES",
@@ -66,11 +74,11 @@ __all__ = [
     "chance_weighted",
     "finish_evidence",
     "layer_occurrences",
+    "layer_totals",
+    "ledger_rows",
+    "repeats_by_items",
     "windowed_co_shares",
 ]
-
-_OCC = {"actor": pl.UInt32, "item": pl.UInt32, "ts": pl.Int64}
-_SHIFT = 1 << 32  # packs two u32 values into one u64 key
 
 
 @dataclass(frozen=True)
@@ -136,17 +144,10 @@ def layer_occurrences(hg: HeteroGraph) -> dict[str, pl.DataFrame]:
         **_object_layers(hg, direct(("actor", "shared", "object"))),
         "target": direct(("actor", "targeted", "target")),
     }
-    return {name: df.select(pl.col(c).cast(t) for c, t in _OCC.items()) for name, df in occ.items()}
-
-
-def _distinct_uses(occ: pl.DataFrame) -> pl.DataFrame:
-    """Distinct (actor, item) pairs, de-duplicated on one packed u64 key."""
-    key = (pl.col("item").cast(pl.UInt64) * _SHIFT + pl.col("actor")).alias("ia")
-    uses = occ.select(key).unique()
-    return uses.select(
-        (pl.col("ia") % _SHIFT).cast(pl.UInt32).alias("actor"),
-        (pl.col("ia") // _SHIFT).cast(pl.UInt32).alias("item"),
-    )
+    return {
+        name: df.select(pl.col(c).cast(t) for c, t in OCC_SCHEMA.items())
+        for name, df in occ.items()
+    }
 
 
 def _link_layers(hg: HeteroGraph, uses: pl.DataFrame) -> dict[str, pl.DataFrame]:
@@ -190,179 +191,6 @@ def _object_layers(hg: HeteroGraph, uses: pl.DataFrame) -> dict[str, pl.DataFram
     return {name: tagged.filter(pl.col("kind") == name).drop("kind") for name in OBJECT_LAYERS}
 
 
-def _item_weights(uses: pl.DataFrame, layer: LayerConfig, n_actors: int) -> pl.DataFrame:
-    """Per item: distinct-actor count ``df`` and weight ``w`` (idf times hub damping)."""
-    df = uses.group_by("item").agg(pl.len().alias("df"))
-    return df.with_columns(item_weight(pl.col("df"), layer.hub_actors, n_actors).alias("w"))
-
-
-def _dedupe_occurrences(occ: pl.DataFrame, window_ms: int) -> pl.DataFrame:
-    """Keep one occurrence per (actor, item, half window), sorted by item then time.
-
-    A burst of repeats by one actor must not use up the partner slots of the window; with
-    ``window_ms == 0`` (any time) one occurrence per (actor, item) remains.
-    """
-    step = collapse_step(window_ms)
-    slot = pl.col("ts") // step if step else pl.lit(0, dtype=pl.Int64)
-    key = pl.col("item").cast(pl.UInt64) * _SHIFT + pl.col("actor")
-    return (
-        occ.with_columns(key.alias("ia"), slot.alias("slot"))
-        .sort("ia", "slot", "ts")
-        .filter(
-            (pl.col("ia") != pl.col("ia").shift(1)).fill_null(True)
-            | (pl.col("slot") != pl.col("slot").shift(1)).fill_null(True)
-        )
-        .select("actor", "item", "ts")
-        .sort("item", "ts", "actor")
-    )
-
-
-def _window_pairs(occ: pl.DataFrame, window_ms: int, max_partners: int) -> pl.DataFrame:
-    """Each occurrence paired with the next ``max_partners`` uses of its item within the window.
-
-    ``occ`` is sorted by (item, ts). A group of k co-occurring actors with
-    k <= max_partners + 1 becomes a clique; a bigger burst becomes a band in time order
-    (every actor linked to its ``max_partners`` successors), O(k) pairs and connected.
-    """
-    item = occ["item"].to_numpy().astype(np.int64)
-    ts = occ["ts"].to_numpy()
-    actor = occ["actor"].to_numpy()
-    n = len(item)
-    if n < 2:
-        return _empty_pairs()
-    count = _partner_counts(item, ts, window_ms, max_partners)
-    total = int(count.sum())
-    if total == 0:
-        return _empty_pairs()
-    idx = np.arange(n)
-    left = np.repeat(idx, count)
-    starts = np.repeat(np.cumsum(count) - count, count)
-    right = left + (np.arange(total) - starts) + 1
-    a, b = actor[left], actor[right]
-    keep = a != b
-    a, b, left, right = a[keep], b[keep], left[keep], right[keep]
-    return pl.DataFrame(
-        {
-            "a": np.minimum(a, b),
-            "b": np.maximum(a, b),
-            "item": item[left].astype(np.uint32),
-            "t1": ts[left],
-            "t2": ts[right],
-        }
-    )
-
-
-#: Bound of the packed (item, time) key of :func:`_partner_counts`; beyond it, the
-#: overflow-free scan (a module constant so tests can lower it).
-_KEY_LIMIT = (1 << 63) - 1
-
-
-def _partner_counts(
-    item: np.ndarray, ts: np.ndarray, window_ms: int, max_partners: int
-) -> np.ndarray:
-    """Per occurrence (sorted by item, ts): how many of the next ``max_partners`` rows are
-    uses of the same item within the window.
-
-    Items are numbered densely and packed with the time into one int64 key, so one binary
-    search finds each window's end. When the key would not fit (millions of items and
-    times spanning decades: a stray record dated 1970 beside current ones), a scan over
-    the next ``max_partners`` rows gives the same counts without packing.
-    """
-    n = len(item)
-    rel = ts - ts.min()
-    span = int(rel.max()) + max(window_ms, 0) + 1
-    rank = np.concatenate([[0], np.cumsum(item[1:] != item[:-1])])
-    if (int(rank[-1]) + 2) * span <= _KEY_LIMIT:  # every key and limit below fits
-        key = rank * span + rel
-        horizon = window_ms if window_ms > 0 else span - 1
-        limit = np.minimum(key - rel + span - 1, key + horizon)  # stay inside the item
-        end = np.searchsorted(key, limit, side="right")
-        return np.minimum(end - np.arange(n) - 1, max_partners)
-    count = np.zeros(n, dtype=np.int64)
-    alive = np.ones(n, dtype=bool)
-    for k in range(1, min(max_partners, n - 1) + 1):
-        ok = item[k:] == item[:-k]
-        if window_ms > 0:
-            ok &= ts[k:] - ts[:-k] <= window_ms
-        alive[:-k] &= ok
-        alive[n - k :] = False
-        count += alive
-        if not alive.any():
-            break
-    return count
-
-
-def _empty_pairs() -> pl.DataFrame:
-    return pl.DataFrame(
-        schema={"a": pl.UInt32, "b": pl.UInt32, "item": pl.UInt32, "t1": pl.Int64, "t2": pl.Int64}
-    )
-
-
-def _layer_pairs(
-    occ: pl.DataFrame, items: pl.DataFrame, layer: LayerConfig, cfg: CoordinationConfig
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Distinct (a, b, item) co-occurrences within the layer window, with their time span,
-    and per pair its co-shares (every windowed co-use) with their median and max time gap.
-
-    Only items with weight ≥ ``min_item_weight`` are paired (lighter ones could not lift
-    a pair over the pruning threshold): with hub damping this bounds a paired item's
-    actor count by ``hub_actors / min_item_weight``.
-    """
-    pairable = items.filter(
-        (pl.col("df") >= 2)
-        & (pl.col("df") <= cfg.max_item_actors)
-        & (pl.col("w") >= cfg.min_item_weight)
-    )
-    occ = _dedupe_occurrences(occ.join(pairable.select("item"), on="item"), layer.window_ms)
-    pairs = _window_pairs(occ, layer.window_ms, cfg.max_partners)
-    packed = pl.col("a").cast(pl.UInt64) * _SHIFT + pl.col("b")
-    out = pairs.group_by(packed.alias("ab"), "item").agg(
-        pl.col("t1").min().alias("first_ts"), pl.col("t2").max().alias("last_ts")
-    )
-    gaps = pairs.group_by("a", "b").agg(
-        pl.len().cast(pl.UInt32).alias("co_shares"),
-        (pl.col("t2") - pl.col("t1")).median().cast(pl.Float64).alias("median_gap_ms"),
-        (pl.col("t2") - pl.col("t1")).max().alias("max_gap_ms"),
-    )
-    triples = out.select(
-        (pl.col("ab") // _SHIFT).cast(pl.UInt32).alias("a"),
-        (pl.col("ab") % _SHIFT).cast(pl.UInt32).alias("b"),
-        "item",
-        "first_ts",
-        "last_ts",
-    )
-    return triples, gaps
-
-
-def _pair_evidence(
-    pairs: pl.DataFrame,
-    items: pl.DataFrame,
-    mass: pl.DataFrame,
-    keys: pl.DataFrame,
-    *,
-    top: int,
-) -> pl.DataFrame:
-    """Per actor pair: shared item mass, span, strongest items, and each side's layer
-    mass (``ma``, ``mb``) and number of distinct items in the layer (``da``, ``db``)."""
-    per_pair = (
-        pairs.join(items.select("item", "w"), on="item")
-        .join(keys, on="item")
-        .sort("w", "key", descending=[True, False])
-        .group_by("a", "b")
-        .agg(
-            pl.col("w").sort().sum().alias("shared"),
-            pl.len().alias("n_items"),
-            pl.col("first_ts").min(),
-            pl.col("last_ts").max(),
-            pl.col("key").head(top).alias("items"),
-        )
-    )
-    m = mass.select("actor", "mass", "n_items")
-    return per_pair.join(m.rename({"actor": "a", "mass": "ma", "n_items": "da"}), on="a").join(
-        m.rename({"actor": "b", "mass": "mb", "n_items": "db"}), on="b"
-    )
-
-
 def chance_weighted(edges: pl.DataFrame, strength_half: float) -> pl.DataFrame:
     """Edges weighted ``strength / (strength + strength_half)`` instead of by similarity.
 
@@ -391,27 +219,57 @@ def windowed_co_shares(hg: HeteroGraph, cfg: CoordinationConfig) -> pl.DataFrame
     occurrences = layer_occurrences(hg)
     parts = [_EMPTY_CO_SHARES]
     for name, layer in cfg.layers.items():
-        if layer.weight == 0 or not _repeats_by_items(layer):
+        if layer.weight == 0 or not repeats_by_items(layer):
             continue
         occ = occurrences.pop(name)  # each layer's rows are freed once it is done
-        items = _item_weights(_distinct_uses(occ), layer, n_actors)
-        triples, _ = _layer_pairs(occ, items, layer, cfg)
-        parts.append(_co_shares(name, triples))
+        _, items = item_table(occ, layer, n_actors)
+        parts.append(_co_shares(name, item_co_shares(occ, items, layer, cfg)))
     return pl.concat(parts)
 
 
-_EMPTY_CO_SHARES = pl.DataFrame(
-    schema={"layer": pl.Utf8, "a": pl.UInt32, "b": pl.UInt32, "item": pl.UInt32}
-)
+#: ``CoordinationEvidence.co_shares``: one row per windowed co-share of a repeated layer.
+CO_SHARE_SCHEMA: dict[str, pl.DataType] = {
+    "layer": pl.Utf8,
+    "a": pl.UInt32,
+    "b": pl.UInt32,
+    "item": pl.UInt32,
+}
+_EMPTY_CO_SHARES = pl.DataFrame(schema=CO_SHARE_SCHEMA)
 
 
-def _repeats_by_items(layer: LayerConfig) -> bool:
+def repeats_by_items(layer: LayerConfig) -> bool:
     """Whether a layer asks for repetition by distinct items (the shared-object layers)."""
     return layer.min_participation >= 2 and layer.repeat_by == "items"
 
 
 def _co_shares(name: str, triples: pl.DataFrame) -> pl.DataFrame:
     return triples.select(pl.lit(name).alias("layer"), "a", "b", "item")
+
+
+def layer_totals(pairs: pl.DataFrame, mass: pl.DataFrame, layer: LayerConfig) -> tuple[int, int]:
+    """The chance model's ``(C, M)`` of a layer from all its pairs (:func:`pair_summary`)
+    and actors (:func:`actor_mass`): windowed co-shared items (or co-share occasions) and
+    distinct uses (or occasions)."""
+    co = "co_shares" if layer.repeat_by == "occasions" else "n_items"
+    return int(pairs[co].sum() or 0), int(mass["n_items"].sum() or 0)
+
+
+def ledger_rows(pairs: pl.DataFrame, mass: pl.DataFrame, name: str) -> pl.DataFrame:
+    """The kept pairs of a layer (:func:`pair_summary`) beside each side's mass and
+    activity (:func:`actor_mass`), in :data:`PAIR_SCHEMA`."""
+    side = mass.select("actor", "mass", "n_items")
+    return (
+        pairs.filter("kept")
+        .join(side.rename({"actor": "a", "mass": "mass_src", "n_items": "d_src"}), on="a")
+        .join(side.rename({"actor": "b", "mass": "mass_dst", "n_items": "d_dst"}), on="b")
+        .select(
+            pl.col("a").alias("src"),
+            pl.col("b").alias("dst"),
+            pl.lit(name).alias("layer"),
+            *(c for c in PAIR_SCHEMA if c not in ("src", "dst", "layer")),
+        )
+        .select(pl.col(c).cast(t) for c, t in PAIR_SCHEMA.items())
+    )
 
 
 def build_evidence(hg: HeteroGraph, cfg: CoordinationConfig) -> CoordinationEvidence:
@@ -423,61 +281,22 @@ def build_evidence(hg: HeteroGraph, cfg: CoordinationConfig) -> CoordinationEvid
         if layer.weight == 0:
             continue
         occ = occurrences.pop(name)  # each layer's rows are freed once it is done
-        uses = _distinct_uses(occ)
-        items = _item_weights(uses, layer, n_actors)
-        mass = (
-            uses.join(items.select("item", "w"), on="item")
-            .group_by("actor")
-            .agg(pl.col("w").sort().sum().alias("mass"), pl.len().alias("n_items"))
-        )
-        if name == "content":
-            extra = unshared_content_mass(hg, n_actors)
-            mass = mass.join(extra, on="actor", how="full", coalesce=True).select(
-                "actor",
-                (pl.col("mass").fill_null(0.0) + pl.col("extra").fill_null(0.0)).alias("mass"),
-                pl.col("n_items").fill_null(0),
-            )
-        keys = hg.nodes[LAYER_ITEM_TYPES[name]].select(pl.col("idx").alias("item"), "key")
-        triples, gaps = _layer_pairs(occ, items, layer, cfg)
-        if _repeats_by_items(layer):
+        uses, items = item_table(occ, layer, n_actors)
+        extra = unshared_content_mass(hg, n_actors) if name == "content" else None
+        mass = actor_mass(uses, layer, extra)
+        triples = item_co_shares(occ, items, layer, cfg)
+        if repeats_by_items(layer):
             co_shares.append(_co_shares(name, triples))
-        if layer.repeat_by == "occasions":  # activity and co-shares counted in occasions
-            occasions = _dedupe_occurrences(occ, layer.window_ms).group_by("actor").len()
-            mass = mass.drop("n_items").join(
-                occasions.rename({"len": "n_items"}), on="actor", how="left"
-            )
-            totals[name] = (int(gaps["co_shares"].sum() or 0), int(occasions["len"].sum() or 0))
-        else:
-            totals[name] = (triples.height, uses.height)
-        sim = _pair_evidence(triples, items, mass, keys, top=cfg.evidence_items).join(
-            gaps, on=["a", "b"]
-        )
-        repeats = "co_shares" if layer.repeat_by == "occasions" else "n_items"
-        sim = sim.filter(pl.col(repeats) >= layer.min_participation)
-        ledger.append(
-            sim.select(
-                pl.col("a").alias("src"),
-                pl.col("b").alias("dst"),
-                pl.lit(name).alias("layer"),
-                "shared",
-                pl.col("ma").alias("mass_src"),
-                pl.col("mb").alias("mass_dst"),
-                "n_items",
-                "first_ts",
-                "last_ts",
-                "items",
-                "co_shares",
-                "median_gap_ms",
-                "max_gap_ms",
-                pl.col("da").alias("d_src"),
-                pl.col("db").alias("d_dst"),
-            ).select(pl.col(c).cast(t) for c, t in PAIR_SCHEMA.items())
-        )
+        keys = hg.nodes[LAYER_ITEM_TYPES[name]].select(pl.col("idx").alias("item"), "key")
+        pairs = pair_summary(triples.join(keys, on="item"), layer, top=cfg.evidence_items)
+        totals[name] = layer_totals(pairs, mass, layer)
+        rows = ledger_rows(pairs, mass, name)
+        ledger.append(rows)
         stats[name] = {
             "occurrences": occ.height,
             "items": items.height,
             "hub_items_skipped": items.filter(pl.col("df") > cfg.max_item_actors).height,
-            "pairs": sim.height,
+            "pairs": rows.height,
         }
     pairs = pl.concat(ledger) if ledger else pl.DataFrame(schema=PAIR_SCHEMA)
     edges, evidence = finish_evidence(pairs, totals, cfg)

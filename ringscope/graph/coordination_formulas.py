@@ -1,11 +1,11 @@
 """The coordination formulas both engines use, written once.
 
-The local engine (:mod:`ringscope.graph.coordination`, polars) and the Spark engine
-(:mod:`ringscope.engines.spark.coordination`) each find the windowed co-shares of every
-layer with their own relational operators; every number they derive from them comes
-from here: an item's weight (:func:`item_weight`), the slot in which one actor's repeats
-collapse (:func:`collapse_step`), the content mass no one shares
-(:func:`unshared_content_mass`), and per pair the similarity, the chance model,
+The local engine (:mod:`ringscope.graph.coordination`) and the Spark engine
+(:mod:`ringscope.engines.spark.coordination`) find the windowed co-shares of every layer
+with the same per-group kernels (:mod:`ringscope.graph.coordination_kernels`); every
+number they derive comes from here: an item's weight (:func:`item_weight`), the slot in
+which one actor's repeats collapse (:func:`collapse_step`), the content mass no one
+shares (:func:`unshared_content_mass`), and per pair the similarity, the chance model,
 repetition, strength and edge pruning (:func:`finish_evidence`, on the driver for both
 engines), with the schemas of the tables they exchange. See
 :mod:`ringscope.graph.coordination` for the algorithm.

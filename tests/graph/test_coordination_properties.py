@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, note, settings
 from hypothesis import strategies as st
 
-from ringscope.graph import coordination
+from ringscope.graph import coordination_kernels
 from ringscope.graph.coordination import build_evidence
 from ringscope.graph.hetero import build_hetero_graph
 from tests.graph.coordination_reference import reference_evidence
@@ -76,7 +76,7 @@ def test_window_pairs_with_millions_of_items_and_a_century_of_time():
     to 2099 passes 2**63, and the local engine paired uses 130 years and items apart."""
     occ = _occurrences([(5, 10, STRAY_TS[0]), (6, 10, STRAY_TS[1]), (1, 3_000_000, T0)])
     occ = pl.concat([occ, _occurrences([(2, 3_000_000, T0 + 1)])]).sort("item", "ts", "actor")
-    pairs = coordination._window_pairs(occ, 60_000, 24)
+    pairs = coordination_kernels.window_pairs(occ, 60_000, 24)
     assert pairs.rows() == [(1, 2, 3_000_000, T0, T0 + 1)]
 
 
@@ -93,8 +93,8 @@ def test_window_pairs_with_millions_of_items_and_a_century_of_time():
 def test_window_scan_equals_packed_search(uses, window, partners):
     """The overflow-free scan gives the packed binary search's pairs, row for row."""
     occ = _occurrences(uses)
-    packed = coordination._window_pairs(occ, window, partners)
+    packed = coordination_kernels.window_pairs(occ, window, partners)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(coordination, "_KEY_LIMIT", 0)
-        scanned = coordination._window_pairs(occ, window, partners)
+        mp.setattr(coordination_kernels, "_KEY_LIMIT", 0)
+        scanned = coordination_kernels.window_pairs(occ, window, partners)
     assert scanned.equals(packed)

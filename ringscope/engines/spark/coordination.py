@@ -1,73 +1,136 @@
-"""Actor–actor coordination evidence on Spark, the same algorithm as the local engine.
+"""Actor–actor coordination evidence on Spark, with the local engine's own kernels.
 
-This is :mod:`ringscope.graph.coordination` written as DataFrame operations, so it scales
-out instead of collecting occurrences on the driver:
+Spark does the shuffles; the per-group steps are the local engine's functions
+(:mod:`ringscope.graph.coordination_kernels`), called on each partition through
+``mapInArrow``, so the two engines compute the same rows by construction:
 
-* the sliding window (each use paired with the next ``max_partners`` uses of its item
-  within the layer window) is ``collect_list`` over a ``rowsBetween(1, max_partners)``
-  window ordered by ``(ts, actor)``, the local engine's sort order, then filtered by time;
-* repeats by one actor within half a window collapse to the earliest use of each
-  ``(actor, item, slot)``, as the local engine keeps the first row of each slot;
-* all layers run in one set of DataFrames keyed by ``layer`` (per-layer windows, hub
-  bounds and weights join in from a small parameter table), so a run is a few Spark jobs
-  rather than a few per layer;
-* item weights come from the shared formula (:mod:`ringscope.graph.coordination_formulas`),
-  evaluated on the driver for the few distinct (layer, document frequency) values, so
-  weights are bit-identical; the similarity, chance model and edge pruning run there too,
-  in :func:`~ringscope.graph.coordination_formulas.finish_evidence`, as for the local
-  engine;
-* every float sum adds its terms in ascending order (``array_sort`` then ``aggregate``),
-  so results do not depend on partitioning. The local engine sums sorted terms with
-  polars; the two agree to within 1e-12 (summation order inside polars' sum kernel may
-  differ in the last bit), which the parity tests check.
+* occurrences are shuffled by (layer, item); each partition, holding whole items, gives
+  its distinct uses with the items' weights (:func:`item_table`) and its windowed
+  co-shares per (a, b, item) with their time gaps (:func:`item_co_shares`);
+* uses are shuffled by (layer, actor) for each actor's mass and activity
+  (:func:`actor_mass`); co-shares, with their items' display keys joined in, by
+  (layer, a, b) for each pair's summary (:func:`pair_summary`);
+* Spark sums the chance model's per-layer totals and joins each kept pair with its two
+  sides' masses; the similarity, chance model and edge pruning run on the driver in
+  :func:`~ringscope.graph.coordination_formulas.finish_evidence`, as for the local engine.
 
-Typed-graph tables come from the driver (:class:`HeteroGraph`); the ledger and edges come
-back as the local engine's :class:`CoordinationEvidence`, so later steps do not care
-which engine made them.
+Executors run ringscope's Python code, so they need the driver's Python environment
+(ringscope, polars, numpy, pyarrow). Typed-graph tables come from the driver
+(:class:`HeteroGraph`); the ledger and edges come back as the local engine's
+:class:`CoordinationEvidence`, so later steps do not care which engine made them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import TYPE_CHECKING
 
 import polars as pl
 
 from ringscope.config import CoordinationConfig, LayerConfig
 from ringscope.engines.spark.frames import WorkDir
-from ringscope.graph.coordination import CoordinationEvidence, layer_occurrences
+from ringscope.graph.coordination import (
+    CO_SHARE_SCHEMA,
+    CoordinationEvidence,
+    layer_occurrences,
+    repeats_by_items,
+)
 from ringscope.graph.coordination_formulas import (
     EDGE_SCHEMA,
     EVIDENCE_SCHEMA,
     LAYER_ITEM_TYPES,
     PAIR_SCHEMA,
-    collapse_step,
     finish_evidence,
-    item_weight,
     unshared_content_mass,
+)
+from ringscope.graph.coordination_kernels import (
+    OCC_SCHEMA,
+    actor_mass,
+    item_co_shares,
+    item_table,
+    pair_summary,
 )
 from ringscope.graph.hetero import HeteroGraph
 
 if TYPE_CHECKING:
-    from pyspark.sql import Column, DataFrame, SparkSession
+    import pyarrow as pa
+    from pyspark.sql import DataFrame, SparkSession
 
 __all__ = ["build_evidence_spark"]
 
+#: What a (layer, item) partition gives: an item (``a`` and ``b`` null: ``df``, ``w``),
+#: a use (``b`` null: ``a`` is the actor, with ``w`` and ``occasions``) or a co-shared
+#: item of the pair (a, b) (``w``, the span and the gaps).
+_BY_ITEM = (
+    "layer string, a long, b long, item long, w double, df long, occasions long, "
+    "first_ts long, last_ts long, gaps array<long>"
+)
+_MASS = "layer string, actor long, mass double, n_items long"
+_PAIRS = (
+    "layer string, a long, b long, shared double, n_items long, first_ts long, last_ts long, "
+    "items array<string>, co_shares long, median_gap_ms double, max_gap_ms long, kept boolean"
+)
 
-def _ordered_sum(column: str) -> Column:
-    """Sum of a group's values added in ascending order (independent of partitioning)."""
-    from pyspark.sql import functions as F
-
-    return F.aggregate(F.array_sort(F.collect_list(column)), F.lit(0.0), lambda acc, x: acc + x)
+Kernel = Callable[[str, pl.DataFrame], pl.DataFrame]
 
 
-def _active_layers(cfg: CoordinationConfig) -> dict[str, LayerConfig]:
-    return {name: layer for name, layer in cfg.layers.items() if layer.weight > 0}
+def _per_layer(kernel: Kernel, schema: str) -> Callable[[Iterator[pa.RecordBatch]], Iterator]:
+    """A ``mapInArrow`` function: the partition as one polars frame, ``kernel`` on each
+    layer's rows, the results in the Spark schema's Arrow types."""
+    import pyarrow as pa
+    from pyspark.sql.pandas.types import to_arrow_schema
+    from pyspark.sql.types import _parse_datatype_string
+
+    arrow = to_arrow_schema(_parse_datatype_string(schema))
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        received = list(batches)
+        if not received:
+            return
+        frame = pl.from_arrow(pa.Table.from_batches(received))
+        for (name,), rows in frame.partition_by("layer", as_dict=True).items():
+            out = kernel(name, rows.drop("layer"))
+            if out.height:
+                table = out.with_columns(pl.lit(name).alias("layer")).to_arrow()
+                yield from table.select(arrow.names).cast(arrow).to_batches()
+
+    return run
+
+
+def _by_item(
+    name: str, occ: pl.DataFrame, *, cfg: CoordinationConfig, n_actors: int
+) -> pl.DataFrame:
+    """One layer's whole items: the items, their uses, then their windowed co-shares."""
+    layer = cfg.layers[name]
+    occ = occ.select(pl.col(c).cast(t) for c, t in OCC_SCHEMA.items())
+    uses, items = item_table(occ, layer, n_actors)
+    if "occasions" not in uses.columns:
+        uses = uses.with_columns(pl.lit(None, dtype=pl.Int64).alias("occasions"))
+    triples = item_co_shares(occ, items, layer, cfg)
+    return pl.concat(
+        [items, uses.drop("df").rename({"actor": "a"}), triples], how="diagonal_relaxed"
+    )
+
+
+def _by_actor(
+    name: str, uses: pl.DataFrame, *, layers: dict[str, LayerConfig], extra: pl.DataFrame
+) -> pl.DataFrame:
+    """One layer's whole actors: mass and activity."""
+    uses = uses.with_columns(pl.col("actor").cast(pl.UInt32))
+    return actor_mass(uses, layers[name], extra if name == "content" else None)
+
+
+def _by_pair(name: str, triples: pl.DataFrame, *, cfg: CoordinationConfig) -> pl.DataFrame:
+    """One layer's whole pairs: their summaries."""
+    return pair_summary(triples, cfg.layers[name], top=cfg.evidence_items)
 
 
 def _driver_tables(
-    hg: HeteroGraph, layers: dict[str, LayerConfig], n_actors: int
-) -> dict[str, pl.DataFrame]:
-    """The inputs the driver contributes: occurrences, item keys, layer parameters."""
+    hg: HeteroGraph, layers: dict[str, LayerConfig]
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, dict[str, int]]:
+    """The occurrences of every active layer, the display keys of their items' node
+    types, the node type of each layer, and each layer's occurrence count."""
     occurrences = layer_occurrences(hg)
     occ = pl.concat(
         [occurrences[name].with_columns(pl.lit(name).alias("layer")) for name in layers]
@@ -79,225 +142,8 @@ def _driver_tables(
             for t in node_types
         ]
     )
-    params = pl.DataFrame(
-        {
-            "layer": list(layers),
-            "ktype": [LAYER_ITEM_TYPES[name] for name in layers],
-            "window_ms": [layer.window_ms for layer in layers.values()],
-            "step": [collapse_step(layer.window_ms) for layer in layers.values()],
-            "lweight": [layer.weight for layer in layers.values()],
-            "min_items": [layer.min_participation for layer in layers.values()],
-            "occasions": [layer.repeat_by == "occasions" for layer in layers.values()],
-        },
-        schema_overrides={
-            "window_ms": pl.Int64,
-            "step": pl.Int64,
-            "lweight": pl.Float64,
-            "min_items": pl.Int64,
-        },
-    )
-    extra = unshared_content_mass(hg, n_actors).select(
-        pl.lit("content").alias("layer"), "actor", "extra"
-    )
-    return {"occ": occ, "keys": keys, "params": params, "extra": extra}
-
-
-def _item_weights(
-    spark: SparkSession,
-    uses: DataFrame,
-    layers: dict[str, LayerConfig],
-    n_actors: int,
-    work: WorkDir,
-) -> DataFrame:
-    """Per (layer, item): ``df`` (distinct actors) and ``w`` (:func:`item_weight`, on the
-    driver for each distinct df value)."""
-    from pyspark.sql import functions as F
-
-    counts = work.persist(uses.groupBy("layer", "item").agg(F.count("*").alias("df")), "df")
-    seen = counts.select("layer", "df").distinct().collect()
-    hub = pl.DataFrame(
-        {"layer": list(layers), "hub": [layer.hub_actors for layer in layers.values()]}
-    )
-    table = (
-        pl.DataFrame(
-            [(r["layer"], r["df"]) for r in seen],
-            schema={"layer": pl.Utf8, "df": pl.Int64},
-            orient="row",
-        )
-        .join(hub, on="layer")
-        .with_columns(item_weight(pl.col("df"), pl.col("hub"), n_actors).alias("w"))
-        .sort("layer", "df")
-    )
-    weights = spark.createDataFrame(
-        table.select("layer", "df", "w").rows(), "layer string, df long, w double"
-    )
-    return counts.join(F.broadcast(weights), on=["layer", "df"])
-
-
-def _dedupe(occ: DataFrame) -> DataFrame:
-    """One occurrence per (layer, actor, item, half window): the earliest."""
-    from pyspark.sql import functions as F
-
-    slot = F.expr("CASE WHEN step > 0 THEN (ts - pmod(ts, step)) div step ELSE 0 END")
-    return occ.groupBy("layer", "actor", "item", slot.alias("slot"), "window_ms").agg(
-        F.min("ts").alias("ts")
-    )
-
-
-def _window_pairs(occ: DataFrame, max_partners: int) -> DataFrame:
-    """Each use with the next ``max_partners`` uses of its item inside the layer window."""
-    from pyspark.sql import Window
-    from pyspark.sql import functions as F
-
-    after = Window.partitionBy("layer", "item").orderBy("ts", "actor").rowsBetween(1, max_partners)
-    nxt = occ.select(
-        "layer",
-        "item",
-        "actor",
-        "ts",
-        "window_ms",
-        F.collect_list(F.struct("actor", "ts")).over(after).alias("nxt"),
-    )
-    pairs = nxt.select(
-        "layer", "item", "actor", "ts", "window_ms", F.explode("nxt").alias("p")
-    ).select(
-        "layer",
-        "item",
-        "window_ms",
-        F.col("actor").alias("u"),
-        F.col("p.actor").alias("v"),
-        F.col("ts").alias("t1"),
-        F.col("p.ts").alias("t2"),
-    )
-    in_window = (F.col("window_ms") == 0) | (F.col("t2") - F.col("t1") <= F.col("window_ms"))
-    return pairs.filter((F.col("u") != F.col("v")) & in_window).select(
-        "layer", F.least("u", "v").alias("a"), F.greatest("u", "v").alias("b"), "item", "t1", "t2"
-    )
-
-
-def _layer_pairs(
-    occ: DataFrame, items: DataFrame, cfg: CoordinationConfig
-) -> tuple[DataFrame, DataFrame]:
-    """Distinct (layer, a, b, item) co-occurrences within the window, with their span, and
-    per (layer, a, b) the co-shares with their median (exact) and max time gap."""
-    from pyspark.sql import functions as F
-
-    pairable = items.filter(
-        (F.col("df") >= 2)
-        & (F.col("df") <= cfg.max_item_actors)
-        & (F.col("w") >= cfg.min_item_weight)
-    ).select("layer", "item")
-    pairs = _window_pairs(_dedupe(occ.join(pairable, on=["layer", "item"])), cfg.max_partners)
-    gap = F.col("t2") - F.col("t1")
-    gaps = pairs.groupBy("layer", "a", "b").agg(
-        F.count("*").alias("co_shares"),
-        F.percentile(gap, F.lit(0.5)).alias("median_gap_ms"),
-        F.max(gap).alias("max_gap_ms"),
-    )
-    triples = pairs.groupBy("layer", "a", "b", "item").agg(
-        F.min("t1").alias("first_ts"), F.max("t2").alias("last_ts")
-    )
-    return triples, gaps
-
-
-def _occasions(occ: DataFrame) -> DataFrame:
-    """Per (layer, actor): its co-share occasions, one per (item, half window) used."""
-    from pyspark.sql import functions as F
-
-    return _dedupe(occ).groupBy("layer", "actor").agg(F.count("*").alias("n_occasions"))
-
-
-def _activity(mass: DataFrame, occasions: DataFrame, params: DataFrame) -> DataFrame:
-    """The mass table with ``n_items`` counted in occasions for layers that repeat by them."""
-    from pyspark.sql import functions as F
-
-    joined = mass.join(occasions, on=["layer", "actor"], how="left").join(
-        F.broadcast(params.select("layer", "occasions")), on="layer"
-    )
-    n = F.when(F.col("occasions"), F.coalesce("n_occasions", F.lit(0))).otherwise(F.col("n_items"))
-    return joined.select("layer", "actor", "mass", n.alias("n_items"))
-
-
-def _layer_mass(uses: DataFrame, items: DataFrame, extra: DataFrame) -> DataFrame:
-    """Per (layer, actor): the weight of every distinct item used (plus unshared content)."""
-    from pyspark.sql import functions as F
-
-    mass = (
-        uses.join(items.select("layer", "item", "w"), on=["layer", "item"])
-        .groupBy("layer", "actor")
-        .agg(_ordered_sum("w").alias("mass"), F.count("*").alias("n_items"))
-    )
-    return mass.join(extra, on=["layer", "actor"], how="full").select(
-        "layer",
-        "actor",
-        (F.coalesce("mass", F.lit(0.0)) + F.coalesce("extra", F.lit(0.0))).alias("mass"),
-        F.coalesce("n_items", F.lit(0)).alias("n_items"),
-    )
-
-
-def _pair_evidence(
-    pairs: DataFrame,
-    gaps: DataFrame,
-    items: DataFrame,
-    mass: DataFrame,
-    keys: DataFrame,
-    params: DataFrame,
-    *,
-    top: int,
-) -> DataFrame:
-    """Per (layer, pair) in :data:`PAIR_SCHEMA`, pairs below the layer's repetition dropped."""
-    from pyspark.sql import functions as F
-
-    ranked = F.array_sort(F.collect_list(F.struct((-F.col("w")).alias("nw"), "key")))
-    per_pair = (
-        pairs.join(items.select("layer", "item", "w"), on=["layer", "item"])
-        .join(F.broadcast(params.select("layer", "ktype", "min_items", "occasions")), on="layer")
-        .join(keys, on=["ktype", "item"])
-        .groupBy("layer", "a", "b", "min_items", "occasions")
-        .agg(
-            _ordered_sum("w").alias("shared"),
-            F.count("*").alias("n_items"),
-            F.min("first_ts").alias("first_ts"),
-            F.max("last_ts").alias("last_ts"),
-            F.slice(ranked, 1, top).getField("key").alias("items"),
-        )
-    )
-    ma = mass.select(
-        "layer",
-        F.col("actor").alias("a"),
-        F.col("mass").alias("ma"),
-        F.col("n_items").alias("d_src"),
-    )
-    mb = mass.select(
-        "layer",
-        F.col("actor").alias("b"),
-        F.col("mass").alias("mb"),
-        F.col("n_items").alias("d_dst"),
-    )
-    repeats = F.when(F.col("occasions"), F.col("co_shares")).otherwise(F.col("n_items"))
-    return (
-        per_pair.join(gaps, on=["layer", "a", "b"])
-        .filter(repeats >= F.col("min_items"))
-        .join(ma, on=["layer", "a"])
-        .join(mb, on=["layer", "b"])
-        .select(
-            F.col("a").alias("src"),
-            F.col("b").alias("dst"),
-            "layer",
-            "shared",
-            F.col("ma").alias("mass_src"),
-            F.col("mb").alias("mass_dst"),
-            "n_items",
-            "first_ts",
-            "last_ts",
-            "items",
-            "co_shares",
-            "median_gap_ms",
-            "max_gap_ms",
-            "d_src",
-            "d_dst",
-        )
-    )
+    ktypes = pl.DataFrame({"layer": list(layers), "ktype": [LAYER_ITEM_TYPES[n] for n in layers]})
+    return occ, keys, ktypes, {name: occurrences[name].height for name in layers}
 
 
 def build_evidence_spark(
@@ -306,88 +152,105 @@ def build_evidence_spark(
     """Weighted actor–actor edges and the per-layer ledger, computed on Spark."""
     from pyspark.sql import functions as F
 
-    layers = _active_layers(cfg)
+    layers = {name: layer for name, layer in cfg.layers.items() if layer.weight > 0}
     if not layers:
         return CoordinationEvidence(
             edges=pl.DataFrame(schema=EDGE_SCHEMA),
             evidence=pl.DataFrame(schema=EVIDENCE_SCHEMA),
             stats={},
+            co_shares=pl.DataFrame(schema=CO_SHARE_SCHEMA),
         )
-    n_actors = hg.nodes["actor"]["actor_id"].is_not_null().sum()
-    tables = {
-        name: work.to_spark(spark, df, name)
-        for name, df in _driver_tables(hg, layers, n_actors).items()
-    }
-    params = tables["params"]
-    occ = tables["occ"].join(F.broadcast(params.select("layer", "window_ms", "step")), on="layer")
-    uses = work.persist(occ.select("layer", "actor", "item").distinct(), "uses")
-    items = work.persist(_item_weights(spark, uses, layers, n_actors, work), "items")
-    triples, gaps = _layer_pairs(occ, items, cfg)
-    triples = work.persist(triples, "triples")
-    gaps = work.persist(gaps, "gaps")
-    occasions = work.persist(_occasions(occ), "occasions")
-    pairs = work.persist(
-        _pair_evidence(
-            triples,
-            gaps,
-            items,
-            _activity(_layer_mass(uses, items, tables["extra"]), occasions, params),
-            tables["keys"],
-            params,
-            top=cfg.evidence_items,
-        ),
-        "ledger",
+    n_actors = int(hg.nodes["actor"]["actor_id"].is_not_null().sum())
+    occ, keys, ktypes, n_occurrences = _driver_tables(hg, layers)
+    by_item = work.persist(
+        work.to_spark(spark, occ, "occ")
+        .repartition("layer", "item")
+        .mapInArrow(_per_layer(partial(_by_item, cfg=cfg, n_actors=n_actors), _BY_ITEM), _BY_ITEM),
+        "by-item",
     )
-    co_items, n_uses = _per_layer(triples), _per_layer(uses)
-    co_shares = {
-        r["layer"]: r["n"]
-        for r in gaps.groupBy("layer").agg(F.sum("co_shares").alias("n")).collect()
-    }
-    n_occasions = {
-        r["layer"]: r["n"]
-        for r in occasions.groupBy("layer").agg(F.sum("n_occasions").alias("n")).collect()
-    }
-    totals = {
-        name: (co_shares.get(name, 0) or 0, n_occasions.get(name, 0) or 0)
-        if layer.repeat_by == "occasions"
-        else (co_items.get(name, 0), n_uses.get(name, 0))
-        for name, layer in layers.items()
-    }
-    edges, evidence = finish_evidence(work.to_polars(pairs, "pairs", PAIR_SCHEMA), totals, cfg)
+    uses = by_item.filter(F.col("a").isNotNull() & F.col("b").isNull())
+    extra = unshared_content_mass(hg, n_actors)
+    mass = work.persist(
+        uses.select("layer", F.col("a").alias("actor"), "w", "occasions")
+        .repartition("layer", "actor")
+        .mapInArrow(_per_layer(partial(_by_actor, layers=layers, extra=extra), _MASS), _MASS),
+        "mass",
+    )
+    triples = (
+        by_item.filter(F.col("b").isNotNull())
+        .join(F.broadcast(work.to_spark(spark, ktypes, "ktypes")), on="layer")
+        .join(work.to_spark(spark, keys, "keys"), on=["ktype", "item"])
+    )
+    pairs = work.persist(
+        triples.select("layer", "a", "b", "item", "w", "first_ts", "last_ts", "gaps", "key")
+        .repartition("layer", "a", "b")
+        .mapInArrow(_per_layer(partial(_by_pair, cfg=cfg), _PAIRS), _PAIRS),
+        "pairs",
+    )
+    totals = _totals(pairs, mass, layers)
+    side = mass.select("layer", F.col("actor").alias("a"), "mass", "n_items")
+    ledger = (
+        pairs.filter("kept")
+        .drop("kept")
+        .join(side.withColumnsRenamed({"mass": "mass_src", "n_items": "d_src"}), on=["layer", "a"])
+        .join(
+            side.withColumnsRenamed({"a": "b", "mass": "mass_dst", "n_items": "d_dst"}),
+            on=["layer", "b"],
+        )
+        .withColumnsRenamed({"a": "src", "b": "dst"})
+        .select(*PAIR_SCHEMA)
+    )
+    rows = work.to_polars(ledger, "ledger", PAIR_SCHEMA)
+    edges, evidence = finish_evidence(rows, totals, cfg)
+    repeated = [name for name, layer in layers.items() if repeats_by_items(layer)]
+    co_shares = by_item.filter(F.col("b").isNotNull() & F.col("layer").isin(repeated))
     return CoordinationEvidence(
         edges=edges,
         evidence=evidence,
-        stats=_stats(tables["occ"], items, pairs, layers, cfg),
+        stats=_stats(by_item.filter(F.col("a").isNull()), rows, n_occurrences, cfg),
+        co_shares=work.to_polars(co_shares.select(*CO_SHARE_SCHEMA), "co-shares", CO_SHARE_SCHEMA),
     )
 
 
-def _per_layer(frame: DataFrame) -> dict[str, int]:
-    """Row count per layer."""
+def _totals(
+    pairs: DataFrame, mass: DataFrame, layers: dict[str, LayerConfig]
+) -> dict[str, tuple[int, int]]:
+    """Per layer, the chance model's ``(C, M)``, as :func:`layer_totals` counts them."""
     from pyspark.sql import functions as F
 
+    sums = pairs.groupBy("layer").agg(
+        F.sum("n_items").alias("items"), F.sum("co_shares").alias("occasions")
+    )
+    co = {r["layer"]: r.asDict() for r in sums.collect()}
+    uses = {
+        r["layer"]: r["n"] for r in mass.groupBy("layer").agg(F.sum("n_items").alias("n")).collect()
+    }
     return {
-        r["layer"]: r["n"] for r in frame.groupBy("layer").agg(F.count("*").alias("n")).collect()
+        name: (co.get(name, {}).get(layer.repeat_by, 0), uses.get(name, 0))
+        for name, layer in layers.items()
     }
 
 
 def _stats(
-    occ: DataFrame,
-    items: DataFrame,
-    evidence: DataFrame,
-    layers: dict[str, LayerConfig],
-    cfg: CoordinationConfig,
+    items: DataFrame, rows: pl.DataFrame, occurrences: dict[str, int], cfg: CoordinationConfig
 ) -> dict[str, dict[str, int]]:
     """Per-layer counts for the manifest, as the local engine reports them."""
     from pyspark.sql import functions as F
 
-    occurrences, n_items, pairs = _per_layer(occ), _per_layer(items), _per_layer(evidence)
-    hubs = _per_layer(items.filter(F.col("df") > cfg.max_item_actors))
+    hub = F.when(F.col("df") > cfg.max_item_actors, 1).otherwise(0)
+    counts = {
+        r["layer"]: (r["items"], r["hubs"])
+        for r in items.groupBy("layer")
+        .agg(F.count("*").alias("items"), F.sum(hub).alias("hubs"))
+        .collect()
+    }
+    pairs = dict(rows.group_by("layer").len().iter_rows())
     return {
         name: {
-            "occurrences": occurrences.get(name, 0),
-            "items": n_items.get(name, 0),
-            "hub_items_skipped": hubs.get(name, 0),
+            "occurrences": n,
+            "items": counts.get(name, (0, 0))[0],
+            "hub_items_skipped": counts.get(name, (0, 0))[1],
             "pairs": pairs.get(name, 0),
         }
-        for name in layers
+        for name, n in occurrences.items()
     }

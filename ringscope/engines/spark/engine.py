@@ -4,8 +4,9 @@ Ingest runs on the executors (:mod:`.ingest`): ``spark.read`` and the local engi
 record validation, normalisation and pseudonymisation per block of records (one
 implementation), the event table sorted and written as Parquet by the executors and read
 by the driver. The typed graph is still built on the driver from that table. Coordination
-evidence, the step whose cost grows with co-occurrences, runs as Spark DataFrame
-operations; communities run on GraphFrames or, when the reduced actor graph fits
+evidence, the step whose cost grows with co-occurrences, runs on the executors: Spark
+shuffles by item, actor and pair, and each partition runs the local engine's kernels;
+communities run on GraphFrames or, when the reduced actor graph fits
 (``spark.leiden_max_edges``), with the configured method on the driver. The manifest
 records which.
 """
@@ -84,7 +85,7 @@ class SparkEngine(Engine):
         )
 
     def coordination(self, graph: HeteroGraph, cfg: CoordinationConfig) -> CoordinationEvidence:
-        """Coordination evidence as Spark DataFrame operations (same edges as local)."""
+        """Coordination evidence on the executors, with the local kernels (same edges)."""
         return build_evidence_spark(self.session, graph, cfg, self.work)
 
     def communities(

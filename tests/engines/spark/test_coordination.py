@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
 
 from ringscope.config import CoordinationConfig
@@ -35,6 +36,7 @@ def test_ring_evidence_matches_local(spark, ring_events, tmp_path, overrides):
     remote = build_evidence_spark(spark, graph, cfg, WorkDir(tmp_path))
     assert local.edges.height > 0
     assert local.stats == remote.stats
+    assert local.co_shares.sort(pl.all()).equals(remote.co_shares.sort(pl.all()))
     assert local.edges.select("src", "dst", "layers").equals(
         remote.edges.select("src", "dst", "layers")
     )

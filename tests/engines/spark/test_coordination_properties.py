@@ -47,6 +47,7 @@ def assert_engines_agree(spark, rows, cfg) -> None:
     with tempfile.TemporaryDirectory() as work:
         remote = build_evidence_spark(spark, graph, cfg, WorkDir(Path(work)))
     assert remote.stats == local.stats
+    assert remote.co_shares.sort(pl.all()).equals(local.co_shares.sort(pl.all()))
     assert remote.edges.select("src", "dst", "layers").equals(
         local.edges.select("src", "dst", "layers")
     )
