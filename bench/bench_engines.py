@@ -121,12 +121,18 @@ def _run(
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def engines_parser(description: str) -> argparse.ArgumentParser:
+    """The options every engine comparison takes: the world and the engines to run."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--legit", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--engines", nargs="+", default=["local", "spark"])
     parser.add_argument("--spark-master", default="local[2]")
+    return parser
+
+
+def main() -> None:
+    parser = engines_parser(__doc__.splitlines()[0])
     parser.add_argument("--spark-conf", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--standalone-workers", type=int, default=0)
     parser.add_argument("--worker-cores", type=int, default=1)

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import psutil
-from bench_engines import _tree_rss
+from bench_engines import _tree_rss, engines_parser
 from common import OUT, SECRET, cached_world
 
 from ringscope.config import RunConfig
@@ -71,11 +71,7 @@ def _run(engine: str, world: Path, master: str) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--legit", type=int, default=50_000)
-    parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--engines", nargs="+", default=["local", "spark"])
-    parser.add_argument("--spark-master", default="local[2]")
+    parser = engines_parser(__doc__.splitlines()[0])
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--world", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
