@@ -41,7 +41,7 @@ from ringscope.engines.spark.standalone import StandaloneCluster
 _CONFIG = "[embeddings]\nenabled = false\n"
 
 
-def _tree_rss(proc: psutil.Process) -> tuple[int, int]:
+def tree_rss(proc: psutil.Process) -> tuple[int, int]:
     """Resident bytes of a process and all its descendants (the Spark JVM included).
 
     Each process counts its proportional set size (PSS: a page shared by k processes
@@ -85,7 +85,7 @@ def _run(
     child = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True)
     proc, peak, largest, killed = psutil.Process(child.pid), 0, 0, None
     while child.poll() is None:
-        tree, one = _tree_rss(proc)
+        tree, one = tree_rss(proc)
         peak, largest = max(peak, tree), max(largest, one)
         if time.perf_counter() - t0 > timeout:
             killed = f"time limit {timeout:.0f} s"

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import psutil
-from bench_engines import _tree_rss, engines_parser
+from bench_engines import engines_parser, tree_rss
 from common import OUT, SECRET, cached_world
 
 from ringscope.config import RunConfig
@@ -62,7 +62,7 @@ def _run(engine: str, world: Path, master: str) -> dict:
     child = subprocess.Popen([*cmd, master], env=env, stdout=subprocess.PIPE, text=True)
     proc, peak = psutil.Process(child.pid), 0
     while child.poll() is None:
-        peak = max(peak, _tree_rss(proc)[0])
+        peak = max(peak, tree_rss(proc)[0])
         time.sleep(0.5)
     stdout = child.communicate()[0]
     if child.returncode != 0:

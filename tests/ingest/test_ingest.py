@@ -27,7 +27,7 @@ KEYRING = Keyring(b"ringscope-test-secret-0123456789")
 T0 = 1_709_294_400_000  # 2024-03-01T12:00:00Z
 
 
-def _events() -> list[dict[str, Any]]:
+def sample_events() -> list[dict[str, Any]]:
     """Valid events covering every field, with personal data to check it disappears."""
     return [
         {
@@ -95,7 +95,7 @@ def _csv_value(value: Any) -> str:
     return str(value)
 
 
-def _write_csv(path: Path, records: list[dict[str, Any]], *, compress: bool = False) -> Path:
+def write_csv(path: Path, records: list[dict[str, Any]], *, compress: bool = False) -> Path:
     columns = sorted({k for r in records for k in r})
     opener = gzip.open if compress else open
     with opener(path, "wt", newline="", encoding="utf-8") as out:
@@ -106,7 +106,7 @@ def _write_csv(path: Path, records: list[dict[str, Any]], *, compress: bool = Fa
     return path
 
 
-def _write_parquet(path: Path, records: list[dict[str, Any]], *, joined_lists: bool) -> Path:
+def write_parquet(path: Path, records: list[dict[str, Any]], *, joined_lists: bool) -> Path:
     columns = sorted({k for r in records for k in r})
     data: dict[str, list[Any]] = {c: [r.get(c) for r in records] for c in columns}
     arrays = {}
@@ -136,7 +136,7 @@ def _without_raw(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def test_events_have_the_canonical_schema_and_order(tmp_path: Path) -> None:
-    result = _ingest(_write_jsonl(tmp_path / "e.jsonl", _events()))
+    result = _ingest(_write_jsonl(tmp_path / "e.jsonl", sample_events()))
     assert result.events.schema == pl.Schema(EVENT_SCHEMA)
     assert list(result.events.columns) == list(EVENT_SCHEMA)
     assert result.events["ts"].to_list() == [T0 + m * 60_000 for m in (0, 5, 6, 7, 8)]
@@ -152,7 +152,7 @@ def test_events_have_the_canonical_schema_and_order(tmp_path: Path) -> None:
 
 
 def test_recipients_are_hashed_like_actors_deduplicated_in_order(tmp_path: Path) -> None:
-    events = _ingest(_write_jsonl(tmp_path / "e.jsonl", _events())).events
+    events = _ingest(_write_jsonl(tmp_path / "e.jsonl", sample_events())).events
     message = events.filter(pl.col("event_type") == "message").row(0, named=True)
     key = {row["actor_id"]: row["actor_key"] for row in events.iter_rows(named=True)}
     assert message["recipients"] == [key["bob"], key["carol@example.org"]]
@@ -165,7 +165,7 @@ def test_recipients_are_hashed_like_actors_deduplicated_in_order(tmp_path: Path)
 
 
 def test_identifiers_are_normalised_before_hashing(tmp_path: Path) -> None:
-    events = _ingest(_write_jsonl(tmp_path / "e.jsonl", _events())).events
+    events = _ingest(_write_jsonl(tmp_path / "e.jsonl", sample_events())).events
     signup = events.row(0, named=True)
     assert signup["email_key"] == KEYRING.hash("email", "aliceliddell@gmail.com")
     assert signup["phone_key"] == KEYRING.hash("phone", "442079460958")
@@ -353,15 +353,15 @@ def test_reject_rate_at_the_limit_passes(tmp_path: Path) -> None:
 
 
 def test_all_formats_give_the_same_events(tmp_path: Path) -> None:
-    records = _events()
+    records = sample_events()
     paths = {
         "jsonl": _write_jsonl(tmp_path / "e.jsonl", records),
         "jsonl.gz": _write_jsonl(tmp_path / "e.jsonl.gz", records, compress=True),
         "ndjson": _write_jsonl(tmp_path / "e.ndjson", records),
-        "csv": _write_csv(tmp_path / "e.csv", records),
-        "csv.gz": _write_csv(tmp_path / "e.csv.gz", records, compress=True),
-        "parquet": _write_parquet(tmp_path / "e.parquet", records, joined_lists=False),
-        "parquet-joined": _write_parquet(tmp_path / "j.parquet", records, joined_lists=True),
+        "csv": write_csv(tmp_path / "e.csv", records),
+        "csv.gz": write_csv(tmp_path / "e.csv.gz", records, compress=True),
+        "parquet": write_parquet(tmp_path / "e.parquet", records, joined_lists=False),
+        "parquet-joined": write_parquet(tmp_path / "j.parquet", records, joined_lists=True),
     }
     frames = {name: _ingest(path).events for name, path in paths.items()}
     reference = frames.pop("jsonl")
@@ -467,11 +467,11 @@ def test_dedupe_keeps_the_first_event_id_across_files(tmp_path: Path) -> None:
 
 
 def test_directory_input_is_recursive_and_sorted(tmp_path: Path) -> None:
-    events = _events()
+    events = sample_events()
     root = tmp_path / "logs"
     (root / "2024" / "03").mkdir(parents=True)
     _write_jsonl(root / "2024" / "03" / "b.jsonl.gz", events[2:], compress=True)
-    _write_csv(root / "a.csv", events[:2])
+    write_csv(root / "a.csv", events[:2])
     (root / "README.txt").write_text("not events")
     (root / ".hidden.jsonl").write_text("ignored")
     result = _ingest(root)
@@ -503,18 +503,18 @@ def test_missing_path_and_bad_extension_are_clear_errors(tmp_path: Path) -> None
 
 
 def test_every_member_of_a_concatenated_gzip_file_is_read(tmp_path: Path) -> None:
-    lines = [json.dumps(e).encode() + b"\n" for e in _events()]
+    lines = [json.dumps(e).encode() + b"\n" for e in sample_events()]
     half = len(lines) // 2
     joined = tmp_path / "joined.jsonl.gz"  # what `cat a.gz b.gz` makes
     first, second = b"".join(lines[:half]), b"".join(lines[half:])
     joined.write_bytes(gzip.compress(first) + gzip.compress(second))
-    plain = _write_jsonl(tmp_path / "plain.jsonl", _events())
+    plain = _write_jsonl(tmp_path / "plain.jsonl", sample_events())
     assert _ingest(joined).events.equals(_ingest(plain).events)
 
 
 def test_same_input_twice_gives_identical_frames(tmp_path: Path) -> None:
     path = _bad_file(tmp_path / "bad.jsonl")
-    events = _write_jsonl(tmp_path / "good.jsonl", _events())
+    events = _write_jsonl(tmp_path / "good.jsonl", sample_events())
     one = _ingest([path, events], max_reject_rate=1.0)
     two = _ingest([path, events], max_reject_rate=1.0)
     assert one.events.equals(two.events)
@@ -522,7 +522,7 @@ def test_same_input_twice_gives_identical_frames(tmp_path: Path) -> None:
 
 
 def test_progress_bar_goes_to_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    _ingest(_write_jsonl(tmp_path / "e.jsonl", _events()), progress=True)
+    _ingest(_write_jsonl(tmp_path / "e.jsonl", sample_events()), progress=True)
     captured = capsys.readouterr()
     assert captured.out == ""
 
@@ -568,7 +568,7 @@ def test_no_personal_data_in_events_or_rejects_file(tmp_path: Path) -> None:
             "reason": "from 192.0.2.44 by mallory@evil.example, call +1 555 0199 321",
         },
     ]
-    path = _write_jsonl(tmp_path / "e.jsonl", _events() + bad)
+    path = _write_jsonl(tmp_path / "e.jsonl", sample_events() + bad)
     with path.open("ab") as out:  # a truncated line, still holding personal data
         out.write(b'{"ts": 1, "display_name": "Mallory Mole", "text": "hidden message body", "em')
     result = _ingest(path, max_reject_rate=1.0)
@@ -649,11 +649,11 @@ def test_parallel_jsonl_reading_matches_serial(
     """Blocks parsed by worker processes give exactly what reading serially gives."""
     from ringscope.ingest import pipeline
 
-    lines = [orjson.dumps(e) for e in _events()] * 40 + [line for line, _ in BAD_LINES]
-    lines += [orjson.dumps(e) for e in _events()[::-1]] * 5
+    lines = [orjson.dumps(e) for e in sample_events()] * 40 + [line for line, _ in BAD_LINES]
+    lines += [orjson.dumps(e) for e in sample_events()[::-1]] * 5
     (tmp_path / "a.jsonl.gz").write_bytes(gzip.compress(b"\n".join(lines)))
-    _write_csv(tmp_path / "b.csv", _events())
-    _write_jsonl(tmp_path / "c.jsonl", [*_events()[:3], _events()[0]])
+    write_csv(tmp_path / "b.csv", sample_events())
+    _write_jsonl(tmp_path / "c.jsonl", [*sample_events()[:3], sample_events()[0]])
 
     def run() -> IngestResult:
         return _ingest([tmp_path], max_reject_rate=1.0)

@@ -16,7 +16,7 @@ from ringscope.errors import RejectRateExceeded
 from ringscope.ingest import IngestResult, ingest
 from ringscope.ingest.content_terms import ContentVectors
 from ringscope.worlds import WorldConfig, generate_world, write_world
-from tests.ingest.test_ingest import BAD_LINES, KEYRING, _events, _write_csv, _write_parquet
+from tests.ingest.test_ingest import BAD_LINES, KEYRING, sample_events, write_csv, write_parquet
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -35,10 +35,10 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     mixed = base / "mixed.jsonl"
     mixed.write_bytes(b"\xef\xbb\xbf" + b"\r\n".join(lines * 3) + b"\r\n")
     table = base / "table.csv"
-    _write_csv(table, _events())
+    write_csv(table, sample_events())
     with table.open("ab") as out:
         out.write(b"2024-03-01T12:00:00Z,only,two\n")
-    typed = _write_parquet(base / "typed.parquet", _events(), joined_lists=False)
+    typed = write_parquet(base / "typed.parquet", sample_events(), joined_lists=False)
     return [*world, mixed, table, typed]
 
 
